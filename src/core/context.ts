@@ -1,0 +1,18 @@
+import type { ProxyEventEmitter } from './events.js';
+import type { ResolvedOptions } from './options.js';
+import type { RoutingTable } from './routing/table.js';
+import type { VersionState } from './routing/version.js';
+import type { Health } from './upstream/health.js';
+
+/** What a connection handler needs from its proxy (stream mode now, http mode next). */
+export interface ProxyContext {
+  readonly id: number;
+  readonly opts: ResolvedOptions;
+  readonly table: RoutingTable;
+  readonly health: Health;
+  readonly events: ProxyEventEmitter;
+  /** Grows the GRADUAL share of `v` by one step after a correct answer. */
+  growShare(v: VersionState): void;
+  /** A connection ended; drop it from the registry. */
+  connectionClosed(conn: { readonly id: number }): void;
+}

@@ -1,0 +1,175 @@
+import { BadRequestError } from '../errors.js';
+
+/**
+ * A request head, checked strictly against RFC 9112 before anything is
+ * forwarded. The parser found where it ends; this pass decides whether the
+ * bytes are unambiguous: a proxy that is laxer than the origin behind it is
+ * how requests get smuggled (a header the proxy skipped is one the origin
+ * may honour). Everything questionable is a 400 and a close.
+ */
+export interface RequestHead {
+  readonly method: string;
+  readonly target: string;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  readonly versionMinor: number;
+  /** Field lines in order, names as sent. */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  /** Values of every Cookie line, in order. */
+  readonly cookies: readonly string[];
+  /** Parsed Content-Length, or -1 when absent. */
+  readonly contentLength: number;
+  /** True when the body is chunked. */
+  readonly chunked: boolean;
+  /** `Connection: upgrade` with an `Upgrade` header. */
+  readonly upgrade: boolean;
+  /** Connection: close (or HTTP/1.0 without keep-alive). */
+  readonly close: boolean;
+  /** Byte length of the head including its final CRLF CRLF. */
+  readonly length: number;
+}
+
+// tchar of RFC 9110 §5.6.2.
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
+
+// field-vchar / OWS of RFC 9110 §5.5: HTAB, SP, VCHAR, obs-text. No other CTL, no DEL.
+const VALUE_OK = new Uint8Array(256);
+VALUE_OK[0x09] = 1;
+for (let c = 0x20; c <= 0x7e; c++) VALUE_OK[c] = 1;
+for (let c = 0x80; c <= 0xff; c++) VALUE_OK[c] = 1;
+
+function bad(reason: string): never {
+  throw new BadRequestError(reason);
+}
+
+function trimOWS(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 0x20 || s.charCodeAt(b - 1) === 0x09)) b--;
+  return s.slice(a, b);
+}
+
+function parseContentLength(value: string, current: number): number {
+  // A list ("5, 5") is allowed only when every member is the same (RFC 9110 §8.6).
+  let result = current;
+  for (const part of value.split(',')) {
+    const v = trimOWS(part);
+    if (v.length === 0 || v.length > 15 || !/^[0-9]+$/.test(v)) bad('invalid Content-Length');
+    const n = Number(v);
+    if (result !== -1 && result !== n) bad('conflicting Content-Length values');
+    result = n;
+  }
+  return result;
+}
+
+/**
+ * Parses and validates a complete request head (`buf[0, length)`, ending
+ * with CRLF CRLF). Throws `BadRequestError` with the reason.
+ */
+export function parseRequestHead(buf: Buffer, length: number): RequestHead {
+  // Line structure first: only CRLF ends a line; a bare CR or LF, or a NUL,
+  // is read differently by different parsers, so it is refused outright.
+  const lines: string[] = [];
+  let lineStart = 0;
+  for (let i = 0; i < length; i++) {
+    const c = buf[i]!;
+    if (c === 0x0d) {
+      if (buf[i + 1] !== 0x0a || i + 1 >= length) bad('bare CR in request head');
+      lines.push(buf.toString('latin1', lineStart, i));
+      i++;
+      lineStart = i + 1;
+    } else if (c === 0x0a) {
+      bad('bare LF in request head');
+    } else if (c === 0) {
+      bad('NUL in request head');
+    }
+  }
+  if (lineStart !== length || lines.length < 2 || lines[lines.length - 1] !== '') bad('request head does not end with CRLF CRLF');
+  lines.pop();
+
+  const requestLine = lines[0]!;
+  const sp1 = requestLine.indexOf(' ');
+  const sp2 = requestLine.indexOf(' ', sp1 + 1);
+  if (sp1 <= 0 || sp2 <= sp1 + 1 || requestLine.indexOf(' ', sp2 + 1) !== -1) bad('malformed request line');
+  const method = requestLine.slice(0, sp1);
+  for (let i = 0; i < method.length; i++) if (TCHAR[method.charCodeAt(i)] !== 1) bad('invalid method');
+  const target = requestLine.slice(sp1 + 1, sp2);
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) bad('invalid character in request target');
+  }
+  const proto = requestLine.slice(sp2 + 1);
+  let versionMinor: number;
+  if (proto === 'HTTP/1.1') versionMinor = 1;
+  else if (proto === 'HTTP/1.0') versionMinor = 0;
+  else bad('unsupported protocol version');
+
+  const headers: Array<readonly [string, string]> = [];
+  const cookies: string[] = [];
+  let contentLength = -1;
+  let transferEncoding: string | null = null;
+  let hosts = 0;
+  let connection = '';
+  let hasUpgrade = false;
+  for (let li = 1; li < lines.length; li++) {
+    const line = lines[li]!;
+    const first = line.charCodeAt(0);
+    // obs-fold (RFC 9112 §5.2): a proxy must reject it or replace it; we reject.
+    if (first === 0x20 || first === 0x09) bad('obsolete line folding in request head');
+    const colon = line.indexOf(':');
+    if (colon <= 0) bad('header line without a name and colon');
+    for (let i = 0; i < colon; i++) if (TCHAR[line.charCodeAt(i)] !== 1) bad('invalid character in header name');
+    for (let i = colon + 1; i < line.length; i++) if (VALUE_OK[line.charCodeAt(i)] !== 1) bad('invalid character in header value');
+    const name = line.slice(0, colon);
+    const value = trimOWS(line.slice(colon + 1));
+    headers.push([name, value]);
+    switch (name.length) {
+      case 4:
+        if (name.toLowerCase() === 'host') hosts++;
+        break;
+      case 6:
+        if (name.toLowerCase() === 'cookie') cookies.push(value);
+        break;
+      case 7:
+        if (name.toLowerCase() === 'upgrade') hasUpgrade = true;
+        break;
+      case 10:
+        if (name.toLowerCase() === 'connection') connection += (connection ? ',' : '') + value.toLowerCase();
+        break;
+      case 14:
+        if (name.toLowerCase() === 'content-length') contentLength = parseContentLength(value, contentLength);
+        break;
+      case 17:
+        if (name.toLowerCase() === 'transfer-encoding') transferEncoding = transferEncoding === null ? value : `${transferEncoding}, ${value}`;
+        break;
+      default:
+    }
+  }
+  if (versionMinor === 1 && hosts !== 1) bad(hosts === 0 ? 'missing Host header' : 'more than one Host header');
+  if (hosts > 1) bad('more than one Host header');
+
+  let chunked = false;
+  if (transferEncoding !== null) {
+    // RFC 9112 §6.1: Transfer-Encoding with Content-Length is a smuggling
+    // vector; HTTP/1.0 has no chunked coding; and a request whose final
+    // coding is not chunked has no determinable length. All 400.
+    if (contentLength !== -1) bad('both Transfer-Encoding and Content-Length');
+    if (versionMinor === 0) bad('Transfer-Encoding in an HTTP/1.0 request');
+    const codings = transferEncoding.split(',').map((c) => trimOWS(c).toLowerCase());
+    for (const c of codings) {
+      if (c.length === 0) bad('empty transfer coding');
+      for (let i = 0; i < c.length; i++) if (TCHAR[c.charCodeAt(i)] !== 1) bad('invalid transfer coding');
+    }
+    if (codings[codings.length - 1] !== 'chunked') bad('final transfer coding is not chunked');
+    if (codings.indexOf('chunked') !== codings.length - 1) bad('chunked applied more than once');
+    chunked = true;
+  }
+  const tokens = connection.split(',').map((t) => t.trim());
+  const upgrade = hasUpgrade && tokens.includes('upgrade');
+  const close = versionMinor === 0 ? !tokens.includes('keep-alive') : tokens.includes('close');
+  return { method, target, versionMinor, headers, cookies, contentLength, chunked, upgrade, close, length };
+}

@@ -1,0 +1,20 @@
+export { createProxy, Proxy } from './proxy.js';
+export type { ProxyStatus, VersionStatus, ServerStatus, VersionPatch, AddVersionOptions } from './proxy.js';
+export { resolveOptions, DEFAULT_TIMEOUTS, DEFAULT_LIMITS, DEFAULT_HEALTH, DEFAULT_SESSION_COOKIE, DEFAULT_TRANSITION_COOKIE } from './options.js';
+export type { ProxyOptions, ResolvedOptions } from './options.js';
+export { ProxyEventEmitter, EVENT_NAMES, CHANNEL_PREFIX } from './events.js';
+export type { ProxyEvents, ProxyEventName } from './events.js';
+export * from './errors.js';
+export {
+  validateVersion, validateServers, validateTransition, toClusterJSON, isValidVersionId,
+  TRANSITION_MODES, BALANCING_POLICIES, DEFAULT_SESSION_TIMEOUT, DEFAULT_PERCENTAGE_STEP,
+  DEFAULT_CONCURRENT_VERSIONS, DEFAULT_SIDE_EFFECT_METHODS,
+} from './routing/spec.js';
+export type {
+  VersionInput, VersionSpec, TransitionInput, Transition, TransitionMode, ServerAddress, ClusterJSON, BalancingPolicy,
+} from './routing/spec.js';
+export { compareVersions } from './routing/order.js';
+export { route } from './routing/router.js';
+export { bucketOf } from './routing/strategies/index.js';
+export type { Plan, RequestFacts } from './routing/strategies/index.js';
+export { readCookie, setCookieLine } from './http/cookies.js';

@@ -1,0 +1,221 @@
+import { InvalidOptionError } from './errors.js';
+import { isCookieAttributeValue, isCookieName, type CookieOptions, type SameSite } from './http/cookies.js';
+import type { VersionInput } from './routing/spec.js';
+
+/** Options of `createProxy`. Every field is optional; defaults are the `DEFAULT_*` constants. */
+export interface ProxyOptions {
+  /** Address to listen on. Default `0.0.0.0`. */
+  host?: string;
+  /** Port to listen on; 0 picks a free one. Default 0. */
+  port?: number;
+  /** Versions to start with (the seed's `cluster` objects). */
+  versions?: VersionInput[];
+  /** Routing cookies. */
+  cookies?: {
+    /** The SESSION cookie: value = the version's uuid. Default name `dynsoftup`. */
+    session?: Partial<CookieOptions>;
+    /** The GRADUAL cookie: value = the client's transition id. Default name `transition`. */
+    transition?: Partial<CookieOptions> & {
+      /** Lifetime in seconds; the id must outlive the rollout. Default 30 days. */
+      maxAge?: number;
+    };
+  };
+  timeouts?: {
+    /** Milliseconds to establish a TCP connection to a server. Default 3000. */
+    connect?: number;
+    /** Milliseconds for a client to send its first request head. Default 10000. */
+    head?: number;
+    /** Milliseconds a connection may stay without traffic in either direction. Default 60000. */
+    idle?: number;
+    /** Milliseconds to wait for a response head before a server counts as failed. Default 30000 (CONCURRENT: per-version `firstByteTimeout` wins). */
+    firstByte?: number;
+    /** Milliseconds a 4xx/5xx answer from the proxy waits for the client to close before the socket is destroyed. Default 1000. */
+    linger?: number;
+  };
+  limits?: {
+    /** Largest request head in bytes (431 beyond). Default 65536. */
+    headSize?: number;
+    /** Largest response head in bytes (502 beyond). Default 131072. */
+    responseHeadSize?: number;
+    /** Request bytes kept to retry an idempotent request on another server. Default 65536. */
+    retryBuffer?: number;
+    /** Response bytes a CONCURRENT loser may buffer before it is paused. Default 1048576. */
+    concurrentBuffer?: number;
+    /** Open client connections; beyond, new ones are closed at once. Default 0 (no limit). */
+    connections?: number;
+  };
+  health?: {
+    /** Consecutive failures that eject a server. Default 1. */
+    maxFails?: number;
+    /** First ejection, in milliseconds; doubles on each consecutive ejection. Default 1000. */
+    ejectBase?: number;
+    /** Longest ejection, in milliseconds. Default 30000. */
+    ejectMax?: number;
+    /** What happens to a version whose servers are all ejected: `keep` (default) or `remove` (the seed's behaviour). */
+    onVersionDown?: 'keep' | 'remove';
+    /** Active health checks; off unless given. */
+    active?: {
+      /** Milliseconds between checks of each server. Default 5000. */
+      interval?: number;
+      /** Milliseconds a check may take. Default 2000. */
+      timeout?: number;
+      /** When set, an HTTP GET of this path must answer below 500; else a TCP connect is the check. */
+      path?: string;
+    };
+  };
+  /** Bytes that are not HTTP: `reject` (400, default) or `tcp` (piped to the newest version). */
+  nonHttp?: 'reject' | 'tcp';
+}
+
+export interface ResolvedOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly cookies: { readonly session: Readonly<CookieOptions>; readonly transition: Readonly<CookieOptions> & { readonly maxAge: number } };
+  readonly timeouts: { readonly connect: number; readonly head: number; readonly idle: number; readonly firstByte: number; readonly linger: number };
+  readonly limits: { readonly headSize: number; readonly responseHeadSize: number; readonly retryBuffer: number; readonly concurrentBuffer: number; readonly connections: number };
+  readonly health: {
+    readonly maxFails: number; readonly ejectBase: number; readonly ejectMax: number; readonly onVersionDown: 'keep' | 'remove';
+    readonly active: { readonly interval: number; readonly timeout: number; readonly path: string | undefined } | undefined;
+  };
+  readonly nonHttp: 'reject' | 'tcp';
+}
+
+export const DEFAULT_SESSION_COOKIE = 'dynsoftup';
+export const DEFAULT_TRANSITION_COOKIE = 'transition';
+export const DEFAULT_TRANSITION_MAX_AGE = 30 * 24 * 3600;
+export const DEFAULT_TIMEOUTS = Object.freeze({ connect: 3000, head: 10_000, idle: 60_000, firstByte: 30_000, linger: 1000 });
+export const DEFAULT_LIMITS = Object.freeze({ headSize: 65_536, responseHeadSize: 131_072, retryBuffer: 65_536, concurrentBuffer: 1_048_576, connections: 0 });
+export const DEFAULT_HEALTH = Object.freeze({ maxFails: 1, ejectBase: 1000, ejectMax: 30_000, onVersionDown: 'keep' as const });
+export const DEFAULT_ACTIVE_HEALTH = Object.freeze({ interval: 5000, timeout: 2000 });
+
+const TOP_KEYS = ['host', 'port', 'versions', 'cookies', 'timeouts', 'limits', 'health', 'nonHttp'];
+/** Names people reach for, and the option they mean. */
+const HINTS: Record<string, string> = {
+  clusters: 'versions', cluster: 'versions', listen: 'host and port', cookie: 'cookies',
+  timeout: 'timeouts', connectTimeout: 'timeouts.connect', idleTimeout: 'timeouts.idle',
+  keepAliveTimeout: 'timeouts.idle', headersTimeout: 'timeouts.head', maxHeaderSize: 'limits.headSize',
+  healthCheck: 'health.active', healthcheck: 'health.active',
+};
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], path: string): void {
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k)) {
+      const field = path ? `${path}.${k}` : k;
+      const hint = HINTS[k];
+      throw new InvalidOptionError(field, hint ? `unsupported option, use ${hint} instead` : `unknown option (expected one of ${allowed.join(', ')})`);
+    }
+  }
+}
+
+function section(v: unknown, path: string): Record<string, unknown> {
+  if (v === undefined) return {};
+  if (!isObject(v)) throw new InvalidOptionError(path, 'must be an object');
+  return v;
+}
+
+function int(v: unknown, path: string, def: number, min: number, max: number): number {
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new InvalidOptionError(path, `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function cookie(v: unknown, path: string, defName: string, withMaxAge: boolean): CookieOptions & { maxAge: number } {
+  const o = section(v, path);
+  checkKeys(o, ['name', 'path', 'domain', 'secure', 'httpOnly', 'sameSite', ...(withMaxAge ? ['maxAge'] : [])], path);
+  const name = o['name'] ?? defName;
+  if (typeof name !== 'string' || !isCookieName(name)) throw new InvalidOptionError(`${path}.name`, 'must be a cookie name (an HTTP token)');
+  const p = o['path'] ?? '/';
+  if (typeof p !== 'string' || !p.startsWith('/') || !isCookieAttributeValue(p)) throw new InvalidOptionError(`${path}.path`, 'must be a path starting with /');
+  const domain = o['domain'];
+  if (domain !== undefined && (typeof domain !== 'string' || domain === '' || !isCookieAttributeValue(domain))) {
+    throw new InvalidOptionError(`${path}.domain`, 'must be a domain name');
+  }
+  for (const b of ['secure', 'httpOnly'] as const) {
+    if (o[b] !== undefined && typeof o[b] !== 'boolean') throw new InvalidOptionError(`${path}.${b}`, 'must be a boolean');
+  }
+  const sameSite = o['sameSite'] ?? 'Lax';
+  if (sameSite !== 'Strict' && sameSite !== 'Lax' && sameSite !== 'None') throw new InvalidOptionError(`${path}.sameSite`, 'must be Strict, Lax or None');
+  const secure = (o['secure'] as boolean | undefined) ?? false;
+  if (sameSite === 'None' && !secure) throw new InvalidOptionError(`${path}.sameSite`, 'SameSite=None needs secure: true (browsers drop it otherwise)');
+  return {
+    name, path: p, domain: domain as string | undefined, secure,
+    httpOnly: (o['httpOnly'] as boolean | undefined) ?? true, sameSite: sameSite as SameSite,
+    maxAge: withMaxAge ? int(o['maxAge'], `${path}.maxAge`, DEFAULT_TRANSITION_MAX_AGE, 1, 400 * 24 * 3600) : 0,
+  };
+}
+
+/** Checks options once, at the door, and returns them normalized and frozen. */
+export function resolveOptions(input: unknown): ResolvedOptions {
+  const o = section(input ?? {}, 'options');
+  checkKeys(o, TOP_KEYS, '');
+  const host = o['host'] ?? '0.0.0.0';
+  if (typeof host !== 'string' || host === '') throw new InvalidOptionError('host', 'must be a host name or IP address');
+  const port = int(o['port'], 'port', 0, 0, 65535);
+  if (o['versions'] !== undefined && !Array.isArray(o['versions'])) throw new InvalidOptionError('versions', 'must be an array of versions');
+
+  const c = section(o['cookies'], 'cookies');
+  checkKeys(c, ['session', 'transition'], 'cookies');
+  const session = cookie(c['session'], 'cookies.session', DEFAULT_SESSION_COOKIE, false);
+  const transition = cookie(c['transition'], 'cookies.transition', DEFAULT_TRANSITION_COOKIE, true);
+  if (session.name === transition.name) throw new InvalidOptionError('cookies.transition.name', 'must differ from cookies.session.name');
+  const { maxAge: _unused, ...sessionCookie } = session;
+
+  const t = section(o['timeouts'], 'timeouts');
+  checkKeys(t, Object.keys(DEFAULT_TIMEOUTS), 'timeouts');
+  const day = 86_400_000;
+  const timeouts = {
+    connect: int(t['connect'], 'timeouts.connect', DEFAULT_TIMEOUTS.connect, 1, day),
+    head: int(t['head'], 'timeouts.head', DEFAULT_TIMEOUTS.head, 1, day),
+    idle: int(t['idle'], 'timeouts.idle', DEFAULT_TIMEOUTS.idle, 1, day),
+    firstByte: int(t['firstByte'], 'timeouts.firstByte', DEFAULT_TIMEOUTS.firstByte, 1, day),
+    linger: int(t['linger'], 'timeouts.linger', DEFAULT_TIMEOUTS.linger, 0, 60_000),
+  };
+
+  const l = section(o['limits'], 'limits');
+  checkKeys(l, Object.keys(DEFAULT_LIMITS), 'limits');
+  const limits = {
+    headSize: int(l['headSize'], 'limits.headSize', DEFAULT_LIMITS.headSize, 256, 16 * 1024 * 1024),
+    responseHeadSize: int(l['responseHeadSize'], 'limits.responseHeadSize', DEFAULT_LIMITS.responseHeadSize, 256, 16 * 1024 * 1024),
+    retryBuffer: int(l['retryBuffer'], 'limits.retryBuffer', DEFAULT_LIMITS.retryBuffer, 0, 64 * 1024 * 1024),
+    concurrentBuffer: int(l['concurrentBuffer'], 'limits.concurrentBuffer', DEFAULT_LIMITS.concurrentBuffer, 1024, 1024 * 1024 * 1024),
+    connections: int(l['connections'], 'limits.connections', DEFAULT_LIMITS.connections, 0, 10_000_000),
+  };
+
+  const h = section(o['health'], 'health');
+  checkKeys(h, ['maxFails', 'ejectBase', 'ejectMax', 'onVersionDown', 'active'], 'health');
+  const ejectBase = int(h['ejectBase'], 'health.ejectBase', DEFAULT_HEALTH.ejectBase, 1, day);
+  const ejectMax = int(h['ejectMax'], 'health.ejectMax', Math.max(DEFAULT_HEALTH.ejectMax, ejectBase), ejectBase, day);
+  const onVersionDown = h['onVersionDown'] ?? DEFAULT_HEALTH.onVersionDown;
+  if (onVersionDown !== 'keep' && onVersionDown !== 'remove') throw new InvalidOptionError('health.onVersionDown', 'must be "keep" or "remove"');
+  let active: ResolvedOptions['health']['active'];
+  if (h['active'] !== undefined && h['active'] !== false) {
+    const a = h['active'] === true ? {} : section(h['active'], 'health.active');
+    checkKeys(a, ['interval', 'timeout', 'path'], 'health.active');
+    const path = a['path'];
+    if (path !== undefined && (typeof path !== 'string' || !/^\/[\x21-\x7e]*$/.test(path))) {
+      throw new InvalidOptionError('health.active.path', 'must be a path starting with / without spaces');
+    }
+    active = Object.freeze({
+      interval: int(a['interval'], 'health.active.interval', DEFAULT_ACTIVE_HEALTH.interval, 10, day),
+      timeout: int(a['timeout'], 'health.active.timeout', DEFAULT_ACTIVE_HEALTH.timeout, 1, day),
+      path: path as string | undefined,
+    });
+  }
+  const health = Object.freeze({
+    maxFails: int(h['maxFails'], 'health.maxFails', DEFAULT_HEALTH.maxFails, 1, 1000),
+    ejectBase, ejectMax, onVersionDown: onVersionDown as 'keep' | 'remove', active,
+  });
+  const nonHttp = o['nonHttp'] ?? 'reject';
+  if (nonHttp !== 'reject' && nonHttp !== 'tcp') throw new InvalidOptionError('nonHttp', 'must be "reject" or "tcp"');
+  return Object.freeze({
+    host, port,
+    cookies: Object.freeze({ session: Object.freeze(sessionCookie), transition: Object.freeze(transition) }),
+    timeouts: Object.freeze(timeouts), limits: Object.freeze(limits), health, nonHttp,
+  });
+}

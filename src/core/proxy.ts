@@ -1,0 +1,365 @@
+import net from 'node:net';
+import { StreamConnection } from './connection/stream.js';
+import type { ProxyContext } from './context.js';
+import { InvalidVersionError, ProxyClosedError, VersionNotFoundError } from './errors.js';
+import { ProxyEventEmitter } from './events.js';
+import { resolveOptions, type ProxyOptions, type ResolvedOptions } from './options.js';
+import { RoutingTable } from './routing/table.js';
+import {
+  toClusterJSON, validateVersion, type BalancingPolicy, type ClusterJSON, type ServerAddress,
+  type TransitionInput, type TransitionMode, type VersionInput,
+} from './routing/spec.js';
+import type { VersionState } from './routing/version.js';
+import { Health } from './upstream/health.js';
+
+/** Health and counters of one server, as `status()` reports them. */
+export interface ServerStatus {
+  hostname: string;
+  port: number;
+  /** Routable now (healthy, or half-open after an ejection ran out). */
+  healthy: boolean;
+  /** Epoch ms until which the server is ejected; absent when healthy. */
+  ejectedUntil?: number;
+  ejections: number;
+  /** Open upstream connections. */
+  active: number;
+  connects: number;
+  failures: number;
+}
+
+/** One version in `status()`. */
+export interface VersionStatus {
+  uuid: string;
+  version: string;
+  mode: TransitionMode;
+  /** `up`: some server routable; `down`: none (traffic has fallen back); `draining`: removed, finishing. */
+  state: 'up' | 'down' | 'draining';
+  /** True for the version that sorts highest. */
+  newest: boolean;
+  /** Percentage of new clients routing sends here now (GRADUAL splits it; others give the newest up version 100). */
+  share: number;
+  /** GRADUAL: the current share of the newest version (0–100). */
+  percentage?: number;
+  /** Client connections open on this version. */
+  open: number;
+  connections: number;
+  requests: number;
+  errors: number;
+  fallbacksIn: number;
+  fallbacksOut: number;
+  ejections: number;
+  servers: ServerStatus[];
+}
+
+export interface ProxyStatus {
+  address: { host: string; port: number };
+  /** Open client connections. */
+  connections: number;
+  /** Versions, newest first. */
+  versions: VersionStatus[];
+}
+
+/** Fields `updateVersion` can change. The uuid stays. */
+export interface VersionPatch {
+  version?: string;
+  servers?: ServerAddress[];
+  /** Merged into the current transition; switching mode drops the old mode's fields. */
+  upgradeTransition?: TransitionInput;
+  balancing?: BalancingPolicy;
+  /** GRADUAL: set the current share (0–100) directly. */
+  percentage?: number;
+}
+
+export interface AddVersionOptions {
+  /** Accept a version without servers yet (routed as down until it has some). */
+  allowNoServers?: boolean;
+}
+
+let nextProxyId = 1;
+
+/**
+ * A running proxy. Created by `createProxy`; versions can be added, changed
+ * and removed while it serves.
+ */
+export class Proxy {
+  readonly id = nextProxyId++;
+  readonly events = new ProxyEventEmitter();
+  readonly options: ResolvedOptions;
+  private readonly table = new RoutingTable();
+  private readonly health: Health;
+  private readonly server: net.Server;
+  private readonly conns = new Set<StreamConnection>();
+  private readonly ctx: ProxyContext;
+  private nextConnId = 1;
+  private closing: Promise<void> | undefined;
+
+  /** Use `createProxy`. */
+  constructor(options: ResolvedOptions) {
+    this.options = options;
+    this.health = new Health(this.id, options.health, this.table, this.events, (v) => this.removeByPolicy(v));
+    const self = this;
+    this.ctx = {
+      id: this.id,
+      opts: options,
+      table: this.table,
+      health: this.health,
+      events: this.events,
+      growShare: (v) => self.growShare(v),
+      connectionClosed: (c) => self.conns.delete(c as StreamConnection),
+    };
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    // A failing listener must never take the process down.
+    this.server.on('error', () => {});
+  }
+
+  /** Binds the listening socket. */
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.removeListener('error', onError);
+        this.health.start();
+        resolve();
+      });
+    });
+  }
+
+  /** The bound address. */
+  get address(): { host: string; port: number; family: string } {
+    const a = this.server.address();
+    if (a === null || typeof a === 'string') return { host: this.options.host, port: this.options.port, family: 'IPv4' };
+    return { host: a.address, port: a.port, family: a.family };
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.closing !== undefined || (this.options.limits.connections > 0 && this.conns.size >= this.options.limits.connections)) {
+      socket.on('error', () => {});
+      socket.destroy();
+      return;
+    }
+    const id = this.nextConnId++;
+    const conn = new StreamConnection(id, this.ctx, socket);
+    this.conns.add(conn);
+    if (this.events.enabled('connection:open')) {
+      this.events.publish('connection:open', { proxyId: this.id, connectionId: id, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort });
+    }
+  }
+
+  // ------------------------------------------------------------------ versions
+
+  /**
+   * Adds a version (the seed's `cluster` JSON). Returns it normalized, with
+   * its uuid (generated when not given). Throws `InvalidVersionError` or
+   * `VersionExistsError`.
+   */
+  addVersion(input: VersionInput | unknown, opts: AddVersionOptions = {}): ClusterJSON {
+    if (this.closing !== undefined) throw new ProxyClosedError();
+    const spec = validateVersion(input, { serversOptional: opts.allowNoServers === true });
+    if (spec.servers.length === 0 && opts.allowNoServers !== true) throw new InvalidVersionError('cluster.servers', 'must list at least one server');
+    const v = this.table.add(spec);
+    this.events.publish('version:add', { proxyId: this.id, uuid: v.uuid, version: v.version, mode: spec.transition.mode });
+    return toClusterJSON(v.spec);
+  }
+
+  /** Changes a version in place; servers that stay keep their health. */
+  updateVersion(id: string, patch: VersionPatch | unknown, opts: AddVersionOptions = {}): ClusterJSON {
+    const v = this.table.get(id);
+    if (v === undefined) throw new VersionNotFoundError(id);
+    if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new InvalidVersionError('cluster', 'must be an object');
+    const p = patch as Record<string, unknown>;
+    for (const k of Object.keys(p)) {
+      if (!['version', 'servers', 'upgradeTransition', 'balancing', 'percentage', 'uuid'].includes(k)) {
+        throw new InvalidVersionError(`cluster.${k}`, 'unknown field (expected version, servers, upgradeTransition, balancing, percentage)');
+      }
+    }
+    if (p['uuid'] !== undefined && p['uuid'] !== id) throw new InvalidVersionError('cluster.uuid', 'cannot be changed');
+    const current = toClusterJSON(v.spec);
+    let transition: Record<string, unknown> = { ...current.upgradeTransition };
+    if (p['upgradeTransition'] !== undefined) {
+      const t = p['upgradeTransition'];
+      if (typeof t !== 'object' || t === null || Array.isArray(t)) throw new InvalidVersionError('cluster.upgradeTransition', 'must be an object');
+      const next = t as Record<string, unknown>;
+      const mode = typeof next['mode'] === 'string' ? next['mode'].toUpperCase() : current.upgradeTransition.mode;
+      transition = mode === current.upgradeTransition.mode ? { ...transition, ...next } : { ...next };
+      // Defaults of the old mode (e.g. GRADUAL's initialPercentage) do not carry over to a new one.
+    }
+    const merged = {
+      uuid: id,
+      version: p['version'] ?? current.version,
+      servers: p['servers'] ?? current.servers,
+      upgradeTransition: transition,
+      ...(p['balancing'] !== undefined ? { balancing: p['balancing'] } : current.balancing ? { balancing: current.balancing } : {}),
+    };
+    const spec = validateVersion(merged, { serversOptional: opts.allowNoServers === true });
+    if (spec.servers.length === 0 && opts.allowNoServers !== true && v.servers.length > 0) {
+      throw new InvalidVersionError('cluster.servers', 'must list at least one server');
+    }
+    let percentage: number | undefined;
+    if (p['percentage'] !== undefined) {
+      const pct = p['percentage'];
+      if (typeof pct !== 'number' || !Number.isFinite(pct) || pct < 0 || pct > 100) throw new InvalidVersionError('cluster.percentage', 'must be a number from 0 to 100');
+      if (spec.transition.mode !== 'GRADUAL') throw new InvalidVersionError('cluster.percentage', `only applies to mode GRADUAL, but mode is ${spec.transition.mode}`);
+      percentage = pct;
+    }
+    this.table.update(spec);
+    if (percentage !== undefined) this.setPercentage(v, percentage);
+    this.health.look(v);
+    this.events.publish('version:update', { proxyId: this.id, uuid: v.uuid, version: v.version, mode: spec.transition.mode });
+    return toClusterJSON(v.spec);
+  }
+
+  /** Sets the GRADUAL share of a version (0–100). */
+  setPercentage(idOrVersion: string | VersionState, percentage: number): void {
+    const v = typeof idOrVersion === 'string' ? this.table.get(idOrVersion) : idOrVersion;
+    if (v === undefined) throw new VersionNotFoundError(String(idOrVersion));
+    v.percentage = Math.max(0, Math.min(100, percentage));
+    if (this.events.enabled('gradual:share')) {
+      this.events.publish('gradual:share', { proxyId: this.id, uuid: v.uuid, version: v.version, percentage: v.percentage });
+    }
+  }
+
+  private growShare(v: VersionState): void {
+    if (v.percentage >= 100) return;
+    this.setPercentage(v, v.percentage + v.spec.transition.percentageTransitionPerRequest);
+  }
+
+  /**
+   * Removes a version: no new traffic from now on; its open connections may
+   * finish for `drainTimeout` ms (default 0: closed at once), then are closed.
+   * Resolves when none is left.
+   */
+  async removeVersion(id: string, opts: { drainTimeout?: number } = {}): Promise<ClusterJSON> {
+    const v = this.detach(id, 'api');
+    await drain(v.open, opts.drainTimeout ?? 0);
+    return toClusterJSON(v.spec);
+  }
+
+  private removeByPolicy(v: VersionState): void {
+    if (this.table.has(v.uuid)) this.detach(v.uuid, 'policy');
+  }
+
+  private detach(id: string, reason: 'api' | 'policy'): VersionState {
+    const wasNewest = this.table.snapshot[0]?.uuid === id;
+    const v = this.table.remove(id);
+    this.events.publish('version:remove', { proxyId: this.id, uuid: v.uuid, version: v.version, reason });
+    if (wasNewest) {
+      // Removing the newest moves traffic back: say where it goes.
+      const now = Date.now();
+      const to = this.table.snapshot.find((x) => x.up(now));
+      this.events.publish('rollback', { proxyId: this.id, fromUuid: v.uuid, fromVersion: v.version, toUuid: to?.uuid, toVersion: to?.version });
+    }
+    return v;
+  }
+
+  /** A version in the seed's JSON shape, or undefined. */
+  getVersion(id: string): ClusterJSON | undefined {
+    const v = this.table.get(id);
+    return v === undefined ? undefined : toClusterJSON(v.spec);
+  }
+
+  /** All versions in the seed's JSON shape, newest first. */
+  listVersions(): ClusterJSON[] {
+    return this.table.snapshot.map((v) => toClusterJSON(v.spec));
+  }
+
+  /** A snapshot of every version's state, health and counters. */
+  status(): ProxyStatus {
+    const now = Date.now();
+    const snap = this.table.snapshot;
+    const up = snap.filter((v) => v.up(now));
+    const shares = new Map<VersionState, number>();
+    const first = up[0];
+    if (first !== undefined) {
+      if (first.spec.transition.mode === 'GRADUAL' && up[1] !== undefined) {
+        shares.set(first, first.percentage);
+        shares.set(up[1], 100 - first.percentage);
+      } else {
+        shares.set(first, 100);
+      }
+    }
+    const versions = snap.map((v, i): VersionStatus => {
+      const st: VersionStatus = {
+        uuid: v.uuid,
+        version: v.version,
+        mode: v.spec.transition.mode,
+        state: v.up(now) ? 'up' : 'down',
+        newest: i === 0,
+        share: shares.get(v) ?? 0,
+        open: v.open.size,
+        ...v.stats,
+        ejections: v.servers.reduce((n, s) => n + s.ejections, 0),
+        servers: v.servers.map((s) => {
+          const healthy = s.available(now);
+          const out: ServerStatus = {
+            hostname: s.hostname, port: s.port, healthy, ejections: s.ejections, active: s.active,
+            connects: s.connects, failures: s.failuresTotal,
+          };
+          if (!healthy) out.ejectedUntil = s.ejectedUntil;
+          return out;
+        }),
+      };
+      if (v.spec.transition.mode === 'GRADUAL') st.percentage = v.percentage;
+      return st;
+    });
+    const a = this.address;
+    return { address: { host: a.host, port: a.port }, connections: this.conns.size, versions };
+  }
+
+  /** Open client connections. */
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  /**
+   * Stops accepting, lets open connections finish for up to `drainTimeout`
+   * ms (default 10000), then closes what is left. Idempotent.
+   */
+  close(opts: { drainTimeout?: number } = {}): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
+    this.closing = (async () => {
+      this.health.stop();
+      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      for (const c of this.conns) if (c.idleBeforeHead) c.destroy();
+      await drain(this.conns, opts.drainTimeout ?? 10_000);
+      await closed;
+    })();
+    return this.closing;
+  }
+}
+
+/** Waits until `set` is empty or `ms` passed, then destroys what is left. */
+async function drain(set: Set<{ destroy(): void }>, ms: number): Promise<void> {
+  if (set.size > 0 && ms > 0) {
+    const deadline = Date.now() + ms;
+    while (set.size > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.min(25, Math.max(1, deadline - Date.now()))));
+    }
+  }
+  for (const c of [...set]) c.destroy();
+  while (set.size > 0) await new Promise((r) => setTimeout(r, 5));
+}
+
+/**
+ * Starts a proxy and resolves once it listens.
+ *
+ * ```ts
+ * const proxy = await createProxy({ port: 8080, versions: [{ version: '1.0', servers: [{ hostname: '127.0.0.1', port: 3001 }] }] });
+ * proxy.addVersion({ version: '1.1', servers: [...], upgradeTransition: { mode: 'GRADUAL', percentageTransitionPerRequest: 5 } });
+ * ```
+ */
+export async function createProxy(options: ProxyOptions = {}): Promise<Proxy> {
+  const resolved = resolveOptions(options);
+  const proxy = new Proxy(resolved);
+  (options.versions ?? []).forEach((v, i) => {
+    try {
+      proxy.addVersion(v);
+    } catch (err) {
+      const e = err as InvalidVersionError;
+      if (e.code === 'UPS_ERR_INVALID_VERSION' && e.field) throw new InvalidVersionError(e.field.replace(/^cluster/, `versions[${i}]`), e.message.replace(/^[^:]*: /, ''));
+      throw err;
+    }
+  });
+  await proxy.listen();
+  return proxy;
+}

@@ -1,0 +1,277 @@
+import { randomUUID } from 'node:crypto';
+import { InvalidVersionError } from '../errors.js';
+
+/** The four ways traffic moves to the newest version. */
+export const TRANSITION_MODES = ['INSTANT', 'SESSION', 'GRADUAL', 'CONCURRENT'] as const;
+export type TransitionMode = (typeof TRANSITION_MODES)[number];
+
+export type BalancingPolicy = 'round-robin' | 'least-connections';
+export const BALANCING_POLICIES: readonly BalancingPolicy[] = ['round-robin', 'least-connections'];
+
+/** One backend address of a version, as the seed writes it. */
+export interface ServerAddress {
+  hostname: string;
+  port: number;
+}
+
+/** How traffic moves to this version when it is the newest (the seed's `upgradeTransition`). */
+export interface TransitionInput {
+  /** INSTANT, SESSION, GRADUAL or CONCURRENT (case-insensitive). Default INSTANT. */
+  mode?: string;
+  /** SESSION: seconds a client may stay idle on an older version before it moves to the newest. Default 3600. */
+  sessionTimeout?: number;
+  /** GRADUAL: percentage points the share grows for each request the newest answers correctly. Default 1. */
+  percentageTransitionPerRequest?: number;
+  /** GRADUAL: share of clients (0–100) sent to the newest at the start. Default: one step. */
+  initialPercentage?: number;
+  /** CONCURRENT: how many of the newest versions get each request. Default 2. */
+  concurrentVersions?: number;
+  /** CONCURRENT: milliseconds to wait for a response head from each version. Default: the proxy's `timeouts.firstByte`. */
+  firstByteTimeout?: number;
+  /** CONCURRENT: methods with side effects, sent to one version only. Default POST, PUT, PATCH, DELETE. */
+  sideEffectMethods?: string[];
+}
+
+/** A version as the seed's `cluster` JSON describes it, plus a few optional extras. */
+export interface VersionInput {
+  /** Id of the version: 1–64 characters of `[A-Za-z0-9._-]`. Generated when absent. */
+  uuid?: string;
+  /** Release name; ordered semantically (semver, else numeric-aware). */
+  version: string;
+  /** Backend addresses of this version. */
+  servers?: ServerAddress[];
+  upgradeTransition?: TransitionInput;
+  /** How requests spread over this version's servers. Default round-robin. */
+  balancing?: BalancingPolicy;
+}
+
+/** A validated, normalized transition. */
+export interface Transition {
+  readonly mode: TransitionMode;
+  readonly sessionTimeout: number;
+  readonly percentageTransitionPerRequest: number;
+  readonly initialPercentage: number;
+  readonly concurrentVersions: number;
+  readonly firstByteTimeout: number | undefined;
+  readonly sideEffectMethods: readonly string[];
+}
+
+/** A validated, normalized version. */
+export interface VersionSpec {
+  readonly uuid: string;
+  readonly version: string;
+  readonly servers: readonly ServerAddress[];
+  readonly transition: Transition;
+  readonly balancing: BalancingPolicy;
+}
+
+export const DEFAULT_SESSION_TIMEOUT = 3600;
+export const DEFAULT_PERCENTAGE_STEP = 1;
+export const DEFAULT_CONCURRENT_VERSIONS = 2;
+export const DEFAULT_SIDE_EFFECT_METHODS: readonly string[] = Object.freeze(['POST', 'PUT', 'PATCH', 'DELETE']);
+const MAX_CONCURRENT_VERSIONS = 8;
+
+const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+const METHOD_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
+const HOST_RE = /^[A-Za-z0-9._:%[\]-]{1,253}$/;
+
+const VERSION_KEYS = new Set(['uuid', 'version', 'servers', 'upgradeTransition', 'balancing']);
+const TRANSITION_KEYS = new Set([
+  'mode', 'sessionTimeout', 'percentageTransitionPerRequest', 'initialPercentage',
+  'concurrentVersions', 'firstByteTimeout', 'sideEffectMethods',
+]);
+/** Which mode each mode-specific field belongs to; a field given with another mode is a mistake. */
+const FIELD_MODE: Record<string, TransitionMode> = {
+  sessionTimeout: 'SESSION',
+  percentageTransitionPerRequest: 'GRADUAL',
+  initialPercentage: 'GRADUAL',
+  concurrentVersions: 'CONCURRENT',
+  firstByteTimeout: 'CONCURRENT',
+  sideEffectMethods: 'CONCURRENT',
+};
+
+export interface ValidateVersionOptions {
+  /** Prefix of field paths in errors. Default `cluster`. */
+  root?: string;
+  /** Accept a version without `servers` (the sidecar fills them in, e.g. from containers). */
+  serversOptional?: boolean;
+  /** Extra top-level keys to accept and ignore (the sidecar's `containers`). */
+  extraKeys?: readonly string[];
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+export function isValidVersionId(id: unknown): id is string {
+  return typeof id === 'string' && ID_RE.test(id);
+}
+
+/** Validates one server address; throws `InvalidVersionError` naming the field. */
+export function validateServer(input: unknown, field: string): ServerAddress {
+  if (!isObject(input)) throw new InvalidVersionError(field, `must be an object {hostname, port}, got ${typeName(input)}`);
+  for (const k of Object.keys(input)) {
+    if (k !== 'hostname' && k !== 'port') throw new InvalidVersionError(`${field}.${k}`, 'unknown field (expected hostname, port)');
+  }
+  const { hostname, port } = input;
+  if (typeof hostname !== 'string' || !HOST_RE.test(hostname)) {
+    throw new InvalidVersionError(`${field}.hostname`, `must be a host name or IP address, got ${JSON.stringify(hostname)}`);
+  }
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InvalidVersionError(`${field}.port`, `must be an integer from 1 to 65535, got ${JSON.stringify(port)}`);
+  }
+  return { hostname, port };
+}
+
+export function validateServers(input: unknown, field: string): ServerAddress[] {
+  if (!Array.isArray(input)) throw new InvalidVersionError(field, `must be an array of {hostname, port}, got ${typeName(input)}`);
+  if (input.length === 0) throw new InvalidVersionError(field, 'must list at least one server');
+  if (input.length > 1024) throw new InvalidVersionError(field, 'must list at most 1024 servers');
+  return input.map((s, i) => validateServer(s, `${field}[${i}]`));
+}
+
+function numberIn(v: unknown, field: string, min: number, max: number, integer: boolean, unit: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
+    throw new InvalidVersionError(field, `must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}${unit}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** Validates the seed's `upgradeTransition` object and fills its defaults. */
+export function validateTransition(input: unknown, field: string): Transition {
+  if (input === undefined || input === null) input = {};
+  if (!isObject(input)) throw new InvalidVersionError(field, `must be an object, got ${typeName(input)}`);
+  for (const k of Object.keys(input)) {
+    if (!TRANSITION_KEYS.has(k)) throw new InvalidVersionError(`${field}.${k}`, `unknown field (expected one of ${[...TRANSITION_KEYS].join(', ')})`);
+  }
+  let mode: TransitionMode = 'INSTANT';
+  if (input['mode'] !== undefined) {
+    const m = input['mode'];
+    const up = typeof m === 'string' ? m.toUpperCase() : m;
+    if (typeof up !== 'string' || !(TRANSITION_MODES as readonly string[]).includes(up)) {
+      throw new InvalidVersionError(`${field}.mode`, `must be one of ${TRANSITION_MODES.join(', ')}, got ${JSON.stringify(m)}`);
+    }
+    mode = up as TransitionMode;
+  }
+  for (const [k, owner] of Object.entries(FIELD_MODE)) {
+    if (input[k] !== undefined && input[k] !== null && owner !== mode) {
+      throw new InvalidVersionError(`${field}.${k}`, `only applies to mode ${owner}, but mode is ${mode}`);
+    }
+  }
+  const has = (k: string): boolean => input[k] !== undefined && input[k] !== null;
+  const sessionTimeout = has('sessionTimeout')
+    ? numberIn(input['sessionTimeout'], `${field}.sessionTimeout`, 1, 31_536_000, true, ' seconds')
+    : DEFAULT_SESSION_TIMEOUT;
+  const step = has('percentageTransitionPerRequest')
+    ? numberIn(input['percentageTransitionPerRequest'], `${field}.percentageTransitionPerRequest`, 0.0001, 100, false, ' percentage points')
+    : DEFAULT_PERCENTAGE_STEP;
+  if (step <= 0) throw new InvalidVersionError(`${field}.percentageTransitionPerRequest`, 'must be greater than 0');
+  const initialPercentage = has('initialPercentage')
+    ? numberIn(input['initialPercentage'], `${field}.initialPercentage`, 0, 100, false, ' percent')
+    : Math.min(100, step);
+  const concurrentVersions = has('concurrentVersions')
+    ? numberIn(input['concurrentVersions'], `${field}.concurrentVersions`, 2, MAX_CONCURRENT_VERSIONS, true, '')
+    : DEFAULT_CONCURRENT_VERSIONS;
+  const firstByteTimeout = has('firstByteTimeout')
+    ? numberIn(input['firstByteTimeout'], `${field}.firstByteTimeout`, 1, 3_600_000, true, ' ms')
+    : undefined;
+  let sideEffectMethods = DEFAULT_SIDE_EFFECT_METHODS;
+  if (has('sideEffectMethods')) {
+    const list = input['sideEffectMethods'];
+    if (!Array.isArray(list)) throw new InvalidVersionError(`${field}.sideEffectMethods`, `must be an array of method names, got ${typeName(list)}`);
+    sideEffectMethods = Object.freeze(list.map((m, i) => {
+      if (typeof m !== 'string' || !METHOD_RE.test(m)) throw new InvalidVersionError(`${field}.sideEffectMethods[${i}]`, `must be an HTTP method name, got ${JSON.stringify(m)}`);
+      return m.toUpperCase();
+    }));
+  }
+  return Object.freeze({
+    mode, sessionTimeout, percentageTransitionPerRequest: step, initialPercentage,
+    concurrentVersions, firstByteTimeout, sideEffectMethods,
+  });
+}
+
+/**
+ * Validates a version given as the seed's `cluster` JSON and returns it
+ * normalized and frozen. Throws `InvalidVersionError` with the field path.
+ */
+export function validateVersion(input: unknown, opts: ValidateVersionOptions = {}): VersionSpec {
+  const root = opts.root ?? 'cluster';
+  if (!isObject(input)) throw new InvalidVersionError(root, `must be an object, got ${typeName(input)}`);
+  const extra = new Set(opts.extraKeys ?? []);
+  for (const k of Object.keys(input)) {
+    if (!VERSION_KEYS.has(k) && !extra.has(k)) {
+      throw new InvalidVersionError(`${root}.${k}`, `unknown field (expected one of ${[...VERSION_KEYS, ...extra].join(', ')})`);
+    }
+  }
+  let uuid: string;
+  if (input['uuid'] === undefined || input['uuid'] === null || input['uuid'] === '') {
+    uuid = randomUUID();
+  } else if (isValidVersionId(input['uuid'])) {
+    uuid = input['uuid'];
+  } else {
+    throw new InvalidVersionError(`${root}.uuid`, `must be 1-64 characters of A-Z a-z 0-9 . _ -, got ${JSON.stringify(input['uuid'])}`);
+  }
+  const version = input['version'];
+  if (typeof version !== 'string' || version.trim() === '' || version.length > 128) {
+    throw new InvalidVersionError(`${root}.version`, version === undefined
+      ? 'is required (the release name, e.g. "1.2.0")'
+      : `must be a non-empty string of at most 128 characters, got ${JSON.stringify(version)}`);
+  }
+  let servers: ServerAddress[] = [];
+  if (input['servers'] === undefined && opts.serversOptional) {
+    servers = [];
+  } else if (input['servers'] === undefined) {
+    throw new InvalidVersionError(`${root}.servers`, 'is required (an array of {hostname, port})');
+  } else {
+    servers = validateServers(input['servers'], `${root}.servers`);
+  }
+  const transition = validateTransition(input['upgradeTransition'], `${root}.upgradeTransition`);
+  let balancing: BalancingPolicy = 'round-robin';
+  if (input['balancing'] !== undefined) {
+    const b = input['balancing'];
+    if (typeof b !== 'string' || !(BALANCING_POLICIES as readonly string[]).includes(b)) {
+      throw new InvalidVersionError(`${root}.balancing`, `must be one of ${BALANCING_POLICIES.join(', ')}, got ${JSON.stringify(b)}`);
+    }
+    balancing = b as BalancingPolicy;
+  }
+  return Object.freeze({ uuid, version, servers: Object.freeze(servers), transition, balancing });
+}
+
+/** The seed's wire shape of a version, as REST and the state file write it. */
+export interface ClusterJSON {
+  uuid: string;
+  version: string;
+  servers: ServerAddress[];
+  upgradeTransition: TransitionInput & { mode: TransitionMode };
+  balancing?: BalancingPolicy;
+}
+
+/** Turns a normalized version back into the seed's JSON, listing only the fields its mode uses. */
+export function toClusterJSON(spec: VersionSpec): ClusterJSON {
+  const t = spec.transition;
+  const upgradeTransition: ClusterJSON['upgradeTransition'] = { mode: t.mode };
+  if (t.mode === 'SESSION') upgradeTransition.sessionTimeout = t.sessionTimeout;
+  if (t.mode === 'GRADUAL') {
+    upgradeTransition.percentageTransitionPerRequest = t.percentageTransitionPerRequest;
+    upgradeTransition.initialPercentage = t.initialPercentage;
+  }
+  if (t.mode === 'CONCURRENT') {
+    upgradeTransition.concurrentVersions = t.concurrentVersions;
+    if (t.firstByteTimeout !== undefined) upgradeTransition.firstByteTimeout = t.firstByteTimeout;
+    upgradeTransition.sideEffectMethods = [...t.sideEffectMethods];
+  }
+  const out: ClusterJSON = {
+    uuid: spec.uuid,
+    version: spec.version,
+    servers: spec.servers.map((s) => ({ hostname: s.hostname, port: s.port })),
+    upgradeTransition,
+  };
+  if (spec.balancing !== 'round-robin') out.balancing = spec.balancing;
+  return out;
+}

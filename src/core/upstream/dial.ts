@@ -1,0 +1,119 @@
+import net from 'node:net';
+import { ConnectError, ConnectTimeoutError, NoUpstreamError } from '../errors.js';
+import type { VersionState } from '../routing/version.js';
+import type { ServerState } from './server.js';
+
+/** A server to try, with the version it belongs to. */
+export interface Candidate {
+  readonly version: VersionState;
+  readonly server: ServerState;
+}
+
+export interface DialHooks {
+  readonly connectTimeout: number;
+  onSuccess(c: Candidate, socket: net.Socket, ms: number): void;
+  onFailure(c: Candidate, err: Error): void;
+}
+
+/**
+ * The failover loop around a plan (caddy's habit: the loop is outside the
+ * policies). It walks the plan's versions in order and, within each, the
+ * servers in the order its balancer gives; servers that are ejected are
+ * passed over at first and tried last, so a proxy whose every server was
+ * recently ejected still gets an answer when one of them is back.
+ * `next()` may be called again after a connected server failed before
+ * responding: it resumes where it stopped, never trying a server twice.
+ */
+export class DialSequence {
+  private vi = 0;
+  private queue: ServerState[] = [];
+  private queueVersion: VersionState | undefined;
+  private readonly skipped: Candidate[] = [];
+  private readonly tried = new Set<ServerState>();
+  private pending: net.Socket | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private cancelled = false;
+  /** Attempts made so far. */
+  attempts = 0;
+
+  constructor(
+    private readonly versions: readonly VersionState[],
+    private readonly hooks: DialHooks,
+  ) {}
+
+  /** Next candidate, or undefined when every server was tried. */
+  private take(now: number): Candidate | undefined {
+    for (;;) {
+      const s = this.queue.shift();
+      if (s !== undefined) {
+        const v = this.queueVersion!;
+        if (this.tried.has(s)) continue;
+        if (!s.available(now)) {
+          this.skipped.push({ version: v, server: s });
+          continue;
+        }
+        this.tried.add(s);
+        return { version: v, server: s };
+      }
+      const v = this.versions[this.vi++];
+      if (v === undefined) break;
+      this.queueVersion = v;
+      this.queue = v.balancer.order(v.servers, now);
+    }
+    for (;;) {
+      const c = this.skipped.shift();
+      if (c === undefined) return undefined;
+      if (this.tried.has(c.server)) continue;
+      this.tried.add(c.server);
+      return c;
+    }
+  }
+
+  /** Connects to the next candidate that accepts; calls back once. */
+  next(cb: (err: Error | null, c?: Candidate, socket?: net.Socket) => void): void {
+    if (this.cancelled) return;
+    const c = this.take(Date.now());
+    if (c === undefined) {
+      cb(new NoUpstreamError());
+      return;
+    }
+    this.attempts++;
+    const started = Date.now();
+    const socket = net.connect({ host: c.server.hostname, port: c.server.port, allowHalfOpen: true, noDelay: true });
+    this.pending = socket;
+    const fail = (err: Error): void => {
+      if (this.pending !== socket) return;
+      this.pending = undefined;
+      clearTimeout(this.timer);
+      socket.removeListener('connect', onConnect);
+      socket.destroy();
+      this.hooks.onFailure(c, err);
+      this.next(cb);
+    };
+    const onError = (err: Error): void => fail(new ConnectError(c.server.key, err));
+    const onConnect = (): void => {
+      if (this.pending !== socket) return;
+      this.pending = undefined;
+      clearTimeout(this.timer);
+      socket.removeListener('error', onError);
+      this.hooks.onSuccess(c, socket, Date.now() - started);
+      cb(null, c, socket);
+    };
+    socket.once('connect', onConnect);
+    socket.on('error', onError);
+    this.timer = setTimeout(() => fail(new ConnectTimeoutError(c.server.key)), this.hooks.connectTimeout);
+  }
+
+  /** Stops the loop and drops a connect in progress (the client went away). */
+  cancel(): void {
+    this.cancelled = true;
+    clearTimeout(this.timer);
+    if (this.pending !== undefined) {
+      const s = this.pending;
+      this.pending = undefined;
+      s.removeAllListeners('connect');
+      s.on('error', () => {});
+      s.destroy();
+    }
+  }
+}

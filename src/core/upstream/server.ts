@@ -1,0 +1,46 @@
+import type { ServerAddress } from '../routing/spec.js';
+
+/**
+ * One backend address of a version and its passive health.
+ *
+ * Health is a small state machine: healthy → (maxFails consecutive failures)
+ * → ejected until `ejectedUntil` → half-open once that passes (routable again;
+ * the next success readmits it for good, the next failure ejects it for twice
+ * as long). Ejection never deletes anything: a server comes back by itself.
+ */
+export class ServerState {
+  readonly hostname: string;
+  readonly port: number;
+  /** `host:port`, for logs and events. */
+  readonly key: string;
+  /** Open upstream connections (least-connections balancing). */
+  active = 0;
+  /** Consecutive failures since the last success. */
+  failures = 0;
+  /** Epoch ms until which the server is out of rotation; 0 when healthy. */
+  ejectedUntil = 0;
+  /** Length of the current/next ejection, ms; doubles while failures continue. */
+  backoff = 0;
+  /** Times this server was ejected. */
+  ejections = 0;
+  /** Successful connects. */
+  connects = 0;
+  /** Failed connects and upstream failures before a response head. */
+  failuresTotal = 0;
+
+  constructor(addr: ServerAddress) {
+    this.hostname = addr.hostname;
+    this.port = addr.port;
+    this.key = addr.hostname.includes(':') ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
+  }
+
+  /** Routable now: healthy, or half-open after its ejection ran out. */
+  available(now: number): boolean {
+    return this.ejectedUntil <= now;
+  }
+
+  /** Ejected at some point and not yet proven healthy again. */
+  get suspect(): boolean {
+    return this.ejectedUntil !== 0;
+  }
+}
