@@ -224,7 +224,9 @@ export function validateVersion(input: unknown, opts: ValidateVersionOptions = {
       : `must be a non-empty string of at most 128 characters, got ${JSON.stringify(version)}`);
   }
   let servers: ServerAddress[] = [];
-  if (input['servers'] === undefined && opts.serversOptional) {
+  const noServers = input['servers'] === undefined || (Array.isArray(input['servers']) && input['servers'].length === 0);
+  if (noServers && opts.serversOptional) {
+    // The sidecar empties a container version whose container died, so it is down at once.
     servers = [];
   } else if (input['servers'] === undefined) {
     throw new InvalidVersionError(`${root}.servers`, 'is required (an array of {hostname, port})');
