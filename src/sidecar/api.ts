@@ -1,0 +1,280 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { isValidVersionId } from '../core/index.js';
+import { BadBodyError, ConfigError } from './errors.js';
+import type { Sidecar } from './sidecar.js';
+
+export interface ApiOptions {
+  host: string;
+  port: number;
+  token: string | undefined;
+  bodyLimit: number;
+}
+
+const CLUSTERS = '/configuration/cluster';
+const ID_PATH = /^\/configuration\/cluster\/([^/]+)$/;
+
+/** Status of each failure the API reports; anything else is a 500. */
+const STATUS: Record<string, number> = {
+  UPS_ERR_INVALID_VERSION: 400,
+  UPS_ERR_BAD_BODY: 400,
+  UPS_ERR_NO_LAUNCHER: 400,
+  UPS_ERR_VERSION_NOT_FOUND: 404,
+  UPS_ERR_VERSION_EXISTS: 409,
+  UPS_ERR_BODY_TOO_LARGE: 413,
+  UPS_ERR_CLOSED: 503,
+};
+
+class HttpError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly field?: string, readonly headers: Record<string, string> = {}) {
+    super(message);
+  }
+}
+
+/**
+ * The REST config port. Paths are matched exactly (after the query string is
+ * cut off), bodies are read up to a limit, every error is JSON naming the
+ * field, and no input can throw past the handler.
+ */
+export class ConfigApi {
+  private readonly server: http.Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly tokenDigest: Buffer | undefined;
+
+  constructor(private readonly sidecar: Sidecar, private readonly opts: ApiOptions, private readonly log: Logger) {
+    this.tokenDigest = opts.token === undefined ? undefined : digest(opts.token);
+    this.server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000, maxHeaderSize: 16_384 }, (req, res) => this.onRequest(req, res));
+    // A client that sends `Expect: 100-continue` with a body over the limit
+    // is refused before it sends the body (curl does this for large uploads).
+    this.server.on('checkContinue', (req, res) => {
+      if (this.declaredTooLarge(req)) {
+        this.onRequest(req, res);
+        return;
+      }
+      res.writeContinue();
+      this.onRequest(req, res);
+    });
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    this.server.on('error', (err) => this.log.error({ event: 'api', err: err.message }, `config API: ${err.message}`));
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        const code = (err as NodeJS.ErrnoException).code;
+        const e = code === 'EADDRINUSE'
+          ? new ConfigError('configService.port', `${this.opts.host}:${this.opts.port} is in use`)
+          : err;
+        reject(e);
+      };
+      this.server.once('error', onError);
+      this.server.listen(this.opts.port, this.opts.host, () => {
+        this.server.removeListener('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  get address(): { host: string; port: number } {
+    const a = this.server.address() as AddressInfo | null;
+    return a === null ? { host: this.opts.host, port: this.opts.port } : { host: a.address, port: a.port };
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) {
+        resolve();
+        return;
+      }
+      this.server.close(() => resolve());
+      // Idle keep-alive connections would hold close() open.
+      this.server.closeIdleConnections();
+      setTimeout(() => { for (const s of this.sockets) s.destroy(); }, 1000).unref();
+    });
+  }
+
+  private declaredTooLarge(req: http.IncomingMessage): boolean {
+    const len = req.headers['content-length'];
+    return len !== undefined && Number(len) > this.opts.bodyLimit;
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.handle(req, res).catch((err: unknown) => {
+      const e = err as { status?: number; code?: string; message?: string; field?: string; headers?: Record<string, string> };
+      const status = err instanceof HttpError ? err.status : STATUS[e.code ?? ''] ?? 500;
+      if (status === 500) this.log.error({ event: 'api', method: req.method, url: req.url, err: e.message }, `config API: ${e.message}`);
+      const code = status === 500 && !e.code?.startsWith('UPS_ERR_') ? 'UPS_ERR_INTERNAL' : e.code ?? 'UPS_ERR_INTERNAL';
+      sendError(res, status, code, e.message ?? 'internal error', e.field, err instanceof HttpError ? err.headers : {});
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+
+    if (path === '/healthz') {
+      allow(method, ['GET', 'HEAD']);
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    this.authorize(req);
+
+    if (path === CLUSTERS || path === `${CLUSTERS}/`) {
+      allow(method, ['GET', 'HEAD', 'PUT']);
+      if (method === 'PUT') {
+        const body = await this.readJson(req, res);
+        const cluster = await this.sidecar.addCluster(unwrap(body));
+        this.log.info({ event: 'api', method, path, uuid: cluster.uuid }, `version ${cluster.version} added as ${cluster.uuid}`);
+        sendId(req, res, 202, cluster.uuid);
+        return;
+      }
+      sendJson(res, 200, { clusters: this.sidecar.listClusters() });
+      return;
+    }
+
+    const m = ID_PATH.exec(path);
+    if (m !== null) {
+      const id = m[1]!;
+      allow(method, ['GET', 'HEAD', 'PATCH', 'DELETE']);
+      // Ids are plain tokens; anything else cannot name a version.
+      const known = isValidVersionId(id) && this.sidecar.proxy.getVersion(id) !== undefined;
+      if (method === 'PATCH') {
+        if (!known) notFound(id);
+        const body = await this.readJson(req, res);
+        const cluster = await this.sidecar.updateCluster(id, unwrap(body));
+        this.log.info({ event: 'api', method, path, uuid: id }, `version ${cluster.version} updated`);
+        sendJson(res, 200, { cluster });
+        return;
+      }
+      if (method === 'DELETE') {
+        if (!known) notFound(id);
+        const cluster = await this.sidecar.removeCluster(id);
+        this.log.info({ event: 'api', method, path, uuid: id }, `version ${cluster.version} removed; draining`);
+        sendId(req, res, 202, id);
+        return;
+      }
+      if (!known) notFound(id);
+      sendJson(res, 200, { cluster: this.sidecar.getCluster(id) });
+      return;
+    }
+
+    if (path === '/status') {
+      allow(method, ['GET', 'HEAD']);
+      sendJson(res, 200, this.sidecar.status());
+      return;
+    }
+    if (path === '/metrics') {
+      allow(method, ['GET', 'HEAD']);
+      const reg = this.sidecar.metrics.registry;
+      const text = await reg.metrics();
+      res.writeHead(200, { 'Content-Type': reg.contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+      res.end(text);
+      return;
+    }
+    throw new HttpError(404, 'UPS_ERR_NOT_FOUND', `no such path: ${path} (see /configuration/cluster, /status, /metrics, /healthz)`, 'path');
+  }
+
+  /** Bearer token, compared in constant time (digests have equal length whatever was sent). */
+  private authorize(req: http.IncomingMessage): void {
+    if (this.tokenDigest === undefined) return;
+    const header = req.headers.authorization ?? '';
+    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+    const ok = timingSafeEqual(digest(m?.[1] ?? ''), this.tokenDigest) && m !== null;
+    if (!ok) {
+      throw new HttpError(401, 'UPS_ERR_UNAUTHORIZED', header === '' ? 'this API needs Authorization: Bearer <token>' : 'invalid token', 'authorization', { 'WWW-Authenticate': 'Bearer realm="upshift"' });
+    }
+  }
+
+  /** Reads the body up to the limit and parses it as JSON. */
+  private async readJson(req: http.IncomingMessage, res: http.ServerResponse): Promise<unknown> {
+    const limit = this.opts.bodyLimit;
+    const tooLarge = (): HttpError => {
+      // The rest of the upload is read and dropped so the client sees the 413
+      // instead of a reset; the connection closes after the answer.
+      res.shouldKeepAlive = false;
+      req.resume();
+      return new HttpError(413, 'UPS_ERR_BODY_TOO_LARGE', `request body larger than ${limit} bytes`, 'body', { Connection: 'close' });
+    };
+    if (this.declaredTooLarge(req)) throw tooLarge();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    await new Promise<void>((resolve, reject) => {
+      const onData = (d: Buffer): void => {
+        size += d.length;
+        if (size > limit) {
+          req.off('data', onData);
+          reject(tooLarge());
+          return;
+        }
+        chunks.push(d);
+      };
+      req.on('data', onData);
+      req.on('end', resolve);
+      req.on('error', reject);
+    });
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (text.trim() === '') throw new BadBodyError('body', 'is empty; expected JSON like {"cluster": {...}}');
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new BadBodyError('body', `is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** The seed's body shape: `{"cluster": {...}}`, nothing else beside it. */
+function unwrap(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new BadBodyError('body', `must be a JSON object {"cluster": {...}}, got ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}`);
+  }
+  for (const k of Object.keys(body)) if (k !== 'cluster') throw new BadBodyError(k, 'unknown field (expected {"cluster": {...}})');
+  const cluster = (body as Record<string, unknown>)['cluster'];
+  if (cluster === undefined) throw new BadBodyError('cluster', 'is required (expected {"cluster": {...}})');
+  return cluster;
+}
+
+function allow(method: string, methods: string[]): void {
+  if (!methods.includes(method)) {
+    throw new HttpError(405, 'UPS_ERR_METHOD_NOT_ALLOWED', `method ${method} not allowed here (allowed: ${methods.join(', ')})`, 'method', { Allow: methods.join(', ') });
+  }
+}
+
+function notFound(id: string): never {
+  throw new HttpError(404, 'UPS_ERR_VERSION_NOT_FOUND', `no version with id ${JSON.stringify(id)}`, 'uuid');
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body) + '\n';
+  res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  res.end(text);
+}
+
+function sendError(res: http.ServerResponse, status: number, code: string, message: string, field: string | undefined, headers: Record<string, string>): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, status, { error: field === undefined ? { code, message } : { code, message, field } }, headers);
+}
+
+/** The seed answers a new id as text; a client that accepts JSON gets `{"uuid": ...}`. */
+function sendId(req: http.IncomingMessage, res: http.ServerResponse, status: number, uuid: string): void {
+  const headers = { Location: `${CLUSTERS}/${uuid}` };
+  if (/\bapplication\/json\b/i.test(req.headers.accept ?? '')) {
+    sendJson(res, status, { uuid }, headers);
+    return;
+  }
+  res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(uuid), 'Cache-Control': 'no-store' });
+  res.end(uuid);
+}

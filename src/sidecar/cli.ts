@@ -1,0 +1,233 @@
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { ApiCallError, call, resolveTarget, table, type ApiTarget } from './client.js';
+import { loadConfigFile } from './config.js';
+import { startSidecar, type Sidecar } from './sidecar.js';
+
+const EXAMPLE = `
+Example config (the seed's format; everything but proxy.port,
+configService.port and a cluster is optional):
+
+  {
+    "proxy": { "port": 8080 },
+    "configService": { "port": 9090 },
+    "cluster": {
+      "version": "1.0.0",
+      "servers": [{ "hostname": "127.0.0.1", "port": 3001 }],
+      "upgradeTransition": { "mode": "INSTANT" }
+    }
+  }
+
+Examples:
+  upshift --config upshift.json                  start the sidecar
+  upshift --config upshift.json --log-level DEBUG
+  upshift status --config upshift.json           versions, health and traffic share
+  upshift cluster add v2.json                    add a version ({"cluster": {...}})
+  upshift cluster list
+  upshift cluster rm <uuid>
+  upshift demo                                   two demo versions behind a sidecar
+
+Log levels: CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG (the seed's) or
+fatal, error, warn, info, debug, trace, silent (pino's). Logs are JSON lines on stderr.
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`upshift: ${message}\n`);
+  process.exit(1);
+}
+
+function apiOptions(cmd: Command): Command {
+  return cmd
+    .option('--api <url>', 'config API of the running sidecar (default: from --config, else UPSHIFT_API, else http://127.0.0.1:9090)')
+    .option('-c, --config <file>', 'read the config API address and token from this config file')
+    .option('--api-token <token>', 'bearer token (default: UPSHIFT_API_TOKEN, else the config file\'s)');
+}
+
+function target(cmd: Command): ApiTarget {
+  const o = cmd.optsWithGlobals<{ api?: string; config?: string; apiToken?: string }>();
+  return resolveTarget(o);
+}
+
+/** Runs a subcommand body; API failures become one line on stderr and exit 1. */
+function run(fn: (...args: any[]) => Promise<void>): (...args: any[]) => Promise<void> {
+  return async (...args) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      if (err instanceof ApiCallError) fail(err.message);
+      throw err;
+    }
+  };
+}
+
+function readCluster(file: string): unknown {
+  let text: string;
+  try {
+    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  } catch (err) {
+    fail(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    fail(`${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  // Both the seed's body ({"cluster": {...}}) and a bare cluster are accepted.
+  return typeof json === 'object' && json !== null && 'cluster' in json ? json : { cluster: json };
+}
+
+type Row = { uuid: string; version: string; mode?: string; upgradeTransition?: { mode: string }; servers: Array<{ hostname: string; port: number }>; launch?: { state: string; message?: string } };
+
+function servers(v: Row): string {
+  const list = v.servers.map((s) => `${s.hostname}:${s.port}`).join(',');
+  return v.launch ? `${v.launch.state}${v.launch.message ? ` (${v.launch.message})` : ''}${list ? ` ${list}` : ''}` : list;
+}
+
+/** Follows a container version's start until it is ready or failed. */
+async function follow(t: ApiTarget, uuid: string, seconds: number): Promise<void> {
+  const end = Date.now() + seconds * 1000;
+  let last = '';
+  while (Date.now() < end) {
+    const { data } = await call(t, 'GET', `/configuration/cluster/${uuid}`);
+    const launch = (data as { cluster: Row }).cluster.launch;
+    if (launch === undefined) return;
+    const line = `${launch.state}${launch.message ? `: ${launch.message}` : ''}`;
+    if (line !== last) process.stdout.write(`  ${line}\n`);
+    last = line;
+    if (launch.state === 'ready') return;
+    if (launch.state === 'failed') fail(`version ${uuid} failed to start: ${launch.message ?? 'no reason given'}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  fail(`version ${uuid} is not ready after ${seconds}s (still starting; see upshift status)`);
+}
+
+export function buildCli(): Command {
+  const program = new Command('upshift')
+    .description('A reverse proxy for zero-downtime upgrades: routes each client to the right version of your app and rolls back when the newest misbehaves.')
+    .enablePositionalOptions()
+    .option('-c, --config <file>', 'config file (JSON) to start the sidecar with')
+    .addOption(new Option('-l, --log-level <level>', 'log level: CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG or a pino level (default: the config\'s logLevel, else INFO)'))
+    .option('-s, --state <file>', 'state file that keeps runtime changes across restarts (default: <config>.state.json)')
+    .option('--no-state', 'keep runtime changes in memory only')
+    .option('--api-token <token>', 'require this bearer token on the config API (default: UPSHIFT_API_TOKEN, else configService.token)')
+    .addHelpText('after', EXAMPLE)
+    .showHelpAfterError('(upshift --help lists every option)')
+    .action(async (opts: { config?: string; logLevel?: string; state?: string | false; apiToken?: string }) => {
+      if (opts.config === undefined) fail('--config <file> is required to start the sidecar (see upshift --help)');
+      await serve(opts.config, opts);
+    });
+
+  program.command('status')
+    .description('show each version: mode, state, traffic share, requests, errors, fallbacks, ejections, servers')
+    .option('--json', 'print the raw JSON')
+    .action(run(async (opts: { json?: boolean }, cmd: Command) => {
+      const { data } = await call(target(cmd), 'GET', '/status');
+      if (opts.json) {
+        process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+        return;
+      }
+      const s = data as { address: { host: string; port: number }; connections: number; versions: Array<Omit<Row, 'servers'> & { mode: string; state: string; newest: boolean; share: number; percentage?: number; requests: number; errors: number; fallbacksIn: number; fallbacksOut: number; ejections: number; servers: Array<{ hostname: string; port: number; healthy: boolean }> }> };
+      process.stdout.write(`proxy ${s.address.host}:${s.address.port}, ${s.connections} open connection(s)\n`);
+      const rows = [['VERSION', 'UUID', 'MODE', 'STATE', 'SHARE', 'REQUESTS', 'ERRORS', 'FALLBACKS', 'EJECTIONS', 'SERVERS']];
+      for (const v of s.versions) {
+        rows.push([
+          v.version + (v.newest ? ' *' : ''), v.uuid, v.mode + (v.percentage !== undefined ? ` ${v.percentage}%` : ''), v.state, `${v.share}%`,
+          String(v.requests), String(v.errors), `${v.fallbacksOut} out/${v.fallbacksIn} in`, String(v.ejections),
+          (v.launch ? `${v.launch.state}${v.launch.message ? ` (${v.launch.message})` : ''} ` : '') + v.servers.map((x) => `${x.hostname}:${x.port}${x.healthy ? '' : ' (ejected)'}`).join(','),
+        ]);
+      }
+      process.stdout.write(table(rows) + '\n');
+    }));
+  apiOptions(program.commands.at(-1)!);
+
+  const cluster = program.command('cluster').description('list, add, change and remove versions of a running sidecar');
+  apiOptions(cluster.command('list').description('all versions, newest first').option('--json', 'print the raw JSON'))
+    .action(run(async (opts: { json?: boolean }, cmd: Command) => {
+      const { data } = await call(target(cmd), 'GET', '/configuration/cluster');
+      const list = (data as { clusters: Row[] }).clusters;
+      if (opts.json) {
+        process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+        return;
+      }
+      const rows = [['VERSION', 'UUID', 'MODE', 'SERVERS']];
+      for (const v of list) rows.push([v.version, v.uuid, v.upgradeTransition?.mode ?? '', servers(v)]);
+      process.stdout.write(table(rows) + '\n');
+    }));
+  apiOptions(cluster.command('get').argument('<uuid>').description('one version as JSON'))
+    .action(run(async (uuid: string, _o: unknown, cmd: Command) => {
+      const { data } = await call(target(cmd), 'GET', `/configuration/cluster/${encodeURIComponent(uuid)}`);
+      process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+    }));
+  apiOptions(cluster.command('add').argument('<file>', 'JSON file with {"cluster": {...}} or the cluster itself; - reads stdin')
+    .description('add a version; for containers, follow its start until ready')
+    .option('--no-wait', 'do not wait for containers to be ready')
+    .option('--timeout <seconds>', 'how long to wait for containers', '300'))
+    .action(run(async (file: string, opts: { wait: boolean; timeout: string }, cmd: Command) => {
+      const t = target(cmd);
+      const { data } = await call(t, 'PUT', '/configuration/cluster', readCluster(file));
+      const uuid = (data as { uuid: string }).uuid;
+      process.stdout.write(`${uuid}\n`);
+      if (opts.wait) await follow(t, uuid, Number(opts.timeout) || 300);
+    }));
+  apiOptions(cluster.command('patch').argument('<uuid>').argument('<json>', 'the fields to change, e.g. \'{"percentage": 50}\' or \'{"upgradeTransition": {"mode": "SESSION"}}\'')
+    .description('change a version: transition mode, GRADUAL share, servers, balancing'))
+    .action(run(async (uuid: string, json: string, _o: unknown, cmd: Command) => {
+      let patch: unknown;
+      try { patch = JSON.parse(json); } catch (err) { fail(`the patch is not valid JSON: ${(err as Error).message}`); }
+      const body = typeof patch === 'object' && patch !== null && 'cluster' in patch ? patch : { cluster: patch };
+      const { data } = await call(target(cmd), 'PATCH', `/configuration/cluster/${encodeURIComponent(uuid)}`, body);
+      process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+    }));
+  apiOptions(cluster.command('rm').alias('remove').argument('<uuid>').description('remove a version (its connections drain first)'))
+    .action(run(async (uuid: string, _o: unknown, cmd: Command) => {
+      await call(target(cmd), 'DELETE', `/configuration/cluster/${encodeURIComponent(uuid)}`);
+      process.stdout.write(`removed ${uuid}; its connections are draining\n`);
+    }));
+
+  program.command('demo')
+    .description('start two demo app versions behind a sidecar and print curl commands to try each transition mode')
+    .option('--proxy-port <port>', 'proxy port (default 8080, else a free one)')
+    .option('--api-port <port>', 'config API port (default 9090, else a free one)')
+    .action(async (opts: { proxyPort?: string; apiPort?: string }) => {
+      const { runDemo } = await import('./demo/demo.js');
+      await runDemo({ proxyPort: opts.proxyPort === undefined ? undefined : Number(opts.proxyPort), apiPort: opts.apiPort === undefined ? undefined : Number(opts.apiPort) });
+    });
+  return program;
+}
+
+/** Starts the sidecar from a config file and stops it cleanly on SIGTERM/SIGINT (exit 0). */
+async function serve(configFile: string, opts: { logLevel?: string; state?: string | false; apiToken?: string }): Promise<void> {
+  let sidecar: Sidecar;
+  try {
+    const config = loadConfigFile(configFile, {
+      ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
+      ...(typeof opts.state === 'string' ? { stateFile: opts.state } : {}),
+      ...((opts.apiToken ?? process.env['UPSHIFT_API_TOKEN']) ? { apiToken: opts.apiToken ?? process.env['UPSHIFT_API_TOKEN'] } : {}),
+    });
+    if (opts.state === false) config.stateFile = undefined;
+    else config.stateFile ??= `${configFile}.state.json`;
+    sidecar = await startSidecar(config);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      // A second signal: the operator does not want to wait for the drain.
+      process.exit(1);
+    }
+    stopping = true;
+    sidecar.log.info({ event: 'signal', signal }, `${signal}: draining for up to ${sidecar.config.drainTimeout} ms`);
+    sidecar.close().then(() => process.exit(0), (err: Error) => {
+      process.stderr.write(`upshift: ${err.message}\n`);
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+export async function runCli(argv: string[] = process.argv): Promise<void> {
+  await buildCli().parseAsync(argv);
+}

@@ -1,0 +1,60 @@
+import { pino, type DestinationStream, type Level, type Logger } from 'pino';
+import type { Proxy } from '../core/index.js';
+
+/**
+ * The seed's level names and what they mean in pino. NOTICE has no pino
+ * twin; it is the level of normal but significant events, so it maps to info.
+ */
+const SEED_LEVELS: Record<string, Level | 'silent'> = {
+  critical: 'fatal', error: 'error', warning: 'warn', notice: 'info', info: 'info', debug: 'debug',
+};
+const PINO_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof PINO_LEVELS)[number];
+
+export const LOG_LEVEL_NAMES = ['CRITICAL', 'ERROR', 'WARNING', 'NOTICE', 'INFO', 'DEBUG', ...PINO_LEVELS];
+
+/** Maps a seed or pino level name (any case) to pino's; undefined when unknown. */
+export function toPinoLevel(name: string): LogLevel | undefined {
+  const n = name.trim().toLowerCase();
+  if ((PINO_LEVELS as readonly string[]).includes(n)) return n as LogLevel;
+  return SEED_LEVELS[n];
+}
+
+/**
+ * JSON lines on stderr by default, so stdout stays free for what commands
+ * print (the demo's instructions, `status` output). Synchronous writes: a
+ * sidecar that exits right after a fatal error still gets its last line out.
+ */
+export function createLogger(level: LogLevel, stream?: DestinationStream): Logger {
+  return pino({ level, base: { name: 'upshift' } }, stream ?? pino.destination({ fd: 2, sync: true }));
+}
+
+/**
+ * Turns the core's events into logs: warn when traffic moves away from where
+ * routing meant it (eject, fallback, rollback), info for config changes and
+ * recoveries, debug for every routing decision. Returns an unsubscribe.
+ */
+export function logProxyEvents(proxy: Proxy, log: Logger): () => void {
+  const ev = proxy.events;
+  const offs: Array<() => void> = [];
+  const on = <K extends Parameters<typeof ev.on>[0]>(name: K, fn: (p: any) => void): void => {
+    ev.on(name as any, fn);
+    offs.push(() => ev.off(name as any, fn));
+  };
+  on('upstream:eject', (p) => log.warn({ event: 'eject', uuid: p.uuid, version: p.version, server: p.server, failures: p.failures, until: new Date(p.until).toISOString() }, `server ${p.server} of version ${p.version} ejected after ${p.failures} failure(s)`));
+  on('upstream:readmit', (p) => log.info({ event: 'readmit', uuid: p.uuid, version: p.version, server: p.server, by: p.by }, `server ${p.server} of version ${p.version} back in rotation`));
+  on('fallback', (p) => log.warn({ event: 'fallback', from: p.fromVersion, fromUuid: p.fromUuid, to: p.toVersion, toUuid: p.toUuid, reason: p.reason }, `fell back from ${p.fromVersion} to ${p.toVersion}: ${p.reason}`));
+  on('rollback', (p) => log.warn({ event: 'rollback', from: p.fromVersion, fromUuid: p.fromUuid, to: p.toVersion, toUuid: p.toUuid }, p.toVersion === undefined ? `newest version ${p.fromVersion} is down and no version is left to serve` : `newest version ${p.fromVersion} is down: new traffic goes to ${p.toVersion}`));
+  on('recover', (p) => log.info({ event: 'recover', uuid: p.uuid, version: p.version }, `version ${p.version} is serving again`));
+  on('version:add', (p) => log.info({ event: 'version:add', uuid: p.uuid, version: p.version, mode: p.mode }, `version ${p.version} added (${p.mode})`));
+  on('version:update', (p) => log.info({ event: 'version:update', uuid: p.uuid, version: p.version, mode: p.mode }, `version ${p.version} updated (${p.mode})`));
+  on('version:remove', (p) => log.info({ event: 'version:remove', uuid: p.uuid, version: p.version, reason: p.reason }, `version ${p.version} removed (${p.reason})`));
+  // Per-connection events cost work on the hot path once someone listens,
+  // so they are only subscribed when they would be written.
+  if (log.isLevelEnabled('debug')) {
+    on('route', (p) => log.debug({ event: 'route', connection: p.connectionId, uuid: p.uuid, version: p.version, mode: p.mode, reason: p.reason }, 'route'));
+    on('upstream:failure', (p) => log.debug({ event: 'upstream:failure', uuid: p.uuid, version: p.version, server: p.server, code: p.code }, p.message));
+    on('gradual:share', (p) => log.debug({ event: 'gradual:share', uuid: p.uuid, version: p.version, percentage: p.percentage }, 'gradual share'));
+  }
+  return () => { for (const off of offs) off(); };
+}

@@ -1,0 +1,112 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Proxy, ProxyStatus } from '../core/index.js';
+
+/**
+ * Prometheus metrics of one sidecar, in its own Registry (never the global
+ * one, so several sidecars in one process keep apart). Per-version figures
+ * are read from `proxy.status()` at scrape time: the hot path pays nothing
+ * for them, and a removed version's series disappear with it.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly rollbacks: Counter<'from' | 'to'>;
+  private readonly changes: Counter<'action'>;
+  private readonly unsubscribe: () => void;
+
+  constructor(proxy: Proxy, launchState: (uuid: string) => string | undefined) {
+    const r = this.registry;
+    const labels = ['uuid', 'version'] as const;
+    let snap: ProxyStatus | undefined;
+    // Every per-version metric is filled from one status() per scrape: the
+    // first collect takes it, the others reuse it.
+    const status = (): ProxyStatus => (snap ??= proxy.status());
+    const perVersion = <T extends string>(metric: { reset(): void; set?: unknown; inc?: unknown }, fill: (s: ProxyStatus) => void): void => {
+      metric.reset();
+      fill(status());
+    };
+
+    const requests = new Counter({
+      name: 'upshift_requests_total', help: 'Responses served by each version (stream mode: the first response of each connection).', labelNames: labels, registers: [r],
+      collect() { perVersion(this, (s) => { for (const v of s.versions) this.inc({ uuid: v.uuid, version: v.version }, v.requests); }); },
+    });
+    new Counter({
+      name: 'upshift_errors_total', help: 'Responses with status >= 500 and failures after connecting, per version.', labelNames: labels, registers: [r],
+      collect() { perVersion(this, (s) => { for (const v of s.versions) this.inc({ uuid: v.uuid, version: v.version }, v.errors); }); },
+    });
+    new Counter({
+      name: 'upshift_connections_total', help: 'Client connections routed to each version.', labelNames: labels, registers: [r],
+      collect() { perVersion(this, (s) => { for (const v of s.versions) this.inc({ uuid: v.uuid, version: v.version }, v.connections); }); },
+    });
+    new Gauge({
+      name: 'upshift_open_connections', help: 'Client connections open on each version now.', labelNames: labels, registers: [r],
+      collect() { perVersion(this, (s) => { for (const v of s.versions) this.set({ uuid: v.uuid, version: v.version }, v.open); }); },
+    });
+    new Counter({
+      name: 'upshift_fallbacks_total', help: 'Connections served by another version than routing chose: direction "out" counts the version that failed, "in" the one that served.', labelNames: [...labels, 'direction'], registers: [r],
+      collect() {
+        perVersion(this, (s) => {
+          for (const v of s.versions) {
+            this.inc({ uuid: v.uuid, version: v.version, direction: 'out' }, v.fallbacksOut);
+            this.inc({ uuid: v.uuid, version: v.version, direction: 'in' }, v.fallbacksIn);
+          }
+        });
+      },
+    });
+    new Counter({
+      name: 'upshift_ejections_total', help: 'Times a server of each version was taken out of rotation after failures.', labelNames: labels, registers: [r],
+      collect() { perVersion(this, (s) => { for (const v of s.versions) this.inc({ uuid: v.uuid, version: v.version }, v.ejections); }); },
+    });
+    new Gauge({
+      name: 'upshift_traffic_share_percent', help: 'Percentage of new clients routing sends to each version now.', labelNames: labels, registers: [r],
+      collect() { perVersion(this, (s) => { for (const v of s.versions) this.set({ uuid: v.uuid, version: v.version }, v.share); }); },
+    });
+    new Gauge({
+      name: 'upshift_gradual_percentage', help: 'GRADUAL versions: the current share of the newest version (0-100).', labelNames: labels, registers: [r],
+      collect() { perVersion(this, (s) => { for (const v of s.versions) if (v.percentage !== undefined) this.set({ uuid: v.uuid, version: v.version }, v.percentage); }); },
+    });
+    new Gauge({
+      name: 'upshift_version_up', help: '1 when the version has a routable server, 0 when it is down (traffic has fallen back).', labelNames: [...labels, 'mode', 'newest', 'launch'], registers: [r],
+      collect() {
+        perVersion(this, (s) => {
+          for (const v of s.versions) {
+            this.set({ uuid: v.uuid, version: v.version, mode: v.mode, newest: String(v.newest), launch: launchState(v.uuid) ?? 'none' }, v.state === 'up' ? 1 : 0);
+          }
+        });
+      },
+    });
+    new Gauge({
+      name: 'upshift_versions', help: 'Versions configured.', registers: [r],
+      collect() { this.set(status().versions.length); },
+    });
+    this.rollbacks = new Counter({ name: 'upshift_rollbacks_total', help: 'Times the newest version went down and new traffic moved to an older one.', labelNames: ['from', 'to'], registers: [r] });
+    this.changes = new Counter({ name: 'upshift_config_changes_total', help: 'Versions added, updated and removed through the config API.', labelNames: ['action'], registers: [r] });
+    collectDefaultMetrics({ register: r, prefix: 'upshift_process_' });
+    // The snapshot lives for one scrape: drop it after the registry read every metric.
+    const origMetrics = r.metrics.bind(r);
+    r.metrics = async () => {
+      snap = undefined;
+      try {
+        return await origMetrics();
+      } finally {
+        snap = undefined;
+      }
+    };
+    void requests;
+
+    const onRollback = (p: { fromVersion: string; toVersion: string | undefined }): void => {
+      this.rollbacks.inc({ from: p.fromVersion, to: p.toVersion ?? 'none' });
+    };
+    proxy.events.on('rollback', onRollback);
+    this.unsubscribe = () => proxy.events.off('rollback', onRollback);
+  }
+
+  /** Counts a change made through the config API (`add`, `update`, `remove`). */
+  change(action: 'add' | 'update' | 'remove'): void {
+    this.changes.inc({ action });
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.registry.clear();
+  }
+}

@@ -1,0 +1,408 @@
+import type { DestinationStream, Logger } from 'pino';
+import {
+  createProxy, InvalidVersionError, VersionNotFoundError, validateVersion,
+  type ClusterJSON, type Proxy, type ProxyStatus, type ServerAddress, type VersionStatus,
+} from '../core/index.js';
+import { ConfigApi } from './api.js';
+import { parseConfig, type SidecarConfig } from './config.js';
+import { loadDockerLauncher } from './docker-loader.js';
+import { ConfigError, NoLauncherError, StateFileError } from './errors.js';
+import type { LaunchState, Launcher, LaunchSpec } from './launcher.js';
+import { createLogger, logProxyEvents } from './logging.js';
+import { Metrics } from './metrics.js';
+import { StateStore, type StoredCluster } from './store.js';
+
+export interface SidecarDeps {
+  /**
+   * Starts versions given as `containers`. Default: the Docker launcher for
+   * `dockerHost`, loaded when first needed. `null`: none (such versions are
+   * refused with 400).
+   */
+  launcher?: Launcher | null;
+  /** Where logs go. Default stderr. */
+  logStream?: DestinationStream;
+}
+
+/** Progress of a container version, as GET and /status show it. */
+export interface LaunchInfo {
+  state: LaunchState;
+  message?: string;
+  /** When the state last changed (ISO 8601). */
+  since: string;
+}
+
+/** A version as the REST API shows it: the seed's cluster JSON, plus `containers` and `launch` for container versions. */
+export type ClusterView = ClusterJSON & { containers?: unknown; launch?: LaunchInfo };
+
+interface LaunchRecord {
+  containers: unknown;
+  info: LaunchInfo;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * A running sidecar: the proxy, the REST config port, the state file, the
+ * container launcher, metrics and logs. Created by `startSidecar`.
+ */
+export class Sidecar {
+  readonly config: SidecarConfig;
+  readonly proxy: Proxy;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  private readonly api: ConfigApi;
+  private readonly store: StateStore | undefined;
+  private readonly deps: SidecarDeps;
+  private readonly launches = new Map<string, LaunchRecord>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private launcherPromise: Promise<Launcher> | undefined;
+  private wiredLaunchers = new WeakSet<Launcher>();
+  private stopLogging: () => void = () => {};
+  private closing: Promise<void> | undefined;
+
+  /** Use `startSidecar`. */
+  constructor(config: SidecarConfig, proxy: Proxy, log: Logger, deps: SidecarDeps) {
+    this.config = config;
+    this.proxy = proxy;
+    this.log = log;
+    this.deps = deps;
+    this.store = config.stateFile === undefined ? undefined : new StateStore(config.stateFile);
+    this.metrics = new Metrics(proxy, (uuid) => this.launches.get(uuid)?.info.state);
+    this.api = new ConfigApi(this, config.api, log);
+  }
+
+  /** Address clients connect to. */
+  get proxyAddress(): { host: string; port: number } {
+    const a = this.proxy.address;
+    return { host: a.host, port: a.port };
+  }
+
+  /** Address of the REST config API. */
+  get apiAddress(): { host: string; port: number } {
+    return this.api.address;
+  }
+
+  /** @internal Restores versions (state file, else config), reconciles containers, opens the config port. */
+  async start(): Promise<void> {
+    this.stopLogging = logProxyEvents(this.proxy, this.log);
+    const stored = this.store === undefined ? undefined : await this.store.load();
+    const source = stored !== undefined ? [...stored].reverse() : this.config.clusters;
+    for (const [i, input] of source.entries()) {
+      try {
+        this.restore(input);
+      } catch (err) {
+        if (stored === undefined) throw err;
+        throw new StateFileError(this.store!.file, `version ${i} cannot be restored: ${(err as Error).message}`);
+      }
+    }
+    if (stored !== undefined) {
+      this.log.info({ event: 'restore', stateFile: this.store!.file, versions: stored.length }, `restored ${stored.length} version(s) from ${this.store!.file} (the state file wins over the config's clusters)`);
+    }
+    await this.reconcile();
+    // Writing the state at once pins the uuids generated for config versions across restarts.
+    if (this.store !== undefined && stored === undefined) await this.persist();
+    await this.api.listen();
+  }
+
+  private restore(input: unknown): void {
+    if (!isObject(input)) throw new InvalidVersionError('cluster', 'must be an object');
+    const { containers, percentage, ...rest } = input;
+    const json = this.proxy.addVersion(rest, { allowNoServers: containers !== undefined });
+    if (containers !== undefined) {
+      this.launches.set(json.uuid, { containers, info: { state: 'starting', message: 'waiting for the launcher', since: new Date().toISOString() } });
+    }
+    if (typeof percentage === 'number' && json.upgradeTransition.mode === 'GRADUAL') this.proxy.setPercentage(json.uuid, percentage);
+  }
+
+  /** Adopts running containers of restored versions and launches the missing ones. */
+  private async reconcile(): Promise<void> {
+    const wanted = [...this.launches.entries()];
+    if (wanted.length === 0 && this.deps.launcher === undefined && this.config.dockerHost === undefined) return;
+    let launcher: Launcher;
+    try {
+      launcher = await this.getLauncher();
+    } catch (err) {
+      for (const [uuid] of wanted) this.setLaunch(uuid, 'failed', (err as Error).message);
+      if (wanted.length > 0) this.log.error({ event: 'launcher', err: (err as Error).message }, `container versions cannot start: ${(err as Error).message}`);
+      return;
+    }
+    const specs: LaunchSpec[] = [];
+    for (const [uuid, rec] of wanted) {
+      try {
+        rec.containers = launcher.validate(rec.containers, 'cluster.containers');
+        specs.push({ uuid, version: this.proxy.getVersion(uuid)!.version, containers: rec.containers });
+      } catch (err) {
+        this.setLaunch(uuid, 'failed', (err as Error).message);
+      }
+    }
+    let running: Map<string, ServerAddress[]>;
+    try {
+      running = await launcher.reconcile(specs);
+    } catch (err) {
+      this.log.error({ event: 'reconcile', err: (err as Error).message }, `cannot list containers: ${(err as Error).message}`);
+      running = new Map();
+    }
+    for (const spec of specs) {
+      const servers = running.get(spec.uuid);
+      if (servers !== undefined && servers.length > 0) {
+        this.proxy.updateVersion(spec.uuid, { servers }, { allowNoServers: true });
+        this.setLaunch(spec.uuid, 'ready', 'adopted running containers');
+      } else {
+        this.launch(launcher, spec);
+      }
+    }
+  }
+
+  /** The launcher, created on first need; rejects with `NoLauncherError` saying why there is none. */
+  private async getLauncher(): Promise<Launcher> {
+    if (this.deps.launcher === null) throw new NoLauncherError('no container launcher is configured');
+    const launcher = this.deps.launcher ?? await (this.launcherPromise ??= loadDockerLauncher(this.config.dockerHost, this.config.sidecarId, this.log).catch((err: Error) => {
+      // Forget the failure: Docker may be reachable on the next attempt.
+      this.launcherPromise = undefined;
+      throw new NoLauncherError(err.message);
+    }));
+    if (!this.wiredLaunchers.has(launcher)) {
+      this.wiredLaunchers.add(launcher);
+      launcher.on('died', (uuid, reason) => this.onDied(uuid, reason));
+    }
+    return launcher;
+  }
+
+  private setLaunch(uuid: string, state: LaunchState, message?: string): void {
+    const rec = this.launches.get(uuid);
+    if (rec === undefined) return;
+    rec.info = message === undefined ? { state, since: new Date().toISOString() } : { state, message, since: new Date().toISOString() };
+  }
+
+  private launch(launcher: Launcher, spec: LaunchSpec): void {
+    const rec = this.launches.get(spec.uuid);
+    if (rec === undefined) return;
+    const current = (): boolean => this.launches.get(spec.uuid) === rec;
+    this.setLaunch(spec.uuid, 'starting');
+    this.log.info({ event: 'launch', uuid: spec.uuid, version: spec.version }, `starting containers of version ${spec.version}`);
+    const p = launcher.launch(spec, (progress) => {
+      if (!current()) return;
+      this.setLaunch(spec.uuid, progress.state, progress.message);
+      this.log.info({ event: 'launch', uuid: spec.uuid, version: spec.version, state: progress.state, detail: progress.message }, `version ${spec.version}: ${progress.state}${progress.message ? ` (${progress.message})` : ''}`);
+    }).then((servers) => {
+      if (!current()) {
+        // Deleted while it started: what started must not outlive it.
+        return launcher.stop(spec.uuid);
+      }
+      this.proxy.updateVersion(spec.uuid, { servers }, { allowNoServers: true });
+      this.setLaunch(spec.uuid, 'ready');
+      this.log.info({ event: 'launch', uuid: spec.uuid, version: spec.version, state: 'ready', servers: servers.map((s) => `${s.hostname}:${s.port}`) }, `version ${spec.version} is ready`);
+      return undefined;
+    }, (err: Error) => {
+      if (!current()) return;
+      this.setLaunch(spec.uuid, 'failed', err.message);
+      this.log.warn({ event: 'launch', uuid: spec.uuid, version: spec.version, state: 'failed', err: err.message }, `version ${spec.version} failed to start: ${err.message}`);
+    }).catch((err: Error) => this.log.error({ event: 'launch', uuid: spec.uuid, err: err.message }, `cleaning up version ${spec.version}: ${err.message}`));
+    this.track(p);
+  }
+
+  /**
+   * A ready version's container stopped. Its servers are emptied at once, so
+   * the version is down and new traffic falls back now, rather than after
+   * each client meets a refused connection; the status says what happened.
+   */
+  private onDied(uuid: string, reason: string): void {
+    const rec = this.launches.get(uuid);
+    if (rec === undefined || this.proxy.getVersion(uuid) === undefined) return;
+    this.setLaunch(uuid, 'failed', `container died: ${reason}`);
+    this.proxy.updateVersion(uuid, { servers: [] }, { allowNoServers: true });
+    this.log.warn({ event: 'died', uuid, reason }, `container of version ${this.proxy.getVersion(uuid)?.version} died (${reason}): traffic falls back`);
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Writes the state file (when there is one); resolves once this change is on disk. */
+  private async persist(): Promise<void> {
+    if (this.store === undefined) return;
+    await this.store.save(() => this.snapshot());
+  }
+
+  private snapshot(): StoredCluster[] {
+    const status = new Map(this.proxy.status().versions.map((v) => [v.uuid, v]));
+    return this.proxy.listVersions().map((json) => {
+      const rec = this.launches.get(json.uuid);
+      const out: StoredCluster = { ...json };
+      // A container version's servers come from its containers on every start.
+      if (rec !== undefined) {
+        delete out['servers'];
+        out['containers'] = rec.containers;
+      }
+      const pct = status.get(json.uuid)?.percentage;
+      if (pct !== undefined) out['percentage'] = pct;
+      return out;
+    });
+  }
+
+  private view(json: ClusterJSON): ClusterView {
+    const rec = this.launches.get(json.uuid);
+    return rec === undefined ? json : { ...json, containers: rec.containers, launch: rec.info };
+  }
+
+  // ------------------------------------------------------------------ the config API's operations
+
+  /** All versions, newest first. */
+  listClusters(): ClusterView[] {
+    return this.proxy.listVersions().map((v) => this.view(v));
+  }
+
+  getCluster(id: string): ClusterView {
+    const json = this.proxy.getVersion(id);
+    if (json === undefined) throw new VersionNotFoundError(id);
+    return this.view(json);
+  }
+
+  /**
+   * Adds a version. Resolves once it routes (plain servers) or is starting
+   * (containers) and the state file holds it. Nothing changes when it throws.
+   */
+  async addCluster(input: unknown): Promise<ClusterView> {
+    if (!isObject(input)) throw new InvalidVersionError('cluster', `must be an object, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : `a ${typeof input}`}`);
+    const hasContainers = input['containers'] !== undefined;
+    // Checked in full before anything changes.
+    validateVersion(input, { extraKeys: ['containers'], serversOptional: hasContainers });
+    if (hasContainers && input['servers'] !== undefined) throw new InvalidVersionError('cluster.servers', 'give servers or containers, not both');
+    let launcher: Launcher | undefined;
+    let containers: unknown;
+    if (hasContainers) {
+      launcher = await this.getLauncher();
+      containers = launcher.validate(input['containers'], 'cluster.containers');
+    }
+    const { containers: _c, ...rest } = input;
+    const json = this.proxy.addVersion(rest, { allowNoServers: hasContainers });
+    if (hasContainers) this.launches.set(json.uuid, { containers, info: { state: 'starting', since: new Date().toISOString() } });
+    try {
+      await this.persist();
+    } catch (err) {
+      this.launches.delete(json.uuid);
+      await this.proxy.removeVersion(json.uuid).catch(() => {});
+      throw this.stateWriteError(err);
+    }
+    this.metrics.change('add');
+    if (launcher !== undefined) this.launch(launcher, { uuid: json.uuid, version: json.version, containers });
+    return this.view(json);
+  }
+
+  /** Changes a version (transition, GRADUAL share, servers, balancing). */
+  async updateCluster(id: string, patch: unknown): Promise<ClusterView> {
+    if (this.proxy.getVersion(id) === undefined) throw new VersionNotFoundError(id);
+    if (!isObject(patch)) throw new InvalidVersionError('cluster', 'must be an object');
+    const rec = this.launches.get(id);
+    if (patch['containers'] !== undefined) throw new InvalidVersionError('cluster.containers', 'cannot be changed; add a new version and remove this one');
+    if (rec !== undefined && patch['servers'] !== undefined) throw new InvalidVersionError('cluster.servers', 'come from this version\'s containers and cannot be set');
+    const json = this.proxy.updateVersion(id, patch, { allowNoServers: rec !== undefined });
+    await this.persist().catch((err) => { throw this.stateWriteError(err); });
+    this.metrics.change('update');
+    return this.view(json);
+  }
+
+  /**
+   * Removes a version: routing stops at once and the state file forgets it
+   * before this resolves; its connections drain for `drainTimeout` in the
+   * background, then its containers are stopped.
+   */
+  async removeCluster(id: string): Promise<ClusterView> {
+    const json = this.proxy.getVersion(id);
+    if (json === undefined) throw new VersionNotFoundError(id);
+    const view = this.view(json);
+    const rec = this.launches.get(id);
+    this.launches.delete(id);
+    const drained = this.proxy.removeVersion(id, { drainTimeout: this.config.drainTimeout });
+    this.track(drained.then(async () => {
+      if (rec === undefined) return;
+      const launcher = await this.getLauncher();
+      await launcher.stop(id);
+      this.log.info({ event: 'stop', uuid: id, version: json.version }, `containers of version ${json.version} stopped`);
+    }).catch((err: Error) => this.log.error({ event: 'stop', uuid: id, err: err.message }, `stopping version ${json.version}: ${err.message}`)));
+    await this.persist().catch((err) => { throw this.stateWriteError(err); });
+    this.metrics.change('remove');
+    return view;
+  }
+
+  private stateWriteError(err: unknown): StateFileError {
+    const e = new StateFileError(this.store?.file ?? '', `cannot be written: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    this.log.error({ event: 'state', err: e.message }, e.message);
+    return e;
+  }
+
+  /** Per-version state, health, share and counters, newest first. */
+  status(): ProxyStatus & { versions: Array<VersionStatus & { launch?: LaunchInfo }> } {
+    const s = this.proxy.status();
+    return {
+      ...s,
+      versions: s.versions.map((v) => {
+        const rec = this.launches.get(v.uuid);
+        return rec === undefined ? v : { ...v, launch: rec.info };
+      }),
+    };
+  }
+
+  /**
+   * Stops the config port and the listener, lets open connections finish
+   * for up to `drainTimeout` ms (default: the config's), then closes what is
+   * left. Containers keep running: the next start adopts them. Idempotent.
+   */
+  close(opts: { drainTimeout?: number } = {}): Promise<void> {
+    this.closing ??= (async () => {
+      const drainTimeout = opts.drainTimeout ?? this.config.drainTimeout;
+      await Promise.all([this.api.close(), this.proxy.close({ drainTimeout })]);
+      // Background drains and launches end by then, or are cut off after the deadline.
+      await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, drainTimeout).unref())]);
+      this.stopLogging();
+      this.metrics.close();
+      const launcher = this.deps.launcher ?? (this.launcherPromise ? await this.launcherPromise.catch(() => undefined) : undefined);
+      await launcher?.close().catch(() => {});
+      this.log.info({ event: 'stopped' }, 'sidecar stopped');
+    })();
+    return this.closing;
+  }
+}
+
+/**
+ * Starts a sidecar from a config object (the config file's JSON, see
+ * `SidecarConfigInput`, or a `SidecarConfig` from `parseConfig`). Resolves
+ * once the proxy and the config port listen. Throws `ConfigError` naming
+ * the field for a bad config.
+ */
+export async function startSidecar(config: unknown, deps: SidecarDeps = {}): Promise<Sidecar> {
+  const cfg = isParsed(config) ? config : parseConfig(config, {}, deps.launcher ? (v, f) => deps.launcher!.validate(v, f) : undefined);
+  const log = createLogger(cfg.logLevel, deps.logStream);
+  let proxy: Proxy;
+  try {
+    proxy = await createProxy(cfg.proxy);
+  } catch (err) {
+    throw listenError(err, 'proxy', cfg.proxy.host ?? '0.0.0.0', cfg.proxy.port ?? 0);
+  }
+  const sidecar = new Sidecar(cfg, proxy, log, deps);
+  try {
+    await sidecar.start();
+  } catch (err) {
+    await sidecar.close({ drainTimeout: 0 }).catch(() => {});
+    throw err;
+  }
+  log.info({ event: 'started', proxy: sidecar.proxyAddress, api: sidecar.apiAddress, stateFile: cfg.stateFile, auth: cfg.api.token !== undefined }, `upshift listening on ${sidecar.proxyAddress.host}:${sidecar.proxyAddress.port}, config API on ${sidecar.apiAddress.host}:${sidecar.apiAddress.port}`);
+  return sidecar;
+}
+
+/** A listen failure, named after the config field that chose the address. */
+export function listenError(err: unknown, section: string, host: string, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new ConfigError(`${section}.port`, `${host}:${port} is in use`);
+  if (code === 'EACCES') return new ConfigError(`${section}.port`, `no permission to listen on ${host}:${port}`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ConfigError(`${section}.host`, `cannot listen on ${host}: ${code}`);
+  return err;
+}
+
+function isParsed(c: unknown): c is SidecarConfig {
+  return isObject(c) && isObject(c['api']) && Array.isArray(c['clusters']) && typeof c['drainTimeout'] === 'number';
+}
+
