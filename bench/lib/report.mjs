@@ -1,0 +1,160 @@
+// Writes a run's results: JSON (everything, every run), a Markdown summary
+// and an SVG bar chart of the ratios to direct.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const NAMES = {
+  direct: 'direct (no proxy)',
+  upshift: 'upshift (stream mode)',
+  'node-pipe': 'bare Node socket pipe',
+  'http-proxy': 'node-http-proxy (keep-alive agent)',
+  fastify: 'fastify + @fastify/reply-from',
+  nginx: 'nginx (upstream keepalive)',
+  'haproxy-http': 'HAProxy mode http',
+  'haproxy-tcp': 'HAProxy mode tcp',
+};
+
+const fmt = (x, d = 0) => (x === null || x === undefined || Number.isNaN(x) ? '–' : x.toFixed(d));
+const us = (x) => (x === null || x === undefined ? '–' : x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${Math.round(x)} µs`);
+
+export function writeReport(results, dir, label) {
+  fs.mkdirSync(dir, { recursive: true });
+  const stamp = results.date.slice(0, 16).replace(':', '-') + (results.profile === 'quick' ? '-quick' : '') + (label ? `-${label}` : '');
+  const base = path.join(dir, stamp);
+  results.targetsCheck = checkTargets(results);
+  fs.writeFileSync(`${base}.json`, JSON.stringify(results, null, 2) + '\n');
+  fs.writeFileSync(`${base}.md`, markdown(results, path.basename(base)));
+  fs.writeFileSync(`${base}.svg`, svg(results));
+  return [`${base}.json`, `${base}.md`, `${base}.svg`];
+}
+
+/** The issue's targets, judged on this run's medians. */
+export function checkTargets(r) {
+  const out = [];
+  const tp = (w) => r.throughput[`${w}/wrk`] ?? r.throughput[`${w}/autocannon`];
+  const ka = tp('keepalive-50');
+  const nc = tp('new-conn');
+  const u = (t) => t?.upshift;
+  if (ka && u(ka.targets) && ka.targets['node-pipe']) {
+    const a = ka.targets.upshift.ratio;
+    const b = ka.targets['node-pipe'].ratio;
+    out.push({ target: 'keep-alive ratio ≥ bare Node pipe’s', value: `${fmt(a, 2)} vs ${fmt(b, 2)}`, met: a >= b });
+  }
+  if (nc && u(nc.targets) && nc.targets['node-pipe']) {
+    const x = nc.targets.upshift.rps / nc.targets['node-pipe'].rps;
+    const rr = pairedRatio(nc, 'upshift', 'node-pipe');
+    out.push({ target: 'new connection per request ≥ 0.95× bare pipe', value: `${fmt(rr ?? x, 2)}×`, met: (rr ?? x) >= 0.95 });
+  }
+  if (ka && u(ka.targets) && ka.targets['http-proxy']) {
+    const rr = pairedRatio(ka, 'upshift', 'http-proxy');
+    out.push({ target: '≥ 5× node-http-proxy on keep-alive', value: `${fmt(rr, 1)}×`, met: rr >= 5 });
+  }
+  const lat = r.latency?.targets?.upshift;
+  if (lat) out.push({ target: 'added p99 at half load ≤ 1 ms', value: us(lat.addedP99), met: lat.addedP99 <= 1000 });
+  const mem = r.memory?.targets?.upshift;
+  if (mem && mem.kibPerConnection != null) out.push({ target: '≤ 32 KiB RSS per idle connection', value: `${fmt(mem.kibPerConnection, 1)} KiB`, met: mem.kibPerConnection <= 32 });
+  return out;
+}
+
+/** Median over rounds of a/b, both from the same round. */
+function pairedRatio(w, a, b) {
+  const ra = w.targets[a]?.runs ?? [];
+  const rb = w.targets[b]?.runs ?? [];
+  const xs = [];
+  for (let i = 0; i < Math.min(ra.length, rb.length); i++) if (ra[i].rps && rb[i].rps) xs.push(ra[i].rps / rb[i].rps);
+  xs.sort((x, y) => x - y);
+  if (!xs.length) return null;
+  const m = xs.length >> 1;
+  return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
+}
+
+function markdown(r, name) {
+  const L = [];
+  L.push(`# upshift benchmark ${name}`, '');
+  L.push(`- ${r.profile} profile: ${r.rounds} rounds, ${r.seconds} s per run, targets alternating within each round (A B C … A B C …); medians over rounds.`);
+  L.push(`- Load: ${r.tools.join(' and ')}; backend: ${r.backend}; pinning: ${r.pinning}.`);
+  L.push(`- Machine: ${r.machine.cpus} × ${r.machine.model}, Node ${r.machine.node}, Linux ${r.machine.kernel}; load average at start ${r.machine.load.map((x) => x.toFixed(2)).join(' ')}.`);
+  if (r.git) L.push(`- upshift at ${r.git.commit}${r.git.srcCoreDirty ? ' (src/core had uncommitted changes)' : ''}.`);
+  L.push('- **ratio** = target req/s ÷ direct req/s in the same round (median of rounds). **CPU** = proxy user+system time per request from /proc/<pid>/stat. **RSS** at the end of the run.', '');
+  if (r.targetsCheck?.length) {
+    L.push('## Targets (issue 5)', '', '| target | measured | |', '|---|---|---|');
+    for (const t of r.targetsCheck) L.push(`| ${t.target} | ${t.value} | ${t.met ? 'met' : '**missed**'} |`);
+    L.push('');
+  }
+  for (const w of Object.values(r.throughput)) {
+    L.push(`## ${w.label} (${w.tool})`, '', '| target | req/s | ratio | CPU µs/req | RSS MiB | p50 | p99 | errors |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const [t, x] of Object.entries(w.targets)) {
+      L.push(`| ${NAMES[t] ?? t} | ${fmt(x.rps)} | ${fmt(x.ratio, 2)} | ${fmt(x.cpuPerReq, 1)} | ${fmt(x.rssMiB, 0)} | ${us(x.p50)} | ${us(x.p99)} | ${x.errors}${x.failedRuns ? ` (${x.failedRuns} runs failed)` : ''} |`);
+    }
+    L.push('');
+  }
+  if (r.latency) {
+    L.push(`## Latency at a fixed ${r.latency.rate} req/s (≈ half the direct maximum), ${r.latency.connections} keep-alive connections`, '');
+    L.push('Paced client (bench/lib/paced.mjs), time from writing a request to its last response byte; "added" = target − direct in the same round.', '');
+    L.push('| target | p50 | p99 | added p50 | added p99 | achieved req/s | CPU µs/req |', '|---|---:|---:|---:|---:|---:|---:|');
+    for (const [t, x] of Object.entries(r.latency.targets)) {
+      L.push(`| ${NAMES[t] ?? t} | ${us(x.p50)} | ${us(x.p99)} | ${t === 'direct' ? '' : us(x.addedP50)} | ${t === 'direct' ? '' : us(x.addedP99)} | ${fmt(x.achievedRate)} | ${fmt(x.cpuPerReq, 1)} |`);
+    }
+    L.push('');
+  }
+  if (r.memory) {
+    L.push(`## Memory with ${r.memory.connections} idle keep-alive connections`, '');
+    L.push('A fresh process per proxy, warmed up; each connection made one request and stays open. Per connection = (RSS after − RSS before) ÷ connections.', '');
+    L.push('| target | RSS before MiB | RSS after MiB | KiB per connection |', '|---|---:|---:|---:|');
+    for (const [t, x] of Object.entries(r.memory.targets)) {
+      if (x.failed) L.push(`| ${NAMES[t] ?? t} | failed: ${x.failed.replace(/\|/g, '/')} | | |`);
+      else L.push(`| ${NAMES[t] ?? t} | ${fmt(x.beforeMiB, 1)} | ${fmt(x.afterMiB, 1)} | ${fmt(x.kibPerConnection, 1)}${x.failed ? ` (${x.failed} failed)` : ''} |`);
+    }
+    L.push('');
+  }
+  return L.join('\n') + '\n';
+}
+
+const COLORS = {
+  upshift: '#d62728', 'node-pipe': '#ff9896', 'http-proxy': '#7f7f7f', fastify: '#bcbd22',
+  nginx: '#2ca02c', 'haproxy-http': '#1f77b4', 'haproxy-tcp': '#aec7e8',
+};
+
+const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+
+/** Horizontal bars: one group per workload, one bar per proxy, length = ratio to direct. */
+function svg(r) {
+  const groups = Object.values(r.throughput);
+  const names = Object.keys(COLORS).filter((n) => groups.some((g) => g.targets[n]));
+  const bar = 14;
+  const gap = 18;
+  const left = 250;
+  const width = 820;
+  const scaleW = width - left - 80;
+  const maxRatio = Math.max(1, ...groups.flatMap((g) => names.map((n) => g.targets[n]?.ratio ?? 0)));
+  const x = (v) => left + (v / maxRatio) * scaleW;
+  let y = 50;
+  const out = [];
+  for (const g of groups) {
+    out.push(`<text x="10" y="${y + 12}" font-weight="bold">${esc(g.label)} (${esc(g.tool)})</text>`);
+    y += 20;
+    for (const n of names) {
+      const t = g.targets[n];
+      if (!t) continue;
+      const v = t.ratio ?? 0;
+      out.push(`<text x="${left - 6}" y="${y + bar - 3}" text-anchor="end">${esc(NAMES[n])}</text>`);
+      out.push(`<rect x="${left}" y="${y}" width="${Math.max(0, x(v) - left).toFixed(1)}" height="${bar}" fill="${COLORS[n]}"/>`);
+      out.push(`<text x="${(x(v) + 4).toFixed(1)}" y="${y + bar - 3}">${t.ratio == null ? 'failed' : v.toFixed(2)}</text>`);
+      y += bar + 3;
+    }
+    y += gap;
+  }
+  const height = y + 20;
+  const grid = [];
+  for (let v = 0; v <= maxRatio + 1e-9; v += 0.25) {
+    grid.push(`<line x1="${x(v).toFixed(1)}" y1="40" x2="${x(v).toFixed(1)}" y2="${height - 25}" stroke="${v === 1 ? '#000' : '#ddd'}" stroke-width="${v === 1 ? 1 : 0.5}"/>`);
+    grid.push(`<text x="${x(v).toFixed(1)}" y="${height - 10}" text-anchor="middle" fill="#666">${v.toFixed(2)}</text>`);
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="#fff"/>
+<text x="10" y="22" font-size="15" font-weight="bold">Requests per second relative to a direct connection (same round, median of ${r.rounds}); higher is better</text>
+${grid.join('\n')}
+${out.join('\n')}
+</svg>
+`;
+}

@@ -1,0 +1,416 @@
+#!/usr/bin/env node
+// Load harness: upshift side by side with a direct connection and other
+// proxies. See bench/README.md for what it runs and how to read the output.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { nginxBackend, nginxProxy, haproxy } from './lib/native.mjs';
+import { UPLOAD_SIZE } from './lib/bodies.mjs';
+import {
+  has, start, waitLine, run, stop, tree, cpuMicros, rssKiB, freePort, waitPort, sleep, median,
+} from './lib/proc.mjs';
+import { writeReport } from './lib/report.mjs';
+
+const here = import.meta.dirname;
+const root = path.resolve(here, '..');
+
+const { values: argv } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    tools: { type: 'string' },
+    targets: { type: 'string' },
+    workloads: { type: 'string' },
+    'idle-connections': { type: 'string' },
+    'no-pin': { type: 'boolean', default: false },
+    'node-backend': { type: 'boolean', default: false },
+    dist: { type: 'string' },
+    out: { type: 'string' },
+    label: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+// ------------------------------------------------------------------ settings
+
+const quick = argv.quick;
+const rounds = Math.max(1, Number(argv.rounds ?? 3));
+const seconds = Number(argv.duration ?? (quick ? 2 : 8));
+const warmSeconds = quick ? 1 : 2;
+const idleCount = Number(argv['idle-connections'] ?? 5000);
+const installed = { wrk: has('wrk'), nginx: has('nginx'), haproxy: has('haproxy'), taskset: has('taskset') };
+const cpus = os.cpus().length;
+const pin = !argv['no-pin'] && installed.taskset && cpus >= 2;
+// One core for the proxy under test; the load tool and the backend share the other.
+const CPU_PROXY = pin ? cpus - 1 : undefined;
+const CPU_LOAD = pin ? 0 : undefined;
+const tools = (argv.tools ?? (installed.wrk ? 'wrk' : 'autocannon')).split(',').filter(Boolean);
+for (const t of tools) {
+  if (t === 'wrk' && !installed.wrk) throw new Error('wrk is not installed');
+  if (t !== 'wrk' && t !== 'autocannon') throw new Error(`unknown tool ${t}`);
+}
+
+/** Throughput workloads: closed-loop load, as many requests as the target answers. */
+const WORKLOADS = {
+  'keepalive-50': { path: '/', connections: 50, label: 'keep-alive, 100 B, 50 conns' },
+  'keepalive-400': { path: '/', connections: 400, label: 'keep-alive, 100 B, 400 conns' },
+  'new-conn': { path: '/', connections: 50, close: true, label: 'new connection per request, 100 B' },
+  '64k': { path: '/64k', connections: 50, label: 'keep-alive, 64 KiB responses' },
+  upload: { path: '/upload', connections: 16, upload: UPLOAD_SIZE, label: '1 MiB uploads, 16 conns' },
+};
+
+function ALL_TARGETS() {
+  return ['direct', 'upshift', 'node-pipe', 'http-proxy', 'fastify', 'nginx', 'haproxy-http', 'haproxy-tcp'];
+}
+
+if (argv.help) {
+  console.log(`npm run bench [-- options]
+  --quick                 short runs (2 s) for a smoke check; default is the full profile (8 s)
+  --rounds N              rounds of A B C … alternation (default 3, at least 3 for a report)
+  --duration S            seconds per run (overrides the profile)
+  --tools wrk,autocannon  load tools (default: wrk when installed, else autocannon)
+  --targets a,b           subset of: ${ALL_TARGETS().join(',')}
+  --workloads a,b         subset of: ${Object.keys(WORKLOADS).join(',')},latency,memory
+  --idle-connections N    connections held open in the memory workload (default 5000)
+  --no-pin                do not pin processes to cores with taskset
+  --node-backend          use the Node backend even when nginx is installed
+  --dist DIR              compiled upshift (default: dist/; built when missing)
+  --out DIR               where results go (default: bench/results)
+  --label TEXT            suffix of the result file names`);
+  process.exit(0);
+}
+
+const available = ALL_TARGETS().filter((t) => (t === 'nginx' ? installed.nginx : t.startsWith('haproxy') ? installed.haproxy : true));
+const targetNames = argv.targets ? argv.targets.split(',').filter((t) => available.includes(t)) : available;
+if (!targetNames.includes('direct')) targetNames.unshift('direct');
+const workloadNames = argv.workloads
+  ? argv.workloads.split(',')
+  : [...Object.keys(WORKLOADS), 'latency', 'memory'];
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'upshift-bench-'));
+const children = new Set();
+
+// ---------------------------------------------------------------- the build
+
+let dist = argv.dist ? path.resolve(argv.dist) : path.join(root, 'dist');
+if (targetNames.includes('upshift') && !fs.existsSync(path.join(dist, 'core/index.js'))) {
+  console.log('building upshift (tsc -p tsconfig.build.json)…');
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+}
+
+// ------------------------------------------------------------------ targets
+
+async function startBackend() {
+  const port = await freePort();
+  if (installed.nginx && !argv['node-backend']) {
+    const { cmd, args } = nginxBackend(path.join(tmp, 'backend'), port);
+    const child = track(start(cmd, args, { cpu: CPU_LOAD }));
+    await waitPort(port);
+    return { kind: 'nginx (1 worker, static files)', port, child };
+  }
+  const child = track(start(process.execPath, [path.join(here, 'lib/backend-node.mjs'), String(port)], { cpu: CPU_LOAD }));
+  await waitLine(child, /PORT (\d+)/);
+  return { kind: 'node raw-socket server (bench/lib/backend-node.mjs)', port, child };
+}
+
+const NODE_KINDS = { upshift: 'upshift', 'node-pipe': 'pipe', 'http-proxy': 'http-proxy', fastify: 'fastify' };
+
+async function startTarget(name, backendPort) {
+  if (name === 'direct') return { name, port: backendPort, pids: [], node: false };
+  if (NODE_KINDS[name]) {
+    const child = track(start(process.execPath, ['--expose-gc', path.join(here, 'lib/proxy-child.mjs'), NODE_KINDS[name], String(backendPort), dist], { cpu: CPU_PROXY }));
+    const m = await waitLine(child, /PORT (\d+)/);
+    return { name, port: Number(m[1]), child, pids: [child.pid], node: true };
+  }
+  const port = await freePort();
+  const dir = path.join(tmp, name);
+  const spec = name === 'nginx' ? nginxProxy(dir, port, backendPort) : haproxy(dir, port, backendPort, name === 'haproxy-http' ? 'http' : 'tcp');
+  const child = track(start(spec.cmd, spec.args, { cpu: CPU_PROXY }));
+  await waitPort(port).catch((err) => {
+    throw new Error(`${name}: ${err.message}: ${child.stderrText.slice(-1000)}`);
+  });
+  await sleep(200);
+  return { name, port, child, pids: tree(child.pid), node: false };
+}
+
+function track(child) {
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+async function stopTarget(t) {
+  if (t.child) await stop(t.child);
+}
+
+// ------------------------------------------------------------------- load
+
+async function wrkScript(w) {
+  const lines = [];
+  if (w.close) lines.push('wrk.headers["Connection"] = "close"');
+  if (w.upload) {
+    lines.push('wrk.method = "POST"');
+    lines.push(`wrk.body = string.rep("u", ${w.upload})`);
+    lines.push('wrk.headers["Content-Type"] = "application/octet-stream"');
+  }
+  lines.push(`done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRKJSON {"requests":%d,"us":%d,"errors":%d,"connectErrors":%d,"p50":%d,"p99":%d,"bytes":%d}\\n',
+    summary.requests, summary.duration, e.read + e.write + e.status + e.timeout, e.connect,
+    latency:percentile(50), latency:percentile(99), summary.bytes))
+end`);
+  const file = path.join(tmp, `wrk-${Math.random().toString(36).slice(2)}.lua`);
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+async function load(tool, w, port, secs) {
+  const url = `http://127.0.0.1:${port}${w.path}`;
+  if (tool === 'wrk') {
+    const script = await wrkScript(w);
+    const out = await run('wrk', ['-t1', `-c${w.connections}`, `-d${secs}s`, '--timeout', '5s', '-s', script, url], { cpu: CPU_LOAD, ms: (secs + 30) * 1000 });
+    const m = /WRKJSON (\{.*\})/.exec(out);
+    if (!m) throw new Error(`wrk printed no summary: ${out.slice(-500)}`);
+    const r = JSON.parse(m[1]);
+    return { requests: r.requests, seconds: r.us / 1e6, errors: r.errors, p50: r.p50, p99: r.p99 };
+  }
+  const opts = {
+    url, connections: w.connections, seconds: secs,
+    method: w.upload ? 'POST' : 'GET',
+    headers: { ...(w.close ? { connection: 'close' } : {}), ...(w.upload ? { 'content-type': 'application/octet-stream' } : {}) },
+    bodySize: w.upload,
+  };
+  const out = await run(process.execPath, [path.join(here, 'lib/ac-child.mjs'), JSON.stringify(opts)], { cpu: CPU_LOAD, ms: (secs + 30) * 1000 });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+async function measured(t, fn) {
+  const before = cpuMicros(t.pids);
+  const r = await fn();
+  const cpu = cpuMicros(t.pids) - before;
+  return { ...r, cpuUs: t.pids.length ? cpu : null, rssKiB: t.pids.length ? rssKiB(t.pids) : null };
+}
+
+// ------------------------------------------------------------------- main
+
+const results = {
+  date: new Date().toISOString(),
+  profile: quick ? 'quick' : 'full',
+  rounds, seconds, tools,
+  machine: { cpus, model: os.cpus()[0]?.model, node: process.version, kernel: os.release(), load: os.loadavg() },
+  pinning: pin ? `proxy on CPU ${CPU_PROXY}; backend and load tool on CPU ${CPU_LOAD} (taskset)` : 'none',
+  installed,
+  git: gitInfo(),
+  backend: null,
+  throughput: {},
+  latency: null,
+  memory: null,
+};
+
+function gitInfo() {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src/core'], { cwd: root }).toString().trim() !== '';
+    return { commit, srcCoreDirty: dirty, dist };
+  } catch {
+    return null;
+  }
+}
+
+function log(...a) {
+  console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
+}
+
+async function cleanup() {
+  await Promise.all([...children].map((c) => stop(c)));
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+process.on('SIGINT', () => { cleanup().finally(() => process.exit(130)); });
+
+try {
+  const backend = await startBackend();
+  results.backend = backend.kind;
+  log(`backend: ${backend.kind} on ${backend.port}; ${results.pinning}; tools: ${tools.join(', ')}; ${rounds} rounds × ${seconds} s`);
+
+  const throughputNames = workloadNames.filter((n) => WORKLOADS[n]);
+  const needLatency = workloadNames.includes('latency');
+  if (throughputNames.length || needLatency) {
+    const targets = [];
+    for (const name of targetNames) targets.push(await startTarget(name, backend.port));
+    log(`targets: ${targets.map((t) => `${t.name}:${t.port}`).join(' ')}`);
+
+    for (const wn of throughputNames) {
+      const w = WORKLOADS[wn];
+      for (const tool of tools) {
+        const key = `${wn}/${tool}`;
+        log(`${key}: warm-up`);
+        for (const t of targets) await load(tool, w, t.port, warmSeconds).catch(() => {});
+        const runs = Object.fromEntries(targets.map((t) => [t.name, []]));
+        for (let r = 0; r < rounds; r++) {
+          for (const t of targets) {
+            let res;
+            try {
+              res = await measured(t, () => load(tool, w, t.port, seconds));
+              res.rps = res.requests / res.seconds;
+              res.cpuPerReq = res.cpuUs === null ? null : res.cpuUs / res.requests;
+            } catch (err) {
+              res = { failed: String(err.message ?? err).slice(0, 300) };
+            }
+            runs[t.name].push(res);
+            log(`${key} round ${r + 1} ${t.name}: ${res.rps ? Math.round(res.rps) + ' req/s' : res.failed}${res.cpuPerReq ? `, ${res.cpuPerReq.toFixed(1)} µs/req` : ''}${res.errors ? `, ${res.errors} errors` : ''}`);
+            await sleep(300);
+          }
+          // Ratios to direct within the round: the load on the machine is shared and drifts.
+          const d = runs.direct[r]?.rps;
+          for (const t of targets) {
+            const x = runs[t.name][r];
+            if (x.rps && d) x.ratio = x.rps / d;
+          }
+        }
+        results.throughput[key] = { workload: wn, label: w.label, tool, connections: w.connections, targets: summarize(runs) };
+        saveProgress();
+      }
+    }
+
+    if (needLatency) {
+      results.latency = await latency(targets);
+      saveProgress();
+    }
+    for (const t of targets) await stopTarget(t);
+  }
+
+  if (workloadNames.includes('memory')) {
+    results.memory = await memory(backend.port);
+  }
+  await stop(backend.child);
+
+  const files = writeReport(results, argv.out ? path.resolve(argv.out) : path.join(here, 'results'), argv.label);
+  log(`wrote ${files.join(', ')}`);
+} finally {
+  await cleanup();
+}
+
+function summarize(runs) {
+  const out = {};
+  for (const [name, rs] of Object.entries(runs)) {
+    const ok = rs.filter((r) => r.rps);
+    out[name] = {
+      rps: median(ok.map((r) => r.rps)),
+      ratio: median(ok.map((r) => r.ratio)),
+      cpuPerReq: median(ok.map((r) => r.cpuPerReq)),
+      rssMiB: median(ok.map((r) => (r.rssKiB === null ? null : r.rssKiB / 1024))),
+      p50: median(ok.map((r) => r.p50)),
+      p99: median(ok.map((r) => r.p99)),
+      errors: rs.reduce((s, r) => s + (r.errors ?? 0), 0),
+      failedRuns: rs.length - ok.length,
+      runs: rs,
+    };
+  }
+  return out;
+}
+
+function saveProgress() {
+  fs.writeFileSync(path.join(tmp, 'progress.json'), JSON.stringify(results));
+}
+
+/**
+ * p50/p99 at a fixed rate of half the direct maximum (keep-alive, 50 conns),
+ * with the paced client; each target's figure is compared with direct's in
+ * the same round.
+ */
+async function latency(targets) {
+  const ka = results.throughput['keepalive-50/wrk'] ?? results.throughput['keepalive-50/autocannon'];
+  let max = ka?.targets.direct.rps;
+  if (!max) {
+    const w = WORKLOADS['keepalive-50'];
+    max = (await load(tools[0], w, targets[0].port, seconds)).requests / seconds;
+  }
+  const rate = Math.round(max / 2 / 100) * 100;
+  const conns = 50;
+  log(`latency: ${rate} req/s over ${conns} connections, ${seconds} s per run`);
+  const runs = Object.fromEntries(targets.map((t) => [t.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const t of targets) {
+      let res;
+      try {
+        res = await measured(t, async () => {
+          const out = await run(process.execPath, [path.join(here, 'lib/paced.mjs'), String(t.port), '/', String(rate), String(conns), String(seconds)], { cpu: CPU_LOAD, ms: (seconds + 30) * 1000 });
+          return JSON.parse(out.trim().split('\n').pop());
+        });
+      } catch (err) {
+        res = { failed: String(err.message ?? err).slice(0, 300) };
+      }
+      runs[t.name].push(res);
+      log(`latency round ${r + 1} ${t.name}: p50 ${res.p50} µs, p99 ${res.p99} µs, ${res.achievedRate} req/s`);
+      await sleep(300);
+    }
+    const d = runs.direct[r];
+    for (const t of targets) {
+      const x = runs[t.name][r];
+      if (x.p99 != null && d?.p99 != null) {
+        x.addedP50 = x.p50 - d.p50;
+        x.addedP99 = x.p99 - d.p99;
+      }
+    }
+  }
+  const out = {};
+  for (const [name, rs] of Object.entries(runs)) {
+    const ok = rs.filter((r) => r.p99 != null);
+    out[name] = {
+      p50: median(ok.map((r) => r.p50)),
+      p99: median(ok.map((r) => r.p99)),
+      addedP50: median(ok.map((r) => r.addedP50)),
+      addedP99: median(ok.map((r) => r.addedP99)),
+      achievedRate: median(ok.map((r) => r.achievedRate)),
+      cpuPerReq: median(ok.map((r) => (r.cpuUs == null ? null : r.cpuUs / r.done))),
+      runs: rs,
+    };
+  }
+  return { rate, connections: conns, targets: out };
+}
+
+/**
+ * RSS per idle connection: a fresh process per target, warmed up, then N
+ * connections that each made one request and stay open.
+ */
+async function memory(backendPort) {
+  const out = { connections: idleCount, targets: {} };
+  for (const name of targetNames) {
+    if (name === 'direct') continue;
+    let t;
+    try {
+      t = await startTarget(name, backendPort);
+      await load(tools[0], WORKLOADS['keepalive-50'], t.port, 1).catch(() => {});
+      await settle(t);
+      const before = rssKiB(t.pids);
+      const client = track(start(process.execPath, [path.join(here, 'lib/idle.mjs'), String(t.port), String(idleCount)], { cpu: CPU_LOAD, stdin: 'pipe' }));
+      const m = await waitLine(client, /READY (\d+) (\d+)/, 120_000);
+      await sleep(1000);
+      await settle(t);
+      const after = rssKiB(t.pids);
+      client.stdin.end();
+      await stop(client);
+      const ok = Number(m[1]);
+      const perConn = ok > 0 ? (after - before) / ok : null;
+      out.targets[name] = { beforeMiB: before / 1024, afterMiB: after / 1024, open: ok, failed: Number(m[2]), kibPerConnection: perConn };
+      log(`memory ${name}: ${(before / 1024).toFixed(1)} → ${(after / 1024).toFixed(1)} MiB with ${ok} idle connections (${m[2]} failed): ${perConn?.toFixed(1)} KiB each`);
+    } catch (err) {
+      out.targets[name] = { failed: String(err.message ?? err).slice(0, 300) };
+      log(`memory ${name}: failed: ${err.message}`);
+    } finally {
+      if (t) await stopTarget(t);
+    }
+  }
+  return out;
+}
+
+/** Lets a Node target collect garbage before an RSS reading (SIGUSR2 → gc()); native ones just wait. */
+async function settle(t) {
+  if (t.node) {
+    t.child.kill('SIGUSR2');
+  }
+  await sleep(700);
+}
