@@ -14,7 +14,7 @@ if (docker !== undefined) {
   await ensureAppImages();
   const SECRET = 'sk-live-do-not-log-4711';
 
-  async function launcherFor(tt: typeof t, name: string, logger?: ReturnType<typeof memoryLogger>['logger']): Promise<{ launcher: DockerLauncher; sidecarId: string }> {
+  async function launcherFor(tt: { teardown(fn: () => unknown): void }, name: string, logger?: ReturnType<typeof memoryLogger>['logger']): Promise<{ launcher: DockerLauncher; sidecarId: string }> {
     const sidecarId = testSidecarId(name);
     const launcher = await createDockerLauncher({ sidecarId, logger, stopTimeout: 1 });
     tt.teardown(async () => {
