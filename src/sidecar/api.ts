@@ -60,7 +60,6 @@ export class ConfigApi {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
-    this.server.on('error', (err) => this.log.error({ event: 'api', err: err.message }, `config API: ${err.message}`));
   }
 
   listen(): Promise<void> {
@@ -75,6 +74,7 @@ export class ConfigApi {
       this.server.once('error', onError);
       this.server.listen(this.opts.port, this.opts.host, () => {
         this.server.removeListener('error', onError);
+        this.server.on('error', (err) => this.log.error({ event: 'api', err: err.message }, `config API: ${err.message}`));
         resolve();
       });
     });

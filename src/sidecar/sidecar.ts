@@ -61,6 +61,7 @@ export class Sidecar {
   private wiredLaunchers = new WeakSet<Launcher>();
   private stopLogging: () => void = () => {};
   private closing: Promise<void> | undefined;
+  private started = false;
 
   /** Use `startSidecar`. */
   constructor(config: SidecarConfig, proxy: Proxy, log: Logger, deps: SidecarDeps) {
@@ -86,7 +87,6 @@ export class Sidecar {
 
   /** @internal Restores versions (state file, else config), reconciles containers, opens the config port. */
   async start(): Promise<void> {
-    this.stopLogging = logProxyEvents(this.proxy, this.log);
     const stored = this.store === undefined ? undefined : await this.store.load();
     const source = stored !== undefined ? [...stored].reverse() : this.config.clusters;
     for (const [i, input] of source.entries()) {
@@ -97,13 +97,16 @@ export class Sidecar {
         throw new StateFileError(this.store!.file, `version ${i} cannot be restored: ${(err as Error).message}`);
       }
     }
-    if (stored !== undefined) {
-      this.log.info({ event: 'restore', stateFile: this.store!.file, versions: stored.length }, `restored ${stored.length} version(s) from ${this.store!.file} (the state file wins over the config's clusters)`);
-    }
+    // Events are logged from here on: a start that fails says one thing only, its reason.
+    this.stopLogging = logProxyEvents(this.proxy, this.log);
     await this.reconcile();
     // Writing the state at once pins the uuids generated for config versions across restarts.
     if (this.store !== undefined && stored === undefined) await this.persist();
     await this.api.listen();
+    this.started = true;
+    if (stored !== undefined) {
+      this.log.info({ event: 'restore', stateFile: this.store!.file, versions: stored.length }, `restored ${stored.length} version(s) from ${this.store!.file} (the state file wins over the config's clusters)`);
+    }
   }
 
   private restore(input: unknown): void {
@@ -361,7 +364,7 @@ export class Sidecar {
       this.metrics.close();
       const launcher = this.deps.launcher ?? (this.launcherPromise ? await this.launcherPromise.catch(() => undefined) : undefined);
       await launcher?.close().catch(() => {});
-      this.log.info({ event: 'stopped' }, 'sidecar stopped');
+      if (this.started) this.log.info({ event: 'stopped' }, 'sidecar stopped');
     })();
     return this.closing;
   }
