@@ -169,7 +169,8 @@ export class DockerLauncher extends EventEmitter implements Launcher {
     this.managed.set(spec.uuid, m);
     const progress = (state: LaunchProgress['state'], message: string): void => {
       const safe = redact(message, specs);
-      this.log.info({ uuid: m.uuid, version: m.version, state }, safe);
+      // The sidecar logs each step it is told of; here only at debug level, to avoid saying it twice.
+      this.log.debug({ uuid: m.uuid, version: m.version, state }, safe);
       try { onProgress({ state, message: safe }); } catch { /* a listener's failure is not the launch's */ }
     };
     const run = this.runLaunch(m, progress);
