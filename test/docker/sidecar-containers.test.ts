@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { bucketOf } from '../../src/core/index.js';
 import { api, startBinary, tmpDir, writeJson, type Running } from '../sidecar/helpers.js';
 import {
@@ -19,7 +19,7 @@ if (docker !== undefined) {
   interface Env { dir: string; sidecarId: string; cfgFile: string; sc: Running }
 
   /** A sidecar with v1 (uuid "v1") as a container, started and ready. */
-  async function sidecarWithV1(tt: Parameters<Parameters<typeof t.test>[1]>[0], name: string): Promise<Env> {
+  async function sidecarWithV1(tt: Test, name: string): Promise<Env> {
     const dir = tmpDir(tt);
     const sidecarId = testSidecarId(name);
     tt.teardown(() => removeContainersOf(docker!, sidecarId));
