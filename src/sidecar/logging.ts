@@ -41,8 +41,8 @@ export function logProxyEvents(proxy: Proxy, log: Logger): () => void {
     ev.on(name as any, fn);
     offs.push(() => ev.off(name as any, fn));
   };
-  on('upstream:eject', (p) => log.warn({ event: 'eject', uuid: p.uuid, version: p.version, server: p.server, failures: p.failures, until: new Date(p.until).toISOString() }, `server ${p.server} of version ${p.version} ejected after ${p.failures} failure(s)`));
-  on('upstream:readmit', (p) => log.info({ event: 'readmit', uuid: p.uuid, version: p.version, server: p.server, by: p.by }, `server ${p.server} of version ${p.version} back in rotation`));
+  on('upstream:eject', (p) => log.warn({ event: 'upstream:eject', uuid: p.uuid, version: p.version, server: p.server, failures: p.failures, until: new Date(p.until).toISOString() }, `server ${p.server} of version ${p.version} ejected after ${p.failures} failure(s)`));
+  on('upstream:readmit', (p) => log.info({ event: 'upstream:readmit', uuid: p.uuid, version: p.version, server: p.server, by: p.by }, `server ${p.server} of version ${p.version} back in rotation`));
   on('fallback', (p) => log.warn({ event: 'fallback', from: p.fromVersion, fromUuid: p.fromUuid, to: p.toVersion, toUuid: p.toUuid, reason: p.reason }, `fell back from ${p.fromVersion} to ${p.toVersion}: ${p.reason}`));
   on('rollback', (p) => log.warn({ event: 'rollback', from: p.fromVersion, fromUuid: p.fromUuid, to: p.toVersion, toUuid: p.toUuid }, p.toVersion === undefined ? `newest version ${p.fromVersion} is down and no version is left to serve` : `newest version ${p.fromVersion} is down: new traffic goes to ${p.toVersion}`));
   on('recover', (p) => log.info({ event: 'recover', uuid: p.uuid, version: p.version }, `version ${p.version} is serving again`));
