@@ -3,6 +3,7 @@ import type { ResolvedOptions } from './options.js';
 import type { RoutingTable } from './routing/table.js';
 import type { VersionState } from './routing/version.js';
 import type { Health } from './upstream/health.js';
+import type { UpstreamPool } from './upstream/pool.js';
 
 /** What a connection handler needs from its proxy (stream mode now, http mode next). */
 export interface ProxyContext {
@@ -11,6 +12,8 @@ export interface ProxyContext {
   readonly table: RoutingTable;
   readonly health: Health;
   readonly events: ProxyEventEmitter;
+  /** Keep-alive upstream connections (http mode). */
+  readonly pool: UpstreamPool;
   /** Grows the GRADUAL share of `v` by one step after a correct answer. */
   growShare(v: VersionState): void;
   /** A connection ended; drop it from the registry. */

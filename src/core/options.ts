@@ -65,6 +65,24 @@ export interface ProxyOptions {
   };
   /** Bytes that are not HTTP: `reject` (400, default) or `tcp` (piped to the newest version). */
   nonHttp?: 'reject' | 'tcp';
+  /**
+   * `stream` (default): route once per connection on its first request head, then pipe bytes.
+   * `http`: frame every request and response, route each request by its own cookies, pool upstream connections.
+   */
+  mode?: 'stream' | 'http';
+  /** http mode only. */
+  http?: {
+    /** Idle keep-alive connections kept per server. Default 64. */
+    maxIdlePerServer?: number;
+    /** Milliseconds an idle upstream connection is kept; keep it below the servers' own keep-alive timeout (Node's is 5000). Default 4000. */
+    idleTimeout?: number;
+    /** Append the client's address to `X-Forwarded-For`. Default false. */
+    xForwardedFor?: boolean;
+    /** Append a `Forwarded: for=...;proto=http` element (RFC 7239). Default false. */
+    forwarded?: boolean;
+    /** Further servers an idempotent request may be sent to after a failure before any response byte. Default 3. */
+    retries?: number;
+  };
 }
 
 export interface ResolvedOptions {
@@ -78,6 +96,8 @@ export interface ResolvedOptions {
     readonly active: { readonly interval: number; readonly timeout: number; readonly path: string | undefined } | undefined;
   };
   readonly nonHttp: 'reject' | 'tcp';
+  readonly mode: 'stream' | 'http';
+  readonly http: { readonly maxIdlePerServer: number; readonly idleTimeout: number; readonly xForwardedFor: boolean; readonly forwarded: boolean; readonly retries: number };
 }
 
 export const DEFAULT_SESSION_COOKIE = 'dynsoftup';
@@ -87,14 +107,16 @@ export const DEFAULT_TIMEOUTS = Object.freeze({ connect: 3000, head: 10_000, idl
 export const DEFAULT_LIMITS = Object.freeze({ headSize: 65_536, responseHeadSize: 131_072, retryBuffer: 65_536, concurrentBuffer: 1_048_576, connections: 0 });
 export const DEFAULT_HEALTH = Object.freeze({ maxFails: 1, ejectBase: 1000, ejectMax: 30_000, onVersionDown: 'keep' as const });
 export const DEFAULT_ACTIVE_HEALTH = Object.freeze({ interval: 5000, timeout: 2000 });
+export const DEFAULT_HTTP = Object.freeze({ maxIdlePerServer: 64, idleTimeout: 4000, xForwardedFor: false, forwarded: false, retries: 3 });
 
-const TOP_KEYS = ['host', 'port', 'versions', 'cookies', 'timeouts', 'limits', 'health', 'nonHttp'];
+const TOP_KEYS = ['host', 'port', 'versions', 'cookies', 'timeouts', 'limits', 'health', 'nonHttp', 'mode', 'http'];
 /** Names people reach for, and the option they mean. */
 const HINTS: Record<string, string> = {
   clusters: 'versions', cluster: 'versions', listen: 'host and port', cookie: 'cookies',
   timeout: 'timeouts', connectTimeout: 'timeouts.connect', idleTimeout: 'timeouts.idle',
   keepAliveTimeout: 'timeouts.idle', headersTimeout: 'timeouts.head', maxHeaderSize: 'limits.headSize',
   healthCheck: 'health.active', healthcheck: 'health.active',
+  keepAlive: 'http.maxIdlePerServer', maxSockets: 'http.maxIdlePerServer', xfwd: 'http.xForwardedFor',
 };
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -213,9 +235,23 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   });
   const nonHttp = o['nonHttp'] ?? 'reject';
   if (nonHttp !== 'reject' && nonHttp !== 'tcp') throw new InvalidOptionError('nonHttp', 'must be "reject" or "tcp"');
+  const mode = o['mode'] ?? 'stream';
+  if (mode !== 'stream' && mode !== 'http') throw new InvalidOptionError('mode', 'must be "stream" or "http"');
+  const hm = section(o['http'], 'http');
+  checkKeys(hm, Object.keys(DEFAULT_HTTP), 'http');
+  for (const b of ['xForwardedFor', 'forwarded'] as const) {
+    if (hm[b] !== undefined && typeof hm[b] !== 'boolean') throw new InvalidOptionError(`http.${b}`, 'must be a boolean');
+  }
+  const http = Object.freeze({
+    maxIdlePerServer: int(hm['maxIdlePerServer'], 'http.maxIdlePerServer', DEFAULT_HTTP.maxIdlePerServer, 0, 100_000),
+    idleTimeout: int(hm['idleTimeout'], 'http.idleTimeout', DEFAULT_HTTP.idleTimeout, 1, day),
+    xForwardedFor: (hm['xForwardedFor'] as boolean | undefined) ?? DEFAULT_HTTP.xForwardedFor,
+    forwarded: (hm['forwarded'] as boolean | undefined) ?? DEFAULT_HTTP.forwarded,
+    retries: int(hm['retries'], 'http.retries', DEFAULT_HTTP.retries, 0, 100),
+  });
   return Object.freeze({
     host, port,
     cookies: Object.freeze({ session: Object.freeze(sessionCookie), transition: Object.freeze(transition) }),
-    timeouts: Object.freeze(timeouts), limits: Object.freeze(limits), health, nonHttp,
+    timeouts: Object.freeze(timeouts), limits: Object.freeze(limits), health, nonHttp, mode: mode as 'stream' | 'http', http,
   });
 }

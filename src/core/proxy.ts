@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { HttpConnection } from './connection/http.js';
 import { StreamConnection } from './connection/stream.js';
 import type { ProxyContext } from './context.js';
 import { InvalidVersionError, ProxyClosedError, VersionNotFoundError } from './errors.js';
@@ -11,6 +12,7 @@ import {
 } from './routing/spec.js';
 import type { VersionState } from './routing/version.js';
 import { Health } from './upstream/health.js';
+import { UpstreamPool } from './upstream/pool.js';
 
 /** Health and counters of one server, as `status()` reports them. */
 export interface ServerStatus {
@@ -88,7 +90,8 @@ export class Proxy {
   private readonly table = new RoutingTable();
   private readonly health: Health;
   private readonly server: net.Server;
-  private readonly conns = new Set<StreamConnection>();
+  private readonly conns = new Set<StreamConnection | HttpConnection>();
+  private readonly pool: UpstreamPool;
   private readonly ctx: ProxyContext;
   private nextConnId = 1;
   private closing: Promise<void> | undefined;
@@ -98,14 +101,16 @@ export class Proxy {
     this.options = options;
     this.health = new Health(this.id, options.health, this.table, this.events, (v) => this.removeByPolicy(v));
     const self = this;
+    this.pool = new UpstreamPool({ maxIdle: options.http.maxIdlePerServer, idleTimeout: options.http.idleTimeout, busyTimeout: options.timeouts.idle });
     this.ctx = {
       id: this.id,
       opts: options,
       table: this.table,
       health: this.health,
       events: this.events,
+      pool: this.pool,
       growShare: (v) => self.growShare(v),
-      connectionClosed: (c) => self.conns.delete(c as StreamConnection),
+      connectionClosed: (c) => self.conns.delete(c as StreamConnection | HttpConnection),
     };
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
     // A failing listener must never take the process down.
@@ -139,7 +144,7 @@ export class Proxy {
       return;
     }
     const id = this.nextConnId++;
-    const conn = new StreamConnection(id, this.ctx, socket);
+    const conn = this.options.mode === 'http' ? new HttpConnection(id, this.ctx, socket, this.pool) : new StreamConnection(id, this.ctx, socket);
     this.conns.add(conn);
     if (this.events.enabled('connection:open')) {
       this.events.publish('connection:open', { proxyId: this.id, connectionId: id, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort });
@@ -322,6 +327,7 @@ export class Proxy {
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       for (const c of this.conns) if (c.idleBeforeHead) c.destroy();
       await drain(this.conns, opts.drainTimeout ?? 10_000);
+      this.pool.close();
       await closed;
     })();
     return this.closing;

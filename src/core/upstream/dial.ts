@@ -11,6 +11,8 @@ export interface Candidate {
 
 export interface DialHooks {
   readonly connectTimeout: number;
+  /** An open keep-alive connection to `c.server` to use instead of connecting (http mode's pool). */
+  reuse?(c: Candidate): net.Socket | undefined;
   onSuccess(c: Candidate, socket: net.Socket, ms: number): void;
   onFailure(c: Candidate, err: Error): void;
 }
@@ -78,6 +80,11 @@ export class DialSequence {
       return;
     }
     this.attempts++;
+    const reused = this.hooks.reuse?.(c);
+    if (reused !== undefined) {
+      cb(null, c, reused);
+      return;
+    }
     const started = Date.now();
     const socket = net.connect({ host: c.server.hostname, port: c.server.port, allowHalfOpen: true, noDelay: true });
     this.pending = socket;

@@ -1,0 +1,949 @@
+import type net from 'node:net';
+import type { ProxyContext } from '../context.js';
+import {
+  BadRequestError, BadResponseError, FirstByteTimeoutError, HeadTimeoutError, HeadTooLargeError,
+  NoUpstreamError, UpstreamClosedError, toHttpStatus, type UpshiftError,
+} from '../errors.js';
+import { readCookie, setCookieLine } from '../http/cookies.js';
+import { BadResponseHead, ChunkedScanner, forwardRequestHead, parseResponseHead, rewriteResponseHead } from '../http/framing.js';
+import { HeadFinder, HeadSizeExceeded } from '../http/parser.js';
+import { parseRequestHead, type RequestHead } from '../http/request-head.js';
+import { errorResponse } from '../http/responses.js';
+import { route } from '../routing/router.js';
+import type { Plan } from '../routing/strategies/index.js';
+import type { VersionState } from '../routing/version.js';
+import { DialSequence, type Candidate, type DialHooks } from '../upstream/dial.js';
+import type { PoolUser, UpstreamPool } from '../upstream/pool.js';
+import type { ServerState } from '../upstream/server.js';
+import { HttpConcurrent } from './http-concurrent.js';
+
+/**
+ * http mode: one client connection carrying any number of requests, each
+ * framed, routed by its own cookies and sent on a pooled upstream connection.
+ *
+ *   head ──▶ routing ──▶ exchange ──▶ (response read to the end) ──▶ head …
+ *     │         │  ▲          │  └──▶ tunnel (101 to a WebSocket upgrade)
+ *     │         │  └─ retry ──┘ (failure before any response byte, idempotent, replay kept)
+ *     │         └──▶ concurrent ──▶ (winner adopted) exchange
+ *     └──▶ closing (400/408/431/502/503/504 written, or Connection: close honoured)
+ *
+ * Invariants:
+ * - One request is in flight at a time. Bytes of pipelined requests wait in
+ *   `inbuf` (the client is paused once they exceed `limits.headSize`) and
+ *   are parsed only after the current response was written: responses leave
+ *   in request order by construction.
+ * - Request bytes (rewritten head, then body bytes the framer accepted) not
+ *   yet written to an upstream are in `pending`; those written are kept in
+ *   `sent` while the request may be retried and they fit `limits.retryBuffer`,
+ *   else `sent` is null and a failure is answered, not retried.
+ * - An upstream socket is returned to the pool only when its response was
+ *   read to the end by its framing, the request was sent completely, the
+ *   server did not ask to close, and no byte followed the response.
+ * - Backpressure: a write that returns false pauses the other side; 'drain'
+ *   resumes it.
+ * - Socket handlers are module functions (client) or the pool's (upstream):
+ *   no closures per connection or per request.
+ */
+export type HttpState = 'head' | 'routing' | 'concurrent' | 'exchange' | 'tunnel' | 'closing' | 'closed';
+
+const kConn = Symbol('upshift.http.connection');
+type Tagged = net.Socket & { [kConn]?: HttpConnection };
+
+/** Idempotent methods (RFC 9110 §9.2.2): sending one again after a failure before any response byte is safe. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+const enum Body { None, Length, Chunked, Eof }
+
+export class HttpConnection implements DialHooks, PoolUser {
+  state: HttpState = 'head';
+  readonly client: net.Socket;
+  readonly pool: UpstreamPool;
+  clientOpen = true;
+  clientEnded = false;
+  /** Unconsumed client bytes: the head being read, or pipelined requests behind the current one. */
+  private inbuf: Buffer | null = null;
+  private finder: HeadFinder | null = null;
+  private timer: NodeJS.Timeout | undefined;
+
+  // The request in flight.
+  req: RequestHead | null = null;
+  plan: Plan | null = null;
+  private seq: DialSequence | null = null;
+  private websocket = false;
+  reqDone = true;
+  private reqLeft = 0;
+  private reqScan: ChunkedScanner | null = null;
+  retryable = false;
+  /** Request bytes not yet written to the current upstream. */
+  pending: Buffer[] = [];
+  pendingBytes = 0;
+  /** Request bytes written to the current upstream, kept for a retry; null once too many or not retryable. */
+  sent: Buffer[] | null = null;
+  private sentBytes = 0;
+  private retriesLeft = 0;
+  private noReuse = false;
+  private reusing = false;
+  private routed = false;
+  private closeAfter = false;
+  private exchange: HttpConcurrent | null = null;
+
+  // The upstream and its response.
+  private up: net.Socket | null = null;
+  private upVersion: VersionState | null = null;
+  private upServer: ServerState | null = null;
+  private upReused = false;
+  private upDirty = false;
+  private rfinder: HeadFinder | null = null;
+  private rbuf: Buffer | null = null;
+  private rgot = 0;
+  private rsent = 0;
+  private rmode = Body.None;
+  private rleft = 0;
+  private rscan: ChunkedScanner | null = null;
+  private rclose = false;
+  private readonly lines: string[] = [];
+
+  bytesIn = 0;
+  bytesOut = 0;
+  requests = 0;
+  status: number | undefined;
+  error: string | undefined;
+  private readonly started = Date.now();
+
+  constructor(
+    readonly id: number,
+    readonly ctx: ProxyContext,
+    client: net.Socket,
+    pool: UpstreamPool,
+  ) {
+    this.client = client;
+    this.pool = pool;
+    (client as Tagged)[kConn] = this;
+    client.on('data', onClientData);
+    client.on('end', onClientEnd);
+    client.on('error', onClientError);
+    client.on('close', onClientClose);
+    client.on('drain', onClientDrain);
+    client.on('timeout', onClientTimeout);
+    client.setTimeout(ctx.opts.timeouts.idle);
+    this.timer = setTimeout(onHeadTimeout, ctx.opts.timeouts.head, this);
+  }
+
+  get connectTimeout(): number {
+    return this.ctx.opts.timeouts.connect;
+  }
+
+  // ---------------------------------------------------------------- client side
+
+  clientData(chunk: Buffer): void {
+    this.bytesIn += chunk.length;
+    switch (this.state) {
+      case 'tunnel':
+        if (!this.up!.write(chunk)) this.client.pause();
+        return;
+      case 'head':
+        this.inbuf = this.inbuf === null ? chunk : Buffer.concat([this.inbuf, chunk]);
+        this.headBytes(chunk);
+        return;
+      case 'routing':
+      case 'concurrent':
+      case 'exchange': {
+        const rest = this.reqDone ? chunk : this.bodyBytes(chunk);
+        if (rest !== null) this.queue(rest);
+        return;
+      }
+      default:
+        // closing / closed: the answer is written; the rest is discarded.
+    }
+  }
+
+  /** Keeps bytes that follow the current request (pipelining) for later. */
+  private queue(rest: Buffer): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.inbuf = this.inbuf === null ? rest : Buffer.concat([this.inbuf, rest]);
+    if (this.inbuf.length > this.ctx.opts.limits.headSize) this.client.pause();
+  }
+
+  /** `chunk` (already appended to `inbuf`) continues a request head. */
+  private headBytes(chunk: Buffer | null): void {
+    const buf = this.inbuf!;
+    let finder = this.finder;
+    let r;
+    if (finder === null) {
+      finder = this.finder = new HeadFinder('REQUEST', this.ctx.opts.limits.headSize);
+      r = finder.feed(buf);
+      if (r === null && this.timer === undefined) this.timer = setTimeout(onHeadTimeout, this.ctx.opts.timeouts.head, this);
+    } else {
+      r = finder.feed(chunk!);
+    }
+    if (r === null) return;
+    if (r instanceof Error) {
+      this.fail(r instanceof HeadSizeExceeded ? new HeadTooLargeError(this.ctx.opts.limits.headSize) : new BadRequestError(r.message));
+      return;
+    }
+    this.finder = null;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    let head: RequestHead;
+    try {
+      head = parseRequestHead(buf, r.end);
+    } catch (err) {
+      this.fail(err as UpshiftError);
+      return;
+    }
+    this.inbuf = null;
+    this.startRequest(head, buf, r.end);
+  }
+
+  private startRequest(head: RequestHead, buf: Buffer, end: number): void {
+    const opts = this.ctx.opts;
+    if (head.method === 'CONNECT') {
+      // A reverse proxy never opens tunnels to a target the client names.
+      this.reject(405);
+      return;
+    }
+    this.req = head;
+    this.requests++;
+    this.websocket = head.upgrade && isWebSocket(head);
+    this.closeAfter = head.close;
+    this.retryable = IDEMPOTENT.has(head.method);
+    this.retriesLeft = opts.http.retries;
+    this.noReuse = false;
+    this.routed = false;
+    this.rsent = 0;
+    this.sent = this.retryable ? [] : null;
+    this.sentBytes = 0;
+    const remote = this.client.remoteAddress;
+    const out = forwardRequestHead(
+      end === buf.length ? buf : buf.subarray(0, end), head, this.websocket,
+      opts.http.xForwardedFor ? remote ?? 'unknown' : undefined,
+      opts.http.forwarded ? `for=${forwardedNode(remote)};proto=http` : undefined,
+    );
+    this.pending.push(out);
+    this.pendingBytes = out.length;
+    if (head.chunked) {
+      this.reqScan = new ChunkedScanner(opts.limits.headSize);
+      this.reqDone = false;
+    } else if (head.contentLength > 0) {
+      this.reqLeft = head.contentLength;
+      this.reqDone = false;
+    } else {
+      this.reqDone = true;
+    }
+    this.state = 'routing';
+    // Body bytes that came with the head are framed before anything is sent:
+    // a malformed chunk line here is refused with nothing forwarded.
+    if (end < buf.length) {
+      const body = buf.subarray(end);
+      const rest = this.reqDone ? body : this.bodyBytes(body);
+      if (this.state !== 'routing') return;
+      if (rest !== null) this.queue(rest);
+    }
+    const plan = route(this.ctx.table.snapshot, {
+      method: head.method,
+      sessionCookie: readCookie(head.cookies, opts.cookies.session.name),
+      transitionCookie: readCookie(head.cookies, opts.cookies.transition.name),
+    }, Date.now());
+    this.plan = plan;
+    if (plan.targets.length === 0) {
+      this.fail(new NoUpstreamError('no version is configured'));
+      return;
+    }
+    if (plan.fanOut > 1 && !this.websocket) {
+      this.state = 'concurrent';
+      this.exchange = new HttpConcurrent(this, plan);
+      return;
+    }
+    this.seq = new DialSequence(plan.targets, this);
+    this.seq.next(this.dialedCb);
+  }
+
+  /**
+   * Request body bytes: frames them, sends (or queues) the part that belongs
+   * to the request and returns what follows it (the next request), or null.
+   */
+  private bodyBytes(chunk: Buffer): Buffer | null {
+    let piece = chunk;
+    let rest: Buffer | null = null;
+    if (this.reqScan !== null) {
+      let end: number;
+      try {
+        end = this.reqScan.scan(chunk, 0);
+      } catch (err) {
+        this.badBody((err as Error).message);
+        return null;
+      }
+      if (end !== -1) {
+        this.reqDone = true;
+        this.reqScan = null;
+        if (end < chunk.length) {
+          piece = chunk.subarray(0, end);
+          rest = chunk.subarray(end);
+        }
+      }
+    } else {
+      const n = this.reqLeft;
+      if (n < chunk.length) {
+        piece = chunk.subarray(0, n);
+        rest = chunk.subarray(n);
+      }
+      this.reqLeft -= piece.length;
+      if (this.reqLeft === 0) this.reqDone = true;
+    }
+    if (piece.length > 0) this.sendBody(piece);
+    return rest;
+  }
+
+  private sendBody(piece: Buffer): void {
+    if (this.state === 'exchange' && this.up !== null) {
+      this.keepSent(piece);
+      if (!this.up!.write(piece)) this.client.pause();
+      return;
+    }
+    if (this.state === 'concurrent') {
+      this.exchange!.body(piece);
+      return;
+    }
+    this.pending.push(piece);
+    this.pendingBytes += piece.length;
+    // Not connected yet: hold at most what a retry could replay, then stop reading.
+    if (this.pendingBytes > Math.max(this.ctx.opts.limits.retryBuffer, 16384)) this.client.pause();
+  }
+
+  /** Remembers bytes written upstream, for a retry, within `limits.retryBuffer`. */
+  keepSent(piece: Buffer): void {
+    const sent = this.sent;
+    if (sent === null) return;
+    this.sentBytes += piece.length;
+    if (this.sentBytes > this.ctx.opts.limits.retryBuffer) {
+      this.sent = null;
+      return;
+    }
+    sent.push(piece);
+  }
+
+  /** The request body broke its own framing (invalid chunk). */
+  private badBody(reason: string): void {
+    this.fail(new BadRequestError(reason));
+  }
+
+  clientEnd(): void {
+    this.clientEnded = true;
+    switch (this.state) {
+      case 'head':
+        if (this.inbuf !== null) this.fail(new BadRequestError('incomplete request head'));
+        else this.close();
+        return;
+      case 'routing':
+      case 'concurrent':
+      case 'exchange':
+        // A request cut short can never complete; a complete one still gets its answer.
+        if (!this.reqDone) this.abort('client closed mid-request');
+        else this.closeAfter = true;
+        return;
+      case 'tunnel':
+        this.up!.end();
+        return;
+      default:
+    }
+  }
+
+  clientClose(): void {
+    this.clientOpen = false;
+    if (this.state !== 'closed') this.state = 'closing';
+    this.seq?.cancel();
+    this.exchange?.abort();
+    this.exchange = null;
+    const up = this.up;
+    if (up !== null) {
+      this.up = null;
+      // A tunnel whose two sides both ended closes by itself once flushed.
+      if (!(up.writableEnded && up.readableEnded)) this.pool.discard(up);
+    }
+    this.finish();
+  }
+
+  // -------------------------------------------------------------- upstream side
+
+  reuse(c: Candidate): net.Socket | undefined {
+    if (this.noReuse) return undefined;
+    const s = this.pool.take(c.server, this);
+    if (s !== undefined) this.reusing = true;
+    return s;
+  }
+
+  onSuccess(c: Candidate, _socket: net.Socket, ms: number): void {
+    c.server.connects++;
+    const ev = this.ctx.events;
+    if (ev.enabled('upstream:connect')) {
+      ev.publish('upstream:connect', { proxyId: this.ctx.id, connectionId: this.id, uuid: c.version.uuid, version: c.version.version, server: c.server.key, durationMs: ms });
+    }
+  }
+
+  onFailure(c: Candidate, err: Error): void {
+    this.reportFailure(c.version, c.server, err);
+  }
+
+  reportFailure(v: VersionState, s: ServerState, err: Error): void {
+    const ev = this.ctx.events;
+    if (ev.enabled('upstream:failure')) {
+      ev.publish('upstream:failure', {
+        proxyId: this.ctx.id, connectionId: this.id, uuid: v.uuid, version: v.version, server: s.key,
+        code: (err as UpshiftError).code ?? 'UPS_ERR_UPSTREAM', message: err.message,
+      });
+    }
+    this.ctx.health.failure(v, s);
+  }
+
+  private readonly dialedCb = (err: Error | null, c?: Candidate, socket?: net.Socket): void => this.dialed(err, c, socket);
+
+  private dialed(err: Error | null, c?: Candidate, socket?: net.Socket): void {
+    const reused = this.reusing;
+    this.reusing = false;
+    if (this.state !== 'routing') {
+      if (socket !== undefined) {
+        if (reused) this.pool.discard(socket);
+        else socket.destroy();
+      }
+      return;
+    }
+    if (err !== null || c === undefined || socket === undefined) {
+      this.fail(err as UpshiftError);
+      return;
+    }
+    if (!reused) this.pool.adopt(socket, c.server, this);
+    this.attach(c.version, c.server, socket, reused);
+    this.writePending();
+  }
+
+  /** Makes `socket` the upstream of the request in flight. Also used when CONCURRENT hands over its winner. */
+  attach(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean): void {
+    this.up = socket;
+    this.upVersion = v;
+    this.upServer = s;
+    this.upReused = reused;
+    this.upDirty = false;
+    this.state = 'exchange';
+    this.rfinder = new HeadFinder('RESPONSE', this.ctx.opts.limits.responseHeadSize);
+    this.rbuf = null;
+    this.rgot = 0;
+    if (!reused) v.stats.connections++;
+    v.open.add(this);
+    if (!this.routed) {
+      this.routed = true;
+      const plan = this.plan!;
+      const ev = this.ctx.events;
+      if (ev.enabled('route')) {
+        ev.publish('route', { proxyId: this.ctx.id, connectionId: this.id, uuid: v.uuid, version: v.version, mode: plan.mode, reason: plan.reason });
+      }
+    }
+    const intended = this.plan!.targets[0];
+    if (intended !== undefined && intended !== v && !intended.spec.transition.mode.startsWith('CONC')) {
+      v.stats.fallbacksIn++;
+      intended.stats.fallbacksOut++;
+      const ev = this.ctx.events;
+      if (ev.enabled('fallback')) {
+        ev.publish('fallback', { proxyId: this.ctx.id, connectionId: this.id, fromUuid: intended.uuid, fromVersion: intended.version, toUuid: v.uuid, toVersion: v.version, reason: this.plan!.reason });
+      }
+    }
+    const deadline = v.spec.transition.firstByteTimeout ?? this.ctx.opts.timeouts.firstByte;
+    this.timer = setTimeout(onFirstByteTimeout, deadline, this);
+  }
+
+  private writePending(): void {
+    const socket = this.up!;
+    const pending = this.pending;
+    if (pending.length > 1) socket.cork();
+    for (let i = 0; i < pending.length; i++) {
+      const piece = pending[i]!;
+      this.keepSent(piece);
+      socket.write(piece);
+    }
+    if (pending.length > 1) socket.uncork();
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.clientOpen && !this.client.readableFlowing && !this.clientEnded) this.client.resume();
+  }
+
+  /** CONCURRENT picked `socket` (lent to us already); `buffered` is what it answered so far. */
+  adopt(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean, buffered: Buffer | null): void {
+    this.exchange = null;
+    this.pool.lend(socket, this);
+    // The request was written to every leg from `pending`; it becomes what a retry replays.
+    this.sent = this.retryable && this.pending.length !== 0 ? this.pending : null;
+    this.sentBytes = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.attach(v, s, socket, reused);
+    this.seq = new DialSequence(this.plan!.targets.filter((x) => x !== v), this);
+    if (buffered !== null && buffered.length > 0) this.upstreamData(socket, buffered);
+    if (this.clientOpen && !this.clientEnded) this.client.resume();
+  }
+
+  /** CONCURRENT failed on every leg without an answer: fall back through the rest of the plan. */
+  fallbackFrom(rest: readonly VersionState[], err: UpshiftError): void {
+    this.exchange = null;
+    // `pending` still holds the whole request unless it outgrew the retry buffer.
+    if (rest.length === 0 || this.pending.length === 0 || !this.clientOpen) {
+      this.fail(err);
+      return;
+    }
+    this.state = 'routing';
+    this.seq = new DialSequence(rest, this);
+    this.seq.next(this.dialedCb);
+  }
+
+  upstreamData(socket: net.Socket, chunk: Buffer): void {
+    if (socket !== this.up) return;
+    if (this.state === 'tunnel') {
+      this.bytesOut += chunk.length;
+      if (!this.client.write(chunk)) socket.pause();
+      return;
+    }
+    if (this.state !== 'exchange') return;
+    this.rgot += chunk.length;
+    if (this.rfinder === null) {
+      this.responseBody(chunk);
+      return;
+    }
+    this.rbuf = this.rbuf === null ? chunk : Buffer.concat([this.rbuf, chunk]);
+    this.responseHeadBytes(chunk);
+  }
+
+  private responseHeadBytes(chunk: Buffer): void {
+    const r = this.rfinder!.feed(chunk);
+    if (r === null) return;
+    if (r instanceof Error) {
+      this.upstreamFailed(new BadResponseError(this.upServer!.key, r.message), false);
+      return;
+    }
+    const buf = this.rbuf!;
+    let info;
+    try {
+      info = parseResponseHead(buf, 0, r.end, this.lines);
+    } catch (err) {
+      this.upstreamFailed(new BadResponseError(this.upServer!.key, (err as BadResponseHead).message), false);
+      return;
+    }
+    const rest = r.end < buf.length ? buf.subarray(r.end) : null;
+    const status = info.status;
+    if (status < 200) {
+      if (status === 101) {
+        this.switchProtocols(buf, r.end, rest);
+        return;
+      }
+      // Interim: passed on to HTTP/1.1 clients only (RFC 9110 §15.2), never with cookies.
+      if (this.req!.versionMinor === 1 && this.clientOpen) {
+        const out = rewriteResponseHead(this.lines, null, null, null, false);
+        this.rsent += out.length;
+        this.bytesOut += out.length;
+        this.client.write(out);
+      }
+      this.rfinder = new HeadFinder('RESPONSE', this.ctx.opts.limits.responseHeadSize);
+      this.rbuf = rest;
+      if (rest !== null) this.responseHeadBytes(rest);
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.rfinder = null;
+    this.rbuf = null;
+    this.status = status;
+    const v = this.upVersion!;
+    const plan = this.plan!;
+    v.stats.requests++;
+    if (status >= 500) v.stats.errors++;
+    else if (plan.gradual === v) this.ctx.growShare(v);
+    this.ctx.health.success(v, this.upServer!);
+
+    const method = this.req!.method;
+    if (method === 'HEAD' || status === 204 || status === 304) {
+      this.rmode = Body.None;
+    } else if (info.chunked) {
+      this.rmode = Body.Chunked;
+      this.rscan = new ChunkedScanner(this.ctx.opts.limits.responseHeadSize);
+    } else if (info.otherCoding || info.contentLength === -1) {
+      this.rmode = Body.Eof;
+    } else {
+      this.rmode = info.contentLength === 0 ? Body.None : Body.Length;
+      this.rleft = info.contentLength;
+    }
+    this.rclose = info.close || this.rmode === Body.Eof;
+    // The client learns where a close-delimited body ends only by our close;
+    // a request still being sent cannot be followed by another on this connection.
+    if (this.rmode === Body.Eof || !this.reqDone || this.clientEnded || this.websocket) this.closeAfter = true;
+    const connection = this.closeAfter ? 'close' : this.req!.versionMinor === 0 ? 'keep-alive' : null;
+    let cookies: string[] | null = null;
+    let names: string[] | null = null;
+    if (plan.sessionMaxAge !== undefined || plan.newTransitionId !== undefined) {
+      const c = this.ctx.opts.cookies;
+      const now = Date.now();
+      cookies = [];
+      names = [];
+      if (plan.sessionMaxAge !== undefined) {
+        cookies.push(setCookieLine(c.session, v.uuid, plan.sessionMaxAge, now));
+        names.push(c.session.name);
+      }
+      if (plan.newTransitionId !== undefined) {
+        cookies.push(setCookieLine(c.transition, plan.newTransitionId, c.transition.maxAge, now));
+        names.push(c.transition.name);
+      }
+    }
+    const out = rewriteResponseHead(this.lines, cookies, names, connection, false);
+    this.rsent += out.length;
+    this.bytesOut += out.length;
+    if (!this.client.write(out)) this.up!.pause();
+    if (this.rmode === Body.None) {
+      if (rest !== null) this.upDirty = true;
+      this.responseDone();
+    } else if (rest !== null) {
+      this.responseBody(rest);
+    }
+  }
+
+  private responseBody(chunk: Buffer): void {
+    let piece = chunk;
+    let done = false;
+    switch (this.rmode) {
+      case Body.Length:
+        if (chunk.length >= this.rleft) {
+          if (chunk.length > this.rleft) {
+            piece = chunk.subarray(0, this.rleft);
+            this.upDirty = true;
+          }
+          done = true;
+        }
+        this.rleft -= piece.length;
+        break;
+      case Body.Chunked: {
+        let end: number;
+        try {
+          end = this.rscan!.scan(chunk, 0);
+        } catch (err) {
+          // Mid-body: the client must see a cut response, not a clean end.
+          this.abort(`bad chunked response: ${(err as Error).message}`);
+          return;
+        }
+        if (end !== -1) {
+          if (end < chunk.length) {
+            piece = chunk.subarray(0, end);
+            this.upDirty = true;
+          }
+          done = true;
+        }
+        break;
+      }
+      case Body.Eof:
+        break;
+      default:
+        this.upDirty = true;
+        return;
+    }
+    this.rsent += piece.length;
+    this.bytesOut += piece.length;
+    if (!this.client.write(piece) && !done) this.up!.pause();
+    if (done) this.responseDone();
+  }
+
+  /** The response was written to the end: free the upstream, then serve the next request or close. */
+  private responseDone(): void {
+    const socket = this.up!;
+    this.up = null;
+    this.upVersion!.open.delete(this);
+    this.rscan = null;
+    this.seq = null;
+    if (!this.rclose && this.reqDone && !this.upDirty && !socket.readableEnded) {
+      socket.resume();
+      this.pool.release(socket);
+    } else {
+      this.pool.discard(socket);
+    }
+    this.req = null;
+    this.plan = null;
+    this.sent = null;
+    this.pending = [];
+    if (this.closeAfter) {
+      this.close();
+      return;
+    }
+    this.state = 'head';
+    if (this.inbuf !== null) {
+      this.headBytes(null);
+      if (this.state === 'head' && !this.clientEnded) this.client.resume();
+    } else if (this.clientEnded) {
+      this.close();
+    } else {
+      this.client.resume();
+    }
+  }
+
+  private switchProtocols(buf: Buffer, end: number, rest: Buffer | null): void {
+    if (!this.websocket) {
+      this.upstreamFailed(new BadResponseError(this.upServer!.key, '101 to a request that asked for no upgrade'), false);
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.rfinder = null;
+    this.rbuf = null;
+    this.status = 101;
+    const v = this.upVersion!;
+    v.stats.requests++;
+    this.ctx.health.success(v, this.upServer!);
+    this.state = 'tunnel';
+    const out = rewriteResponseHead(this.lines, null, null, null, true);
+    this.bytesOut += out.length;
+    this.client.write(out);
+    if (rest !== null) {
+      this.bytesOut += rest.length;
+      this.client.write(rest);
+    }
+    // Bytes the client sent after its upgrade request belong to the new protocol.
+    const early = this.inbuf;
+    this.inbuf = null;
+    if (early !== null) this.up!.write(early);
+    if (this.clientEnded) this.up!.end();
+    else this.client.resume();
+  }
+
+  upstreamEnd(socket: net.Socket): void {
+    if (socket !== this.up) return;
+    if (this.state === 'tunnel') {
+      this.client.end();
+      return;
+    }
+    if (this.state !== 'exchange') return;
+    if (this.rfinder !== null) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), true);
+    else if (this.rmode === Body.Eof) this.responseDone();
+    else this.abort('upstream closed mid-response');
+  }
+
+  upstreamError(socket: net.Socket, err: Error): void {
+    if (socket !== this.up) return;
+    this.error = (err as NodeJS.ErrnoException).code ?? err.message;
+    this.upstreamGone(socket);
+  }
+
+  upstreamClose(socket: net.Socket): void {
+    if (socket !== this.up) return;
+    if (this.state === 'tunnel') {
+      this.up = null;
+      this.upVersion?.open.delete(this);
+      // Closed without a FIN we could pass on: the client must not take it for a clean end.
+      if (!socket.readableEnded && this.clientOpen) this.client.destroy();
+      return;
+    }
+    this.upstreamGone(socket);
+  }
+
+  private upstreamGone(socket: net.Socket): void {
+    if (this.state === 'exchange') {
+      if (this.rfinder !== null) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), true);
+      else this.abort('upstream reset mid-response');
+    } else if (this.state === 'tunnel') {
+      this.up = null;
+      this.pool.discard(socket);
+      if (this.clientOpen) this.client.destroy();
+    }
+  }
+
+  clientDrained(): void {
+    const up = this.up;
+    if (up !== null && (this.state === 'exchange' || this.state === 'tunnel')) up.resume();
+  }
+
+  upstreamDrain(socket: net.Socket): void {
+    if (socket === this.up && this.clientOpen) this.client.resume();
+  }
+
+  upstreamTimeout(socket: net.Socket): void {
+    if (socket === this.up) this.abort('idle timeout');
+  }
+
+  /** The upstream failed before a complete response head. */
+  private upstreamFailed(err: UpshiftError, mayRetry: boolean): void {
+    const socket = this.up!;
+    const v = this.upVersion!;
+    const s = this.upServer!;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.up = null;
+    this.rfinder = null;
+    this.rbuf = null;
+    this.pool.discard(socket);
+    v.open.delete(this);
+    const nothing = this.rgot === 0;
+    // A pooled connection the server closed while it sat idle is not a
+    // failure of the server (its keep-alive timeout beat ours): no health
+    // penalty, and one fresh connection is tried before moving on.
+    const stale = this.upReused && nothing && err.code === 'UPS_ERR_UPSTREAM_CLOSED';
+    if (!stale) {
+      v.stats.errors++;
+      this.error = err.code;
+      this.reportFailure(v, s, err);
+    }
+    if (mayRetry && nothing && this.rsent === 0 && this.retryable && this.sent !== null && this.clientOpen && this.seq !== null && this.retriesLeft > 0) {
+      this.retriesLeft--;
+      this.pending = this.sent.concat(this.pending);
+      this.pendingBytes = this.sentBytes;
+      this.sent = [];
+      this.sentBytes = 0;
+      this.state = 'routing';
+      if (stale && !this.noReuse) {
+        this.noReuse = true;
+        this.seq = new DialSequence(this.plan!.targets, this);
+      }
+      this.seq.next(this.dialedCb);
+      return;
+    }
+    this.fail(err);
+  }
+
+  firstByteTimeout(): void {
+    if (this.state !== 'exchange' || this.rfinder === null) return;
+    this.upstreamFailed(new FirstByteTimeoutError(this.upServer!.key), true);
+  }
+
+  // ------------------------------------------------------------------ endings
+
+  /** Answers `status` itself (nothing forwarded) and closes. */
+  private reject(status: number): void {
+    this.status = status;
+    this.error = `rejected ${status}`;
+    this.answerAndClose(errorResponse(status));
+  }
+
+  /** Answers the client with the error's status (nothing of this response was sent yet) and closes. */
+  fail(err: UpshiftError): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.error = err.code;
+    this.status = toHttpStatus(err);
+    if (this.rsent !== 0) {
+      this.abort(err.code);
+      return;
+    }
+    this.answerAndClose(errorResponse(this.status));
+  }
+
+  private answerAndClose(response: Buffer): void {
+    this.state = 'closing';
+    this.dropUpstream();
+    if (!this.clientOpen) return;
+    if (!this.client.writable) {
+      this.client.destroy();
+      return;
+    }
+    this.bytesOut += response.length;
+    this.client.end(response);
+    // Keep reading (and dropping) so the client's FIN is seen; give up after the linger time.
+    this.client.resume();
+    this.timer = setTimeout(onLingerTimeout, this.ctx.opts.timeouts.linger, this);
+  }
+
+  /** Ends a client connection whose exchanges are complete. */
+  private close(): void {
+    this.state = 'closing';
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.clientOpen) return;
+    this.client.end();
+    this.client.resume();
+    this.timer = setTimeout(onLingerTimeout, this.ctx.opts.timeouts.linger, this);
+  }
+
+  private dropUpstream(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.seq?.cancel();
+    this.seq = null;
+    this.exchange?.abort();
+    this.exchange = null;
+    this.inbuf = null;
+    this.pending = [];
+    this.sent = null;
+    const up = this.up;
+    if (up !== null) {
+      this.up = null;
+      this.upVersion?.open.delete(this);
+      this.pool.discard(up);
+    }
+  }
+
+  /** Closes everything at once, without an answer. */
+  abort(reason: string | undefined): void {
+    if (reason !== undefined && this.error === undefined) this.error = reason;
+    if (this.state !== 'closed') this.state = 'closing';
+    this.dropUpstream();
+    if (this.clientOpen) this.client.destroy();
+  }
+
+  idle(): void {
+    if (this.state === 'head' && this.inbuf === null) this.close();
+    else this.abort('idle timeout');
+  }
+
+  headTimeout(): void {
+    this.timer = undefined;
+    if (this.state !== 'head') return;
+    // A connection that never said anything gets no answer, just a close.
+    if (this.bytesIn === 0) this.abort('head timeout');
+    else if (this.inbuf !== null) this.fail(new HeadTimeoutError());
+  }
+
+  lingerTimeout(): void {
+    if (this.clientOpen) this.client.destroy();
+  }
+
+  private finish(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.dropUpstream();
+    this.ctx.connectionClosed(this);
+    const ev = this.ctx.events;
+    if (ev.enabled('connection:close')) {
+      ev.publish('connection:close', {
+        proxyId: this.ctx.id, connectionId: this.id, uuid: this.upVersion?.uuid, version: this.upVersion?.version,
+        bytesIn: this.bytesIn, bytesOut: this.bytesOut, durationMs: Date.now() - this.started, status: this.status, error: this.error,
+      });
+    }
+  }
+
+  /** Ends the connection now (drain deadline passed, or its version was removed). */
+  destroy(): void {
+    this.abort('closed by proxy');
+  }
+
+  /** True while no request is in flight and none has started (safe to drop when closing). */
+  get idleBeforeHead(): boolean {
+    return this.state === 'head' && this.inbuf === null;
+  }
+}
+
+function isWebSocket(head: RequestHead): boolean {
+  for (const [name, value] of head.headers) {
+    if (name.length === 7 && name.toLowerCase() === 'upgrade') {
+      for (const p of value.split(',')) if (p.trim().toLowerCase() === 'websocket') return true;
+    }
+  }
+  return false;
+}
+
+/** A `Forwarded` node (RFC 7239 §6): IPv6 addresses are quoted and bracketed. */
+function forwardedNode(addr: string | undefined): string {
+  if (addr === undefined) return 'unknown';
+  return addr.includes(':') ? `"[${addr}]"` : addr;
+}
+
+// Socket handlers: module functions, `this` is the socket.
+function onClientData(this: Tagged, chunk: Buffer): void { this[kConn]!.clientData(chunk); }
+function onClientEnd(this: Tagged): void { this[kConn]!.clientEnd(); }
+function onClientError(this: Tagged, err: Error): void {
+  const c = this[kConn]!;
+  c.error ??= (err as NodeJS.ErrnoException).code ?? err.message;
+}
+function onClientClose(this: Tagged): void { this[kConn]!.clientClose(); }
+function onClientDrain(this: Tagged): void { this[kConn]!.clientDrained(); }
+function onClientTimeout(this: Tagged): void { this[kConn]!.idle(); }
+function onHeadTimeout(c: HttpConnection): void { c.headTimeout(); }
+function onFirstByteTimeout(c: HttpConnection): void { c.firstByteTimeout(); }
+function onLingerTimeout(c: HttpConnection): void { c.lingerTimeout(); }

@@ -1,0 +1,181 @@
+import type net from 'node:net';
+import type { ServerState } from './server.js';
+
+/**
+ * Keep-alive connections to the servers, for http mode.
+ *
+ * A connection is in exactly one of two places: lent to a user (an http-mode
+ * client connection that is sending one request on it and reading its
+ * response), or idle in its server's list. It goes back to the list only
+ * when its user read the response to the end and the server did not ask to
+ * close (`release`); anything else destroys it (`discard`). An idle
+ * connection that receives a byte, a FIN or an error is destroyed: a server
+ * that speaks unasked has lost the framing.
+ *
+ * Socket handlers are module functions dispatching through a symbol on the
+ * socket, attached once per connection (not per request).
+ *
+ * Idle lists are LIFO: the most recently used connection is the one least
+ * likely to have been closed by the server's own keep-alive timeout.
+ */
+export interface PoolUser {
+  upstreamData(socket: net.Socket, chunk: Buffer): void;
+  upstreamEnd(socket: net.Socket): void;
+  upstreamError(socket: net.Socket, err: Error): void;
+  upstreamClose(socket: net.Socket): void;
+  upstreamDrain(socket: net.Socket): void;
+  upstreamTimeout(socket: net.Socket): void;
+}
+
+const kUser = Symbol('upshift.pool.user');
+const kServer = Symbol('upshift.pool.server');
+const kPool = Symbol('upshift.pool');
+const kIdle = Symbol('upshift.pool.idle');
+type Pooled = net.Socket & { [kUser]?: PoolUser | null; [kServer]?: ServerState; [kPool]?: UpstreamPool; [kIdle]?: boolean };
+
+export interface PoolOptions {
+  /** Idle connections kept per server. */
+  readonly maxIdle: number;
+  /** Milliseconds an idle connection is kept. */
+  readonly idleTimeout: number;
+  /** Milliseconds a lent connection may stay silent. */
+  readonly busyTimeout: number;
+}
+
+export class UpstreamPool {
+  private readonly idle = new Map<ServerState, Pooled[]>();
+  private closed = false;
+  /** Connections ever opened through `adopt`, and reuses served by `take` (for tests and status). */
+  opened = 0;
+  reused = 0;
+
+  constructor(private readonly opts: PoolOptions) {}
+
+  /** Takes a freshly connected socket into the pool's care, lent to `user`. */
+  adopt(socket: net.Socket, server: ServerState, user: PoolUser): void {
+    const s = socket as Pooled;
+    s[kPool] = this;
+    s[kServer] = server;
+    s[kUser] = user;
+    s[kIdle] = false;
+    server.active++;
+    this.opened++;
+    s.on('data', onData);
+    s.on('end', onEnd);
+    s.on('error', onError);
+    s.on('close', onClose);
+    s.on('drain', onDrain);
+    s.on('timeout', onTimeout);
+    s.setTimeout(this.opts.busyTimeout);
+  }
+
+  /** An idle connection to `server`, now lent to `user`; undefined when none. */
+  take(server: ServerState, user: PoolUser): net.Socket | undefined {
+    const list = this.idle.get(server);
+    if (list === undefined) return undefined;
+    for (;;) {
+      const s = list.pop();
+      if (s === undefined) return undefined;
+      if (s.destroyed || !s.writable || s.readableEnded) continue;
+      s[kIdle] = false;
+      s[kUser] = user;
+      server.active++;
+      this.reused++;
+      s.ref();
+      s.setTimeout(this.opts.busyTimeout);
+      return s;
+    }
+  }
+
+  /** Changes who receives a lent socket's events (CONCURRENT hands a winner over). */
+  lend(socket: net.Socket, user: PoolUser): void {
+    (socket as Pooled)[kUser] = user;
+  }
+
+  /** The response was read to the end and the server keeps the connection: keep it for the next request. */
+  release(socket: net.Socket): void {
+    const s = socket as Pooled;
+    const server = s[kServer]!;
+    if (s[kIdle] === true) return;
+    s[kUser] = null;
+    server.active--;
+    s[kIdle] = true;
+    let list = this.idle.get(server);
+    if (list === undefined) {
+      list = [];
+      this.idle.set(server, list);
+    }
+    if (this.closed || list.length >= this.opts.maxIdle || s.destroyed || !s.writable) {
+      s.destroy();
+      return;
+    }
+    list.push(s);
+    // An idle connection must not keep the process alive.
+    s.unref();
+    s.setTimeout(this.opts.idleTimeout);
+  }
+
+  /** The connection cannot carry another request: close it. */
+  discard(socket: net.Socket): void {
+    const s = socket as Pooled;
+    if (s[kIdle] === true) return;
+    s[kUser] = null;
+    s[kIdle] = true;
+    s[kServer]!.active--;
+    s.destroy();
+  }
+
+  /** Idle connections to `server` now. */
+  idleCount(server: ServerState): number {
+    return this.idle.get(server)?.length ?? 0;
+  }
+
+  /** Closes every idle connection; later releases close too. */
+  close(): void {
+    this.closed = true;
+    for (const list of this.idle.values()) for (const s of list.splice(0)) s.destroy();
+  }
+
+  /** An idle connection went away or misbehaved. */
+  dropIdle(s: Pooled): void {
+    const list = this.idle.get(s[kServer]!);
+    if (list !== undefined) {
+      const i = list.indexOf(s);
+      if (i !== -1) list.splice(i, 1);
+    }
+    s.destroy();
+  }
+}
+
+function onData(this: Pooled, chunk: Buffer): void {
+  const u = this[kUser];
+  if (u) u.upstreamData(this, chunk);
+  else this[kPool]!.dropIdle(this);
+}
+function onEnd(this: Pooled): void {
+  const u = this[kUser];
+  if (u) u.upstreamEnd(this);
+  else this[kPool]!.dropIdle(this);
+}
+function onError(this: Pooled, err: Error): void {
+  const u = this[kUser];
+  if (u) u.upstreamError(this, err);
+}
+function onClose(this: Pooled): void {
+  const u = this[kUser];
+  if (this[kIdle] === false) {
+    this[kIdle] = true;
+    this[kServer]!.active--;
+  }
+  this[kUser] = null;
+  if (u) u.upstreamClose(this);
+  else this[kPool]!.dropIdle(this);
+}
+function onDrain(this: Pooled): void {
+  this[kUser]?.upstreamDrain(this);
+}
+function onTimeout(this: Pooled): void {
+  const u = this[kUser];
+  if (u) u.upstreamTimeout(this);
+  else this[kPool]!.dropIdle(this);
+}
