@@ -28,6 +28,7 @@ const { values: argv } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     'node-backend': { type: 'boolean', default: false },
     dist: { type: 'string' },
+    variant: { type: 'string', multiple: true },
     out: { type: 'string' },
     label: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -37,8 +38,8 @@ const { values: argv } = parseArgs({
 // ------------------------------------------------------------------ settings
 
 const quick = argv.quick;
-const rounds = Math.max(1, Number(argv.rounds ?? 3));
-const seconds = Number(argv.duration ?? (quick ? 2 : 8));
+const rounds = Math.max(1, Number(argv.rounds ?? (quick ? 3 : 5)));
+const seconds = Number(argv.duration ?? (quick ? 2 : 5));
 const warmSeconds = quick ? 1 : 2;
 const idleCount = Number(argv['idle-connections'] ?? 5000);
 const installed = { wrk: has('wrk'), nginx: has('nginx'), haproxy: has('haproxy'), taskset: has('taskset') };
@@ -68,8 +69,8 @@ function ALL_TARGETS() {
 
 if (argv.help) {
   console.log(`npm run bench [-- options]
-  --quick                 short runs (2 s) for a smoke check; default is the full profile (8 s)
-  --rounds N              rounds of A B C … alternation (default 3, at least 3 for a report)
+  --quick                 3 rounds × 2 s, a smoke check; default is the full profile (5 rounds × 5 s)
+  --rounds N              rounds of A B C … alternation
   --duration S            seconds per run (overrides the profile)
   --tools wrk,autocannon  load tools (default: wrk when installed, else autocannon)
   --targets a,b           subset of: ${ALL_TARGETS().join(',')}
@@ -78,13 +79,26 @@ if (argv.help) {
   --no-pin                do not pin processes to cores with taskset
   --node-backend          use the Node backend even when nginx is installed
   --dist DIR              compiled upshift (default: dist/; built when missing)
+  --variant NAME=DIR      also run the upshift compiled in DIR as target upshift-NAME
+                          (before/after comparisons in the same rounds; repeatable)
   --out DIR               where results go (default: bench/results)
   --label TEXT            suffix of the result file names`);
   process.exit(0);
 }
 
-const available = ALL_TARGETS().filter((t) => (t === 'nginx' ? installed.nginx : t.startsWith('haproxy') ? installed.haproxy : true));
-const targetNames = argv.targets ? argv.targets.split(',').filter((t) => available.includes(t)) : available;
+const variants = Object.fromEntries((argv.variant ?? []).map((v) => {
+  const i = v.indexOf('=');
+  if (i < 1) throw new Error(`--variant wants NAME=DIR, got ${v}`);
+  return [`upshift-${v.slice(0, i)}`, path.resolve(v.slice(i + 1))];
+}));
+const available = [...ALL_TARGETS(), ...Object.keys(variants)].filter((t) => (t === 'nginx' ? installed.nginx : t.startsWith('haproxy') ? installed.haproxy : true));
+const targetNames = argv.targets ? [...argv.targets.split(','), ...Object.keys(variants)].filter((t) => available.includes(t)) : available;
+// Variants run right after upshift, so before/after sit next to each other in every round.
+for (const v of Object.keys(variants)) {
+  targetNames.splice(targetNames.indexOf(v), 1);
+  const at = targetNames.indexOf('upshift');
+  targetNames.splice(at >= 0 ? at + 1 : targetNames.length, 0, v);
+}
 if (!targetNames.includes('direct')) targetNames.unshift('direct');
 const workloadNames = argv.workloads
   ? argv.workloads.split(',')
@@ -120,8 +134,9 @@ const NODE_KINDS = { upshift: 'upshift', 'node-pipe': 'pipe', 'http-proxy': 'htt
 
 async function startTarget(name, backendPort) {
   if (name === 'direct') return { name, port: backendPort, pids: [], node: false };
-  if (NODE_KINDS[name]) {
-    const child = track(start(process.execPath, ['--expose-gc', path.join(here, 'lib/proxy-child.mjs'), NODE_KINDS[name], String(backendPort), dist], { cpu: CPU_PROXY }));
+  if (NODE_KINDS[name] || variants[name]) {
+    const kind = NODE_KINDS[name] ?? 'upshift';
+    const child = track(start(process.execPath, ['--expose-gc', path.join(here, 'lib/proxy-child.mjs'), kind, String(backendPort), variants[name] ?? dist], { cpu: CPU_PROXY }));
     const m = await waitLine(child, /PORT (\d+)/);
     return { name, port: Number(m[1]), child, pids: [child.pid], node: true };
   }
@@ -214,7 +229,7 @@ function gitInfo() {
   try {
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src/core'], { cwd: root }).toString().trim() !== '';
-    return { commit, srcCoreDirty: dirty, dist };
+    return { commit, srcCoreDirty: dirty, dist, variants };
   } catch {
     return null;
   }

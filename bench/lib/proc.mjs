@@ -121,15 +121,22 @@ export function rssKiB(pids) {
   return kib;
 }
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
+/**
+ * A port for nginx/HAProxy to listen on, below the ephemeral range: a port in
+ * that range may be the local end of some TIME_WAIT connection, and a
+ * listener cannot bind it then.
+ */
+export async function freePort() {
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const ok = await new Promise((resolve) => {
+      const s = net.createServer();
+      s.on('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-  });
+    if (ok) return port;
+  }
+  throw new Error('no free port');
 }
 
 export async function waitPort(port, ms = 10_000) {

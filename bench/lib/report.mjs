@@ -14,6 +14,7 @@ const NAMES = {
   'haproxy-tcp': 'HAProxy mode tcp',
 };
 
+const nameOf = (t) => NAMES[t] ?? (t.startsWith('upshift-') ? `upshift, ${t.slice(8)}` : t);
 const fmt = (x, d = 0) => (x === null || x === undefined || Number.isNaN(x) ? '–' : x.toFixed(d));
 const us = (x) => (x === null || x === undefined ? '–' : x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${Math.round(x)} µs`);
 
@@ -28,31 +29,36 @@ export function writeReport(results, dir, label) {
   return [`${base}.json`, `${base}.md`, `${base}.svg`];
 }
 
-/** The issue's targets, judged on this run's medians. */
+/** The issue's targets, judged on this run's medians, for upshift and each variant. */
 export function checkTargets(r) {
   const out = [];
   const tp = (w) => r.throughput[`${w}/wrk`] ?? r.throughput[`${w}/autocannon`];
   const ka = tp('keepalive-50');
   const nc = tp('new-conn');
-  const u = (t) => t?.upshift;
-  if (ka && u(ka.targets) && ka.targets['node-pipe']) {
-    const a = ka.targets.upshift.ratio;
-    const b = ka.targets['node-pipe'].ratio;
-    out.push({ target: 'keep-alive ratio ≥ bare Node pipe’s', value: `${fmt(a, 2)} vs ${fmt(b, 2)}`, met: a >= b });
+  const builds = new Set();
+  for (const w of Object.values(r.throughput)) for (const t of Object.keys(w.targets)) if (t.startsWith('upshift')) builds.add(t);
+  for (const t of Object.keys(r.latency?.targets ?? {})) if (t.startsWith('upshift')) builds.add(t);
+  for (const t of Object.keys(r.memory?.targets ?? {})) if (t.startsWith('upshift')) builds.add(t);
+  for (const u of builds) {
+    const who = u === 'upshift' ? '' : ` — ${nameOf(u)}`;
+    if (ka?.targets[u] && ka.targets['node-pipe']) {
+      const a = ka.targets[u].ratio;
+      const b = ka.targets['node-pipe'].ratio;
+      out.push({ target: `keep-alive ratio ≥ bare Node pipe’s${who}`, value: `${fmt(a, 2)} vs ${fmt(b, 2)}`, met: a >= b });
+    }
+    if (nc?.targets[u] && nc.targets['node-pipe']) {
+      const rr = pairedRatio(nc, u, 'node-pipe');
+      out.push({ target: `new connection per request ≥ 0.95× bare pipe${who}`, value: `${fmt(rr, 2)}×`, met: rr >= 0.95 });
+    }
+    if (ka?.targets[u] && ka.targets['http-proxy']) {
+      const rr = pairedRatio(ka, u, 'http-proxy');
+      out.push({ target: `≥ 5× node-http-proxy on keep-alive${who}`, value: `${fmt(rr, 1)}×`, met: rr >= 5 });
+    }
+    const lat = r.latency?.targets?.[u];
+    if (lat && lat.addedP99 != null) out.push({ target: `added p99 at half load ≤ 1 ms${who}`, value: us(lat.addedP99), met: lat.addedP99 <= 1000 });
+    const mem = r.memory?.targets?.[u];
+    if (mem && mem.kibPerConnection != null) out.push({ target: `≤ 32 KiB RSS per idle connection${who}`, value: `${fmt(mem.kibPerConnection, 1)} KiB`, met: mem.kibPerConnection <= 32 });
   }
-  if (nc && u(nc.targets) && nc.targets['node-pipe']) {
-    const x = nc.targets.upshift.rps / nc.targets['node-pipe'].rps;
-    const rr = pairedRatio(nc, 'upshift', 'node-pipe');
-    out.push({ target: 'new connection per request ≥ 0.95× bare pipe', value: `${fmt(rr ?? x, 2)}×`, met: (rr ?? x) >= 0.95 });
-  }
-  if (ka && u(ka.targets) && ka.targets['http-proxy']) {
-    const rr = pairedRatio(ka, 'upshift', 'http-proxy');
-    out.push({ target: '≥ 5× node-http-proxy on keep-alive', value: `${fmt(rr, 1)}×`, met: rr >= 5 });
-  }
-  const lat = r.latency?.targets?.upshift;
-  if (lat) out.push({ target: 'added p99 at half load ≤ 1 ms', value: us(lat.addedP99), met: lat.addedP99 <= 1000 });
-  const mem = r.memory?.targets?.upshift;
-  if (mem && mem.kibPerConnection != null) out.push({ target: '≤ 32 KiB RSS per idle connection', value: `${fmt(mem.kibPerConnection, 1)} KiB`, met: mem.kibPerConnection <= 32 });
   return out;
 }
 
@@ -84,7 +90,7 @@ function markdown(r, name) {
   for (const w of Object.values(r.throughput)) {
     L.push(`## ${w.label} (${w.tool})`, '', '| target | req/s | ratio | CPU µs/req | RSS MiB | p50 | p99 | errors |', '|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const [t, x] of Object.entries(w.targets)) {
-      L.push(`| ${NAMES[t] ?? t} | ${fmt(x.rps)} | ${fmt(x.ratio, 2)} | ${fmt(x.cpuPerReq, 1)} | ${fmt(x.rssMiB, 0)} | ${us(x.p50)} | ${us(x.p99)} | ${x.errors}${x.failedRuns ? ` (${x.failedRuns} runs failed)` : ''} |`);
+      L.push(`| ${nameOf(t)} | ${fmt(x.rps)} | ${fmt(x.ratio, 2)} | ${fmt(x.cpuPerReq, 1)} | ${fmt(x.rssMiB, 0)} | ${us(x.p50)} | ${us(x.p99)} | ${x.errors}${x.failedRuns ? ` (${x.failedRuns} runs failed)` : ''} |`);
     }
     L.push('');
   }
@@ -93,7 +99,7 @@ function markdown(r, name) {
     L.push('Paced client (bench/lib/paced.mjs), time from writing a request to its last response byte; "added" = target − direct in the same round.', '');
     L.push('| target | p50 | p99 | added p50 | added p99 | achieved req/s | CPU µs/req |', '|---|---:|---:|---:|---:|---:|---:|');
     for (const [t, x] of Object.entries(r.latency.targets)) {
-      L.push(`| ${NAMES[t] ?? t} | ${us(x.p50)} | ${us(x.p99)} | ${t === 'direct' ? '' : us(x.addedP50)} | ${t === 'direct' ? '' : us(x.addedP99)} | ${fmt(x.achievedRate)} | ${fmt(x.cpuPerReq, 1)} |`);
+      L.push(`| ${nameOf(t)} | ${us(x.p50)} | ${us(x.p99)} | ${t === 'direct' ? '' : us(x.addedP50)} | ${t === 'direct' ? '' : us(x.addedP99)} | ${fmt(x.achievedRate)} | ${fmt(x.cpuPerReq, 1)} |`);
     }
     L.push('');
   }
@@ -102,8 +108,8 @@ function markdown(r, name) {
     L.push('A fresh process per proxy, warmed up; each connection made one request and stays open. Per connection = (RSS after − RSS before) ÷ connections.', '');
     L.push('| target | RSS before MiB | RSS after MiB | KiB per connection |', '|---|---:|---:|---:|');
     for (const [t, x] of Object.entries(r.memory.targets)) {
-      if (x.failed) L.push(`| ${NAMES[t] ?? t} | failed: ${x.failed.replace(/\|/g, '/')} | | |`);
-      else L.push(`| ${NAMES[t] ?? t} | ${fmt(x.beforeMiB, 1)} | ${fmt(x.afterMiB, 1)} | ${fmt(x.kibPerConnection, 1)}${x.failed ? ` (${x.failed} failed)` : ''} |`);
+      if (x.failed) L.push(`| ${nameOf(t)} | failed: ${x.failed.replace(/\|/g, '/')} | | |`);
+      else L.push(`| ${nameOf(t)} | ${fmt(x.beforeMiB, 1)} | ${fmt(x.afterMiB, 1)} | ${fmt(x.kibPerConnection, 1)}${x.failed ? ` (${x.failed} failed)` : ''} |`);
     }
     L.push('');
   }
@@ -120,7 +126,10 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 /** Horizontal bars: one group per workload, one bar per proxy, length = ratio to direct. */
 function svg(r) {
   const groups = Object.values(r.throughput);
-  const names = Object.keys(COLORS).filter((n) => groups.some((g) => g.targets[n]));
+  const variants = [...new Set(groups.flatMap((g) => Object.keys(g.targets)))].filter((n) => n.startsWith('upshift-'));
+  const order = ['upshift', ...variants, ...Object.keys(COLORS).filter((n) => n !== 'upshift')];
+  const names = order.filter((n) => groups.some((g) => g.targets[n]));
+  const color = (n) => COLORS[n] ?? '#8c1d1d';
   const bar = 14;
   const gap = 18;
   const left = 250;
@@ -137,8 +146,8 @@ function svg(r) {
       const t = g.targets[n];
       if (!t) continue;
       const v = t.ratio ?? 0;
-      out.push(`<text x="${left - 6}" y="${y + bar - 3}" text-anchor="end">${esc(NAMES[n])}</text>`);
-      out.push(`<rect x="${left}" y="${y}" width="${Math.max(0, x(v) - left).toFixed(1)}" height="${bar}" fill="${COLORS[n]}"/>`);
+      out.push(`<text x="${left - 6}" y="${y + bar - 3}" text-anchor="end">${esc(nameOf(n))}</text>`);
+      out.push(`<rect x="${left}" y="${y}" width="${Math.max(0, x(v) - left).toFixed(1)}" height="${bar}" fill="${color(n)}"/>`);
       out.push(`<text x="${(x(v) + 4).toFixed(1)}" y="${y + bar - 3}">${t.ratio == null ? 'failed' : v.toFixed(2)}</text>`);
       y += bar + 3;
     }
