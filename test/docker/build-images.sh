@@ -10,7 +10,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 fixtures="$here/../fixtures/docker"
 busybox="${BUSYBOX:-/bin/busybox}"
 
-if ! file -L "$busybox" 2>/dev/null | grep -q 'statically linked'; then
+if [ ! -x "$busybox" ] || { command -v file >/dev/null && ! file -L "$busybox" | grep -q 'statically linked'; }; then
   echo "a static busybox is needed at $busybox (apt-get install busybox-static)" >&2
   exit 1
 fi
