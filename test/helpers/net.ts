@@ -61,6 +61,8 @@ export function get(port: number, opts: { path?: string; method?: string; cookie
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (opts.cookie !== undefined) headers['cookie'] = opts.cookie;
+    // Node sends a DELETE/GET body without framing unless told its length.
+    if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
     const req = http.request({ host: '127.0.0.1', port, path: opts.path ?? '/', method: opts.method ?? 'GET', headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));

@@ -1,0 +1,33 @@
+import diagnostics_channel from 'node:diagnostics_channel';
+import t from 'tap';
+import { get, until } from '../helpers/net.js';
+import { at, backends, proxyFor } from '../helpers/proxy.js';
+
+t.test('typed events and diagnostics_channel report the life of a connection', async (t) => {
+  const [b] = await backends(t, ['v1']);
+  const proxy = await proxyFor(t);
+  const seen: string[] = [];
+  for (const name of ['connection:open', 'route', 'upstream:connect', 'connection:close', 'version:add', 'version:remove'] as const) {
+    proxy.events.on(name, () => seen.push(name));
+  }
+  const routed: unknown[] = [];
+  const onRoute = (m: unknown) => routed.push(m);
+  diagnostics_channel.subscribe('upshift:route', onRoute);
+  t.teardown(() => diagnostics_channel.unsubscribe('upshift:route', onRoute));
+  const added = proxy.addVersion({ version: '1.0', servers: at(b!) });
+  t.equal((await get(proxy.address.port)).body, 'v1');
+  await until(() => seen.includes('connection:close'));
+  await proxy.removeVersion(added.uuid);
+  t.same(seen, ['version:add', 'connection:open', 'upstream:connect', 'route', 'connection:close', 'version:remove']);
+  t.match(routed, [{ proxyId: proxy.id, uuid: added.uuid, version: '1.0', mode: 'INSTANT', reason: 'newest' }]);
+});
+
+t.test('close() drains open connections until the deadline', async (t) => {
+  const [b] = await backends(t, ['slow'], () => (_req, res) => setTimeout(() => res.end('late'), 200));
+  const proxy = await proxyFor(t, { versions: [{ version: '1.0', servers: at(b!) }] });
+  const pending = get(proxy.address.port);
+  await until(() => proxy.connections === 1);
+  await proxy.close({ drainTimeout: 2000 });
+  t.equal((await pending).body, 'late', 'the open request finished during the drain');
+  await t.rejects(get(proxy.address.port), 'no longer accepting');
+});
