@@ -662,6 +662,8 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.plan = null;
     this.sent = null;
     this.pending = [];
+    // What follows is a new response: an error for the next request may be written whole.
+    this.rsent = 0;
     if (this.closeAfter) {
       this.close();
       return;

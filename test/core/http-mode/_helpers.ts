@@ -37,3 +37,59 @@ export function keepAliveClient(port: number): { request(opts?: { path?: string;
     },
   };
 }
+
+export interface RawResponse {
+  status: number;
+  head: string;
+  headers: Record<string, string[]>;
+  body: string;
+}
+
+/**
+ * Splits the bytes a client received into responses, framed as RFC 9112 §6.3
+ * says: `methods` are the requests' methods in order (a HEAD answer has no
+ * body); 1xx, 204 and 304 have none; then chunked, Content-Length, or the rest.
+ */
+export function splitResponses(text: string, methods: readonly string[]): RawResponse[] {
+  const out: RawResponse[] = [];
+  let pos = 0;
+  let mi = 0;
+  while (pos < text.length) {
+    const end = text.indexOf('\r\n\r\n', pos);
+    if (end === -1) throw new Error(`incomplete head at ${pos}: ${JSON.stringify(text.slice(pos, pos + 80))}`);
+    const head = text.slice(pos, end);
+    const lines = head.split('\r\n');
+    const status = Number(lines[0]!.slice(9, 12));
+    const headers: Record<string, string[]> = {};
+    for (const l of lines.slice(1)) {
+      const c = l.indexOf(':');
+      const k = l.slice(0, c).toLowerCase();
+      (headers[k] ??= []).push(l.slice(c + 1).trim());
+    }
+    let p = end + 4;
+    let body = '';
+    const method = methods[mi];
+    if (status >= 200) mi++;
+    if (status < 200 || status === 204 || status === 304 || method === 'HEAD') {
+      // no body
+    } else if ((headers['transfer-encoding'] ?? []).join(',').includes('chunked')) {
+      for (;;) {
+        const le = text.indexOf('\r\n', p);
+        const n = parseInt(text.slice(p, le), 16);
+        body += text.slice(le + 2, le + 2 + n);
+        p = le + 2 + n + 2;
+        if (n === 0) break;
+      }
+    } else if (headers['content-length'] !== undefined) {
+      const n = Number(headers['content-length'][0]);
+      body = text.slice(p, p + n);
+      p += n;
+    } else {
+      body = text.slice(p);
+      p = text.length;
+    }
+    out.push({ status, head, headers, body });
+    pos = p;
+  }
+  return out;
+}

@@ -1,0 +1,51 @@
+import t from 'tap';
+import { backend, raw } from '../../helpers/net.js';
+import { sessionProxy } from './_helpers.js';
+
+const SMUGGLED = 'GET /SMUGGLED HTTP/1.1\r\nHost: x\r\n\r\n';
+
+/** Each is refused with 400 and a close, and nothing reaches a backend (RFC 9112 §§2.2, 5.2, 6.1, 6.3, 7.1). */
+const CASES: Array<[string, string]> = [
+  ['Content-Length with Transfer-Encoding', `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+  ['differing Content-Length fields', `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 38\r\n\r\n${SMUGGLED}`],
+  ['a Content-Length list with different values', `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0, 38\r\n\r\n${SMUGGLED}`],
+  ['Content-Length with a plus sign', `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +38\r\n\r\n${SMUGGLED}`],
+  ['chunked not the final coding', `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n`],
+  ['Transfer-Encoding in HTTP/1.0', `POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`],
+  ['an invalid chunk size', `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5x\r\nhello\r\n0\r\n\r\n${SMUGGLED}`],
+  ['a chunk size with an underscore', `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1_0\r\n0123456789abcdef\r\n0\r\n\r\n`],
+  ['a chunk size that overflows', `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFF0000000000000005\r\nhello\r\n0\r\n\r\n`],
+  ['a chunk line ending in a bare LF', `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b\nhello\r\n0\r\n\r\n`],
+  ['chunk data longer than its size', `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n`],
+  ['a bare LF in the head', `GET / HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n`],
+  ['a bare CR in the head', `GET / HTTP/1.1\r\nHost: x\rCookie: dynsoftup=old\r\n\r\n`],
+  ['obs-fold', `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n`],
+  ['a NUL in a field value', `GET / HTTP/1.1\r\nHost: x\r\nCookie: dynsoftup=old\0junk\r\n\r\n`],
+  ['whitespace before the colon', `POST / HTTP/1.1\r\nHost: x\r\nContent-Length : 38\r\n\r\n${SMUGGLED}`],
+  ['no Host in HTTP/1.1', `GET / HTTP/1.1\r\nX-A: b\r\n\r\n`],
+];
+
+t.test('ambiguous framing gets 400 and a close before it reaches a backend', async (t) => {
+  const v1 = await backend('v1');
+  const v2 = await backend('v2');
+  const proxy = await sessionProxy(v1.port, v2.port);
+  t.teardown(async () => { await proxy.close({ drainTimeout: 0 }); await v1.close(); await v2.close(); });
+  for (const [name, bytes] of CASES) {
+    const r = await raw(proxy.address.port, bytes);
+    t.match(r.text, /^HTTP\/1\.1 400 Bad Request\r\n/, `${name}: 400`);
+    t.equal(r.text.split('HTTP/1.1 ').length, 2, `${name}: exactly one response`);
+    t.ok(r.closed, `${name}: connection closed`);
+  }
+  t.equal(v1.requests.length + v2.requests.length, 0, 'no backend saw any of them');
+});
+
+t.test('a malformed request behind a good one on a keep-alive connection: the good one is answered, then 400 and close', async (t) => {
+  const v1 = await backend('v1');
+  const v2 = await backend('v2');
+  const proxy = await sessionProxy(v1.port, v2.port);
+  t.teardown(async () => { await proxy.close({ drainTimeout: 0 }); await v1.close(); await v2.close(); });
+  const r = await raw(proxy.address.port, `GET /ok HTTP/1.1\r\nHost: x\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`);
+  t.match(r.text, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nv2HTTP\/1\.1 400 Bad Request\r\n/);
+  t.ok(r.closed);
+  t.same(v2.requests.map((x) => x.url), ['/ok'], 'only the good request reached the backend');
+});
