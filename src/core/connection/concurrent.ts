@@ -144,7 +144,7 @@ export class ConcurrentExchange {
             server: leg.server.key, code: err.code, message: err.message,
           });
         }
-        this.conn.ctx.health.failure(leg.version, leg.server);
+        // Not an ejection: see StreamConnection.onFailure (only failed connects eject).
       }
       leg.version.stats.errors++;
     }

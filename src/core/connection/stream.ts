@@ -263,6 +263,12 @@ export class StreamConnection implements DialHooks {
 
   onFailure(c: Candidate, err: Error): void {
     this.reportFailure(c.version, c.server, err);
+    // Only a failed connect ejects a server: it cannot be caused by what a
+    // client sends. After the request went out, a close or a stall may be the
+    // request's doing (CONNECT to a plain server, a body cut short), and one
+    // anonymous client must not be able to roll every other client back.
+    // Hung servers are the active health checks' and CONCURRENT's job.
+    this.ctx.health.failure(c.version, c.server);
   }
 
   private reportFailure(v: VersionState, s: ServerState, err: Error): void {
@@ -273,7 +279,6 @@ export class StreamConnection implements DialHooks {
         code: (err as UpshiftError).code ?? 'UPS_ERR_UPSTREAM', message: err.message,
       });
     }
-    this.ctx.health.failure(v, s);
   }
 
   private dialed(err: Error | null, c?: Candidate, socket?: net.Socket): void {
