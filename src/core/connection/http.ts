@@ -571,7 +571,8 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.rclose = info.close || this.rmode === Body.Eof;
     // The client learns where a close-delimited body ends only by our close;
     // a request still being sent cannot be followed by another on this connection.
-    if (this.rmode === Body.Eof || !this.reqDone || this.clientEnded || this.websocket) this.closeAfter = true;
+    // A refused upgrade leaves the connection speaking HTTP/1.1 (RFC 9110 §7.8): no close for that.
+    if (this.rmode === Body.Eof || !this.reqDone || this.clientEnded) this.closeAfter = true;
     const connection = this.closeAfter ? 'close' : this.req!.versionMinor === 0 ? 'keep-alive' : null;
     let cookies: string[] | null = null;
     let names: string[] | null = null;
