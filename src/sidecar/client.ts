@@ -50,7 +50,7 @@ export async function call(target: ApiTarget, method: string, path: string, body
     res = await fetch(target.base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
   } catch (err) {
     const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
-    throw new ApiCallError(`cannot reach the config API at ${target.base}: ${cause?.code ?? (err as Error).message} (is the sidecar running? see --api, --config)`);
+    throw new ApiCallError(`cannot reach the config API at ${target.base}: ${cause?.code ?? cause?.message ?? (err as Error).message} (is the sidecar running? see --api, --config)`);
   }
   const text = await res.text();
   let data: unknown = text;
