@@ -65,7 +65,8 @@ export class StreamConnection implements DialHooks {
   clientEnded = false;
   /** Plain TCP (non-HTTP bytes): no response head is parsed. */
   private tcp = false;
-  private finder: HeadFinder | null;
+  /** Created on the first byte: an idle connection costs no parser. */
+  private finder: HeadFinder | null = null;
   private resp: HeadFinder | null = null;
   private respChunks: Buffer[] | null = null;
   private seq: DialSequence | null = null;
@@ -84,7 +85,6 @@ export class StreamConnection implements DialHooks {
   ) {
     this.client = client;
     (client as Tagged)[kConn] = this;
-    this.finder = new HeadFinder('REQUEST', ctx.opts.limits.headSize);
     client.on('data', onClientData);
     client.on('end', onClientEnd);
     client.on('error', onClientError);
@@ -147,7 +147,7 @@ export class StreamConnection implements DialHooks {
     }
     chunks.push(chunk);
     this.retained += chunk.length;
-    const finder = this.finder!;
+    const finder = this.finder ??= new HeadFinder('REQUEST', this.ctx.opts.limits.headSize);
     const r = finder.feed(chunk);
     if (r === null) return;
     if (r instanceof Error) {
