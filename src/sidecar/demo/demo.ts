@@ -49,9 +49,16 @@ export async function runDemo(opts: { proxyPort?: number; apiPort?: number } = {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'upshift-demo-'));
   const apps: App[] = [];
   let sidecar: Sidecar | undefined;
+  let stopping = false;
   const cleanup = async (): Promise<void> => {
-    for (const a of apps) a.child.kill('SIGTERM');
     await sidecar?.close({ drainTimeout: 0 }).catch(() => {});
+    // The apps are waited for, so nothing of the demo outlives it.
+    await Promise.all(apps.map((a) => new Promise<void>((resolve) => {
+      if (a.child.exitCode !== null || a.child.signalCode !== null) return resolve();
+      const timer = setTimeout(() => { a.child.kill('SIGKILL'); }, 2000);
+      a.child.once('exit', () => { clearTimeout(timer); resolve(); });
+      a.child.kill('SIGTERM');
+    })));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -69,7 +76,7 @@ export async function runDemo(opts: { proxyPort?: number; apiPort?: number } = {
     const logFile = path.join(dir, 'upshift.log');
     sidecar = await startSidecar(config, { logStream: pino.destination({ dest: logFile, sync: true }) });
     for (const a of apps) {
-      a.child.once('exit', () => process.stdout.write(`\n[demo] app ${a.name} (pid ${a.pid}) stopped\n`));
+      a.child.once('exit', () => { if (!stopping) process.stdout.write(`\n[demo] app ${a.name} (pid ${a.pid}) stopped\n`); });
     }
     const P = `http://127.0.0.1:${sidecar.proxyAddress.port}`;
     const A = `http://127.0.0.1:${sidecar.apiAddress.port}`;
@@ -115,7 +122,6 @@ upshift demo is running.
     process.stderr.write(`upshift demo: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
