@@ -1,0 +1,51 @@
+import net from 'node:net';
+import t from 'tap';
+import { get, raw, until } from '../helpers/net.js';
+import { at, backends, proxyFor } from '../helpers/proxy.js';
+
+/** A server that accepts, reads the request, and closes without a byte. */
+async function dropper(t: { teardown(fn: () => unknown): void }): Promise<{ port: number; seen: () => number }> {
+  let seen = 0;
+  const srv = net.createServer((s) => s.once('data', () => { seen++; s.destroy(); }));
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => srv.close());
+  return { port: (srv.address() as net.AddressInfo).port, seen: () => seen };
+}
+
+t.test('an idempotent request whose server closed before answering is sent again elsewhere', async (t) => {
+  const drop = await dropper(t);
+  const [good] = await backends(t, ['good']);
+  const proxy = await proxyFor(t, { versions: [
+    { version: '1.0', servers: at(good!) },
+    { version: '2.0', servers: at(drop.port) },
+  ] });
+  const r = await get(proxy.address.port);
+  t.equal(r.status, 200);
+  t.equal(r.body, 'good', 'the GET was retried on the previous version');
+  t.equal(drop.seen(), 1, 'after the newest dropped it');
+  t.equal(proxy.status().versions[0]!.errors, 1, 'the drop is counted as an error of the newest');
+});
+
+t.test('a request with side effects is not sent twice: 502 instead', async (t) => {
+  const drop = await dropper(t);
+  const [good] = await backends(t, ['good']);
+  const proxy = await proxyFor(t, { versions: [
+    { version: '1.0', servers: at(good!) },
+    { version: '2.0', servers: at(drop.port) },
+  ] });
+  const r = await get(proxy.address.port, { method: 'POST', body: 'x=1' });
+  t.equal(r.status, 502);
+  t.equal(good!.requests.length, 0, 'the previous version never saw the POST');
+});
+
+t.test('idle connections are closed after timeouts.idle', async (t) => {
+  const [b] = await backends(t, ['v1']);
+  const proxy = await proxyFor(t, { timeouts: { idle: 200 }, versions: [{ version: '1.0', servers: at(b!) }] });
+  const t0 = Date.now();
+  // Keep-alive: the response arrives, then nobody speaks.
+  const r = await raw(proxy.address.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { ms: 3000 });
+  t.match(r.text, /\r\n\r\nv1$/);
+  t.ok(r.closed, 'closed by the proxy');
+  t.ok(Date.now() - t0 < 2000, `after about the idle time (${Date.now() - t0} ms)`);
+  t.ok(await until(() => proxy.connections === 0));
+});
