@@ -43,6 +43,27 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+const HIDDEN = '(hidden)';
+
+/**
+ * Environment values are secrets: the API shows their names only. The state
+ * file (mode 0600) keeps them, since a restart may have to launch again.
+ */
+function redact(containers: unknown): unknown {
+  const one = (c: unknown): unknown => {
+    if (!isObject(c) || c['environment'] === undefined) return c;
+    const env = c['environment'];
+    let hidden: unknown = HIDDEN;
+    if (Array.isArray(env)) {
+      hidden = env.map((e) => (Array.isArray(e) ? [e[0], HIDDEN] : typeof e === 'string' && e.includes('=') ? `${e.slice(0, e.indexOf('='))}=${HIDDEN}` : HIDDEN));
+    } else if (isObject(env)) {
+      hidden = Object.fromEntries(Object.keys(env).map((k) => [k, HIDDEN]));
+    }
+    return { ...c, environment: hidden };
+  };
+  return Array.isArray(containers) ? containers.map(one) : one(containers);
+}
+
 /**
  * A running sidecar: the proxy, the REST config port, the state file, the
  * container launcher, metrics and logs. Created by `startSidecar`.
@@ -248,7 +269,7 @@ export class Sidecar {
 
   private view(json: ClusterJSON): ClusterView {
     const rec = this.launches.get(json.uuid);
-    return rec === undefined ? json : { ...json, containers: rec.containers, launch: rec.info };
+    return rec === undefined ? json : { ...json, containers: redact(rec.containers), launch: rec.info };
   }
 
   // ------------------------------------------------------------------ the config API's operations

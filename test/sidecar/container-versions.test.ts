@@ -19,9 +19,9 @@ class FakeLauncher extends EventEmitter implements Launcher {
   private gates = new Map<string, () => void>();
 
   validate(containers: unknown, field: string): unknown {
-    const c = containers as { app?: unknown } | null;
+    const c = containers as { app?: unknown; environment?: unknown } | null;
     if (typeof c !== 'object' || c === null || typeof c.app !== 'string') throw new InvalidVersionError(`${field}.app`, 'is required (a name)');
-    return { app: c.app, normalized: true };
+    return c.environment === undefined ? { app: c.app, normalized: true } : { app: c.app, normalized: true, environment: c.environment };
   }
 
   /** Lets the launch of `uuid` finish. */
@@ -113,12 +113,23 @@ t.test('a launch that fails says why and leaves traffic where it was', async (t)
   const launcher = new FakeLauncher();
   t.teardown(() => launcher.destroyAll());
   launcher.open('bad');
-  const sc = await startSidecar(base(v1.port), { launcher });
+  const dir = tmpDir(t);
+  const sc = await startSidecar(base(v1.port, `${dir}/state.json`), { launcher });
   t.teardown(() => sc.close({ drainTimeout: 0 }));
   t.equal((await api(sc.apiAddress.port, 'PUT', '/configuration/cluster', { cluster: { uuid: 'bad', version: '2.0', containers: { app: 'broken' } } })).status, 202);
   t.ok(await until(async () => (await api(sc.apiAddress.port, 'GET', '/configuration/cluster/bad')).json.cluster.launch.state === 'failed'), 'failed');
   t.equal((await api(sc.apiAddress.port, 'GET', '/configuration/cluster/bad')).json.cluster.launch.message, 'image broken:latest not found');
   t.equal((await get(sc.proxyAddress.port)).body, 'v1');
+
+  // Environment values are secrets: the API shows names only, the state file (0600) keeps the values to launch again.
+  launcher.open('env');
+  t.equal((await api(sc.apiAddress.port, 'PUT', '/configuration/cluster', { cluster: { uuid: 'env', version: '3.0', containers: { app: 'env', environment: [['DB_PASSWORD', 'hunter2'], ['MODE', 'x']] } } })).status, 202);
+  const shown = await api(sc.apiAddress.port, 'GET', '/configuration/cluster/env');
+  t.same(shown.json.cluster.containers.environment, [['DB_PASSWORD', '(hidden)'], ['MODE', '(hidden)']]);
+  t.notOk((await api(sc.apiAddress.port, 'GET', '/configuration/cluster')).text.includes('hunter2'), 'not in the list either');
+  const { readFileSync, statSync } = await import('node:fs');
+  t.ok(readFileSync(`${dir}/state.json`, 'utf8').includes('hunter2'), 'the state file keeps the value');
+  t.equal(statSync(`${dir}/state.json`).mode & 0o777, 0o600, 'readable by the sidecar\'s user only');
 });
 
 t.test('containers are validated by the launcher; servers come from them only', async (t) => {
