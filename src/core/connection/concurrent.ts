@@ -5,6 +5,7 @@ import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
 import { DialSequence, type Candidate } from '../upstream/dial.js';
 import type { ServerState } from '../upstream/server.js';
+import { reportFailure } from './report.js';
 import type { StreamConnection } from './stream.js';
 
 /**
@@ -137,13 +138,7 @@ export class ConcurrentExchange {
       // Failed without an answer: count it against the server, and stop the leg.
       if (leg.socket !== null && leg.server !== null) {
         leg.socket.destroy();
-        const ev = this.conn.ctx.events;
-        if (ev.enabled('upstream:failure') && err !== undefined) {
-          ev.publish('upstream:failure', {
-            proxyId: this.conn.ctx.id, connectionId: this.conn.id, uuid: leg.version.uuid, version: leg.version.version,
-            server: leg.server.key, code: err.code, message: err.message,
-          });
-        }
+        if (err !== undefined) reportFailure(this.conn.ctx, this.conn.id, leg.version, leg.server, err);
         // Not an ejection: see StreamConnection.onFailure (only failed connects eject).
       }
       leg.version.stats.errors++;

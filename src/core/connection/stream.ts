@@ -4,7 +4,7 @@ import {
   BadRequestError, BadResponseError, FirstByteTimeoutError, HeadTimeoutError, HeadTooLargeError,
   NoUpstreamError, UpstreamClosedError, toHttpStatus, type UpshiftError,
 } from '../errors.js';
-import { readCookie, setCookieLine } from '../http/cookies.js';
+import { readCookie } from '../http/cookies.js';
 import { HeadFinder, HeadSizeExceeded } from '../http/parser.js';
 import { parseRequestHead, type RequestHead } from '../http/request-head.js';
 import { errorResponse } from '../http/responses.js';
@@ -15,6 +15,7 @@ import type { VersionState } from '../routing/version.js';
 import { DialSequence, type Candidate, type DialHooks } from '../upstream/dial.js';
 import type { ServerState } from '../upstream/server.js';
 import { ConcurrentExchange } from './concurrent.js';
+import { reportClosed, reportConnect, reportFailure, reportRouted, routingCookies } from './report.js';
 
 /**
  * Stream mode: one client connection, routed once on its first request head,
@@ -255,30 +256,17 @@ export class StreamConnection implements DialHooks {
   // -------------------------------------------------------------- upstream side
 
   onSuccess(c: Candidate, _socket: net.Socket, ms: number): void {
-    const ev = this.ctx.events;
-    if (ev.enabled('upstream:connect')) {
-      ev.publish('upstream:connect', { proxyId: this.ctx.id, connectionId: this.id, uuid: c.version.uuid, version: c.version.version, server: c.server.key, durationMs: ms });
-    }
+    reportConnect(this.ctx, this.id, c.version, c.server, ms);
   }
 
   onFailure(c: Candidate, err: Error): void {
-    this.reportFailure(c.version, c.server, err);
+    reportFailure(this.ctx, this.id, c.version, c.server, err);
     // Only a failed connect ejects a server: it cannot be caused by what a
     // client sends. After the request went out, a close or a stall may be the
     // request's doing (CONNECT to a plain server, a body cut short), and one
     // anonymous client must not be able to roll every other client back.
     // Hung servers are the active health checks' and CONCURRENT's job.
     this.ctx.health.failure(c.version, c.server);
-  }
-
-  private reportFailure(v: VersionState, s: ServerState, err: Error): void {
-    const ev = this.ctx.events;
-    if (ev.enabled('upstream:failure')) {
-      ev.publish('upstream:failure', {
-        proxyId: this.ctx.id, connectionId: this.id, uuid: v.uuid, version: v.version, server: s.key,
-        code: (err as UpshiftError).code ?? 'UPS_ERR_UPSTREAM', message: err.message,
-      });
-    }
   }
 
   private dialed(err: Error | null, c?: Candidate, socket?: net.Socket): void {
@@ -331,20 +319,8 @@ export class StreamConnection implements DialHooks {
     this.version = v;
     this.server = s;
     v.open.add(this);
-    v.stats.connections++;
-    const plan = this.plan!;
-    const ev = this.ctx.events;
-    if (first && ev.enabled('route')) {
-      ev.publish('route', { proxyId: this.ctx.id, connectionId: this.id, uuid: v.uuid, version: v.version, mode: plan.mode, reason: plan.reason });
-    }
-    const intended = plan.targets[0];
-    if (intended !== undefined && intended !== v && first) {
-      v.stats.fallbacksIn++;
-      intended.stats.fallbacksOut++;
-      if (ev.enabled('fallback')) {
-        ev.publish('fallback', { proxyId: this.ctx.id, connectionId: this.id, fromUuid: intended.uuid, fromVersion: intended.version, toUuid: v.uuid, toVersion: v.version, reason: plan.reason });
-      }
-    }
+    if (first) reportRouted(this.ctx, this.id, this.plan!, v, true);
+    else v.stats.connections++;
   }
 
   /**
@@ -410,22 +386,8 @@ export class StreamConnection implements DialHooks {
     if (status >= 500) v.stats.errors++;
     else if (plan.gradual === v) this.ctx.growShare(v);
     this.ctx.health.success(v, this.server!);
-    let out = buf;
-    if (plan.sessionMaxAge !== undefined || plan.newTransitionId !== undefined) {
-      const c = this.ctx.opts.cookies;
-      const lines: string[] = [];
-      const names: string[] = [];
-      const now = Date.now();
-      if (plan.sessionMaxAge !== undefined) {
-        lines.push(setCookieLine(c.session, v.uuid, plan.sessionMaxAge, now));
-        names.push(c.session.name);
-      }
-      if (plan.newTransitionId !== undefined) {
-        lines.push(setCookieLine(c.transition, plan.newTransitionId, c.transition.maxAge, now));
-        names.push(c.transition.name);
-      }
-      out = injectCookies(buf, start, end, lines, names);
-    }
+    const cookies = routingCookies(this.ctx, plan, v);
+    const out = cookies === null ? buf : injectCookies(buf, start, end, cookies.lines, cookies.names);
     this.state = 'piping';
     this.bytesOut += out.length;
     if (!this.client.write(out)) this.upstream!.pause();
@@ -476,7 +438,7 @@ export class StreamConnection implements DialHooks {
     v.open.delete(this);
     v.stats.errors++;
     this.error = err.code;
-    this.reportFailure(v, s, err);
+    reportFailure(this.ctx, this.id, v, s, err);
     if (mayRetry && !gotBytes && this.retryable && this.chunks !== null && this.clientOpen && this.seq !== null) {
       this.state = 'dialing';
       this.resp = null;
@@ -556,14 +518,7 @@ export class StreamConnection implements DialHooks {
     this.chunks = null;
     this.respChunks = null;
     this.version?.open.delete(this);
-    this.ctx.connectionClosed(this);
-    const ev = this.ctx.events;
-    if (ev.enabled('connection:close')) {
-      ev.publish('connection:close', {
-        proxyId: this.ctx.id, connectionId: this.id, uuid: this.version?.uuid, version: this.version?.version,
-        bytesIn: this.bytesIn, bytesOut: this.bytesOut, durationMs: Date.now() - this.started, status: this.status, error: this.error,
-      });
-    }
+    reportClosed(this.ctx, this, this.version, this.started);
   }
 
   /** Ends the connection now (drain deadline passed, or its version was removed). */
