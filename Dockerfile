@@ -1,0 +1,57 @@
+# The upshift sidecar as a container image.
+#
+#   docker build -t upshift .                                  # from node:20-bookworm-slim
+#   docker build --build-arg BASE_IMAGE=upshift-node-base:local -t upshift .   # no registry
+#   (add --build-arg PREBUILT=1 to reuse a fresh dist/ instead of compiling)
+#
+# BASE_IMAGE must provide `node` (>= 20), `npm` and `/bin/sh`. Where no
+# registry is reachable, test/docker/build-node-base.sh makes such a base
+# from the host's own node binary.
+#
+# Run it with host networking (the proxy dials version containers on their
+# published 127.0.0.1 ports) and the engine's socket, as a member of the
+# socket's group:
+#
+#   docker run -d --network host \
+#     -v /var/run/docker.sock:/var/run/docker.sock --group-add "$(stat -c %g /var/run/docker.sock)" \
+#     -v /srv/upshift:/etc/upshift -v upshift-state:/var/lib/upshift upshift
+#
+# /etc/upshift/upshift.json is the config; point its "stateFile" at
+# /var/lib/upshift/state.json so runtime changes survive a new container.
+ARG BASE_IMAGE=node:20-bookworm-slim
+
+FROM ${BASE_IMAGE} AS build
+# PREBUILT=1 takes dist/ from the build context as it is (a tree where
+# `npm run build` just ran, as the tests do); otherwise src/ is compiled here.
+ARG PREBUILT=0
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
+WORKDIR /build
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+# A checkout without node_modules installs the locked tree; a context that
+# brings one (an offline build) uses it.
+COPY . .
+RUN if [ ! -d node_modules ]; then npm ci --ignore-scripts; fi \
+ && if [ "$PREBUILT" != 1 ]; then rm -rf dist && node node_modules/typescript/bin/tsc -p tsconfig.build.json; fi \
+ && test -f dist/sidecar/bin.js \
+ && npm prune --omit=dev --offline --ignore-scripts \
+ && rm -rf node_modules/.cache
+
+FROM ${BASE_IMAGE}
+WORKDIR /app
+COPY --from=build /build/package.json /build/package-lock.json ./
+COPY --from=build /build/node_modules ./node_modules
+COPY --from=build /build/dist ./dist
+# The state directory belongs to the user the sidecar runs as.
+RUN mkdir -p /var/lib/upshift && chown 10001:10001 /var/lib/upshift
+ENV NODE_ENV=production \
+    UPSHIFT_HEALTH_URL=http://127.0.0.1:9090/healthz
+# A fixed non-root uid; it needs no passwd entry. Give it the Docker
+# socket's group with --group-add.
+USER 10001:10001
+VOLUME ["/var/lib/upshift"]
+# Healthy while the config API answers /healthz (set UPSHIFT_HEALTH_URL when
+# configService.port is not 9090).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
+  CMD ["node", "-e", "fetch(process.env.UPSHIFT_HEALTH_URL).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "/app/dist/sidecar/bin.js"]
+CMD ["--config", "/etc/upshift/upshift.json"]

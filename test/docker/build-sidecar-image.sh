@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds the sidecar image upshift-sidecar:test from the repo's Dockerfile
+# without a registry: BASE_IMAGE is upshift-node-base:local (made from the
+# host's node by build-node-base.sh) and PREBUILT=1 reuses dist/ (run
+# `npm run build` first; `npm test` does). The image is labelled with a
+# digest of dist/ and package-lock.json, and rebuilt only when they changed.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+tag="${UPSHIFT_SIDECAR_IMAGE:-upshift-sidecar:test}"
+[ -f "$root/dist/sidecar/bin.js" ] || { echo "dist/ is missing: run npm run build first" >&2; exit 1; }
+
+digest="$(cd "$root" && find dist -type f -print0 | sort -z | xargs -0 sha256sum | cat - package-lock.json | sha256sum | cut -c1-32)"
+have="$(timeout 20 docker image inspect -f '{{ index .Config.Labels "io.upshift.dist" }}' "$tag" 2>/dev/null || true)"
+if [ "$have" = "$digest" ]; then
+  exit 0
+fi
+"$here/build-node-base.sh" --if-missing
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+timeout 900 docker build -q \
+  --build-arg BASE_IMAGE="${UPSHIFT_NODE_BASE:-upshift-node-base:local}" --build-arg PREBUILT=1 \
+  --label io.upshift.test=1 --label "io.upshift.dist=$digest" \
+  -t "$tag" "$root" >/dev/null 2>"$log" || { cat "$log" >&2; exit 1; }
+echo "built $tag"
