@@ -85,6 +85,8 @@ export class HttpConnection implements DialHooks, PoolUser {
   private reusing = false;
   private routed = false;
   private closeAfter = false;
+  /** See `isAmbiguous`: answered, then neither connection carries another message. */
+  private ambiguous = false;
   private exchange: HttpConcurrent | null = null;
 
   // The upstream and its response.
@@ -202,8 +204,15 @@ export class HttpConnection implements DialHooks, PoolUser {
       this.reject(405);
       return;
     }
+    if (head.contentLength >= 0 && listedLength(head)) {
+      // RFC 9110 §8.6 lets a recipient accept "5, 5"; origins refuse it. We
+      // cannot forward one reading and let the origin apply another: refuse.
+      this.reject(400);
+      return;
+    }
     this.req = head;
     this.requests++;
+    this.ambiguous = isAmbiguous(head, buf, end);
     this.websocket = head.upgrade && isWebSocket(head);
     this.closeAfter = head.close;
     this.retryable = IDEMPOTENT.has(head.method);
@@ -275,6 +284,7 @@ export class HttpConnection implements DialHooks, PoolUser {
       }
       if (end !== -1) {
         this.reqDone = true;
+        if (this.reqScan.trailers) this.ambiguous = true;
         this.reqScan = null;
         if (end < chunk.length) {
           piece = chunk.subarray(0, end);
@@ -572,7 +582,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     // The client learns where a close-delimited body ends only by our close;
     // a request still being sent cannot be followed by another on this connection.
     // A refused upgrade leaves the connection speaking HTTP/1.1 (RFC 9110 §7.8): no close for that.
-    if (this.rmode === Body.Eof || !this.reqDone || this.clientEnded) this.closeAfter = true;
+    if (this.rmode === Body.Eof || !this.reqDone || this.clientEnded || this.ambiguous) this.closeAfter = true;
     const connection = this.closeAfter ? 'close' : this.req!.versionMinor === 0 ? 'keep-alive' : null;
     let cookies: string[] | null = null;
     let names: string[] | null = null;
@@ -653,7 +663,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.upVersion!.open.delete(this);
     this.rscan = null;
     this.seq = null;
-    if (!this.rclose && this.reqDone && !this.upDirty && !socket.readableEnded) {
+    if (!this.rclose && this.reqDone && !this.upDirty && !this.ambiguous && !socket.readableEnded) {
       socket.resume();
       this.pool.release(socket);
     } else {
@@ -920,6 +930,62 @@ export class HttpConnection implements DialHooks, PoolUser {
   get idleBeforeHead(): boolean {
     return this.state === 'head' && this.inbuf === null;
   }
+}
+
+/** Methods whose requests have no defined body semantics (RFC 9110 §9.3). */
+const BODILESS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/**
+ * Valid requests that parsers are known to read differently: a body on a
+ * method that defines none, Content-Length with leading zeros or unusual
+ * whitespace, look-alike framing names (`Content_Length`), a target that is
+ * not origin-form or hides NUL/CR/LF/backslashes (and, found later, chunked
+ * trailers). They are forwarded, and afterwards neither
+ * the client connection nor the upstream connection carries another message
+ * (the advice of RFC 9112 §6.3 for doubtful framing): if the origin read the
+ * message differently, what it thinks comes next dies with its connection
+ * instead of meeting another client's request on a pooled one.
+ */
+function isAmbiguous(head: RequestHead, raw: Buffer, end: number): boolean {
+  const hasBody = head.chunked || head.contentLength > 0;
+  if (hasBody && BODILESS.has(head.method)) return true;
+  const t = head.target;
+  if (t.charCodeAt(0) !== 0x2f) return t !== '*' || head.method !== 'OPTIONS';
+  if (t.indexOf('\\') !== -1 || (t.indexOf('%') !== -1 && /%(?:00|0d|0a)/i.test(t))) return true;
+  let checkLength = false;
+  for (const [name, value] of head.headers) {
+    switch (name.length) {
+      case 14: {
+        const lower = name.toLowerCase();
+        if (lower === 'content_length') return true;
+        if (lower === 'content-length' && value.length > 1 && value.charCodeAt(0) === 0x30) return true;
+        if (lower === 'content-length') checkLength = true;
+        break;
+      }
+      case 17:
+        if (name.toLowerCase() === 'transfer_encoding') return true;
+        break;
+      default:
+    }
+  }
+  if (checkLength) {
+    // Only "Content-Length: N" or "Content-Length:N": tabs, extra or trailing spaces are read differently by different origins.
+    const text = raw.toString('latin1', 0, end);
+    for (const [name, value] of head.headers) {
+      if (name.length === 14 && name.toLowerCase() === 'content-length'
+        && !text.includes(`\r\n${name}: ${value}\r\n`) && !text.includes(`\r\n${name}:${value}\r\n`)) return true;
+    }
+  }
+  return false;
+}
+
+/** A Content-Length field that is a list ("5, 5"), or repeated. */
+function listedLength(head: RequestHead): boolean {
+  let n = 0;
+  for (const [name, value] of head.headers) {
+    if (name.length === 14 && name.toLowerCase() === 'content-length' && (++n > 1 || value.indexOf(',') !== -1)) return true;
+  }
+  return false;
 }
 
 function isWebSocket(head: RequestHead): boolean {

@@ -26,12 +26,49 @@ for (let c = 0; c < 6; c++) {
   HEX[0x61 + c] = 10 + c;
 }
 
-const enum S { Size, Ext, SizeLf, Data, DataCr, DataLf, TrailerStart, TrailerLine, TrailerLf, EndLf, Done }
+// tchar of RFC 9110 §5.6.2.
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
+
+const enum S {
+  Size, Ext, ExtName, ExtValStart, ExtTok, ExtQuoted, ExtQuotedEsc, ExtAfterQuoted, SizeLf,
+  Data, DataCr, DataLf, TrailerStart, TrailerLine, TrailerLf, EndLf, Done,
+}
 
 /** 13 hex digits stay below 2^53: a longer size is refused, never wrapped. */
 const MAX_SIZE_DIGITS = 13;
 
+function extStep(s: S, c: number): S {
+  const bad = (): never => { throw new FramingError('invalid chunk extension'); };
+  switch (s) {
+    case S.Ext:
+      return TCHAR[c] === 1 ? S.ExtName : bad();
+    case S.ExtName:
+      if (TCHAR[c] === 1) return S.ExtName;
+      return c === 0x3d ? S.ExtValStart : c === 0x3b ? S.Ext : c === 0x0d ? S.SizeLf : bad();
+    case S.ExtValStart:
+      return TCHAR[c] === 1 ? S.ExtTok : c === 0x22 ? S.ExtQuoted : bad();
+    case S.ExtTok:
+      if (TCHAR[c] === 1) return S.ExtTok;
+      return c === 0x3b ? S.Ext : c === 0x0d ? S.SizeLf : bad();
+    case S.ExtQuoted:
+      if (c === 0x22) return S.ExtAfterQuoted;
+      if (c === 0x5c) return S.ExtQuotedEsc;
+      return (c < 0x20 && c !== 0x09) || c === 0x7f ? bad() : S.ExtQuoted;
+    case S.ExtQuotedEsc:
+      return (c < 0x20 && c !== 0x09) || c === 0x7f ? bad() : S.ExtQuoted;
+    default:
+      return c === 0x3b ? S.Ext : c === 0x0d ? S.SizeLf : bad();
+  }
+}
+
 export class ChunkedScanner {
+  /** True once a trailer field was seen (fields after the body: a place smuggled headers hide). */
+  trailers = false;
+
   private s = S.Size;
   private size = 0;
   private digits = 0;
@@ -74,13 +111,18 @@ export class ChunkedScanner {
           }
           break;
         }
-        case S.Ext: {
-          const c = buf[i]!;
-          if (c === 0x0d) this.s = S.SizeLf;
-          else if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new FramingError('invalid chunk extension');
-          else if (++this.trailerBytes > this.maxTrailer) throw new FramingError('chunk extensions too large');
+        // chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ( token / quoted-string ) ] ), RFC 9112 §7.1.1,
+        // without the BWS (strict parsers refuse it, and agreeing with them is the point).
+        case S.Ext:
+        case S.ExtName:
+        case S.ExtValStart:
+        case S.ExtTok:
+        case S.ExtQuoted:
+        case S.ExtQuotedEsc:
+        case S.ExtAfterQuoted:
+          if (++this.trailerBytes > this.maxTrailer) throw new FramingError('chunk extensions too large');
+          this.s = extStep(this.s, buf[i]!);
           break;
-        }
         case S.SizeLf:
           if (buf[i] !== 0x0a) throw new FramingError('bare CR in chunk line');
           this.s = this.size === 0 ? S.TrailerStart : S.Data;
@@ -100,6 +142,7 @@ export class ChunkedScanner {
             break;
           }
           this.s = S.TrailerLine;
+          this.trailers = true;
           continue;
         case S.TrailerLine: {
           const c = buf[i]!;

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { backend, raw } from '../../helpers/net.js';
+import type net from 'node:net';
+import { backend, raw, until } from '../../helpers/net.js';
 import { sessionProxy } from './_helpers.js';
 
 const SMUGGLED = 'GET /SMUGGLED HTTP/1.1\r\nHost: x\r\n\r\n';
@@ -49,3 +50,36 @@ t.test('a malformed request behind a good one on a keep-alive connection: the go
   t.ok(r.closed);
   t.same(v2.requests.map((x) => x.url), ['/ok'], 'only the good request reached the backend');
 });
+
+t.test('valid but doubtful requests are answered, then neither connection carries another message', async (t) => {
+  const v1 = await backend('v1');
+  const served = new Map<string, net.Socket>();
+  const v2 = await backend('v2', (req, res, body) => {
+    served.set(req.url ?? '', req.socket);
+    res.end(`${req.method} ${req.url} ${body}`);
+  });
+  const proxy = await sessionProxy(v1.port, v2.port);
+  t.teardown(async () => { await proxy.close({ drainTimeout: 0 }); await v1.close(); await v2.close(); });
+  const doubtful: Array<[string, string]> = [
+    ['a GET with a body', 'GET /g HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello'],
+    ['Content-Length with leading zeros', 'POST /z HTTP/1.1\r\nHost: x\r\nContent-Length: 005\r\n\r\nhello'],
+    ['Content-Length after a tab', 'POST /t HTTP/1.1\r\nHost: x\r\nContent-Length:\t5\r\n\r\nhello'],
+    ['a look-alike Content_Length', 'POST /u HTTP/1.1\r\nHost: x\r\nContent_Length: 5\r\n\r\n'],
+    ['absolute-form naming another host', 'GET http://elsewhere.example/ HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['%0d%0a in the target', 'GET /a%0d%0aX-Injected:%201 HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['chunked trailers', 'POST /tr HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nHost: evil\r\n\r\n'],
+  ];
+  for (const [name, bytes] of doubtful) {
+    const r = await raw(proxy.address.port, `${bytes}GET /after HTTP/1.1\r\nHost: x\r\n\r\n`);
+    t.match(r.text, /^HTTP\/1\.1 200 OK\r\n/, `${name}: answered`);
+    t.match(r.text, /\r\nConnection: close\r\n/, `${name}: with Connection: close`);
+    t.notMatch(r.text, /\/after/, `${name}: nothing after it is read from this connection`);
+    t.ok(r.closed, `${name}: closed`);
+    const upstream = served.get(bytes.split(' ')[1]!);
+    t.ok(upstream !== undefined && await until(() => upstream.destroyed), `${name}: its upstream connection was closed, not pooled`);
+  }
+  t.notOk(v2.requests.some((x) => x.url === '/after'), 'the bytes after a doubtful request never reached the backend');
+  const lists = await raw(proxy.address.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 5\r\n\r\nhello');
+  t.match(lists.text, /^HTTP\/1\.1 400 /, 'a Content-Length list, even of equal values, is refused');
+});
+

@@ -22,7 +22,7 @@ t.test('a pipelined POST body is framed by its Content-Length and chunked coding
   const proxy = await sessionProxy(v1.port, v2.port);
   t.teardown(async () => { await proxy.close({ drainTimeout: 0 }); await v1.close(); await v2.close(); });
   const text = 'POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world'
-    + 'POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n'
+    + 'POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6;q="a b"\r\n world\r\n0\r\n\r\n'
     + 'GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
   // Sent in small pieces: framing must not depend on how TCP cuts the bytes.
   const parts: string[] = [];
