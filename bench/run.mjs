@@ -4,12 +4,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { nginxBackend, nginxProxy, haproxy } from './lib/native.mjs';
 import { UPLOAD_SIZE } from './lib/bodies.mjs';
 import {
-  has, start, waitLine, run, stop, tree, cpuMicros, rssKiB, freePort, waitPort, sleep, median,
+  has, setNice, start, waitLine, run, stop, tree, cpuMicros, rssKiB, freePort, waitPort, sleep, median,
 } from './lib/proc.mjs';
 import { writeReport } from './lib/report.mjs';
 
@@ -26,16 +26,26 @@ const { values: argv } = parseArgs({
     workloads: { type: 'string' },
     'idle-connections': { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
+    nice: { type: 'string' },
     'node-backend': { type: 'boolean', default: false },
     dist: { type: 'string' },
     variant: { type: 'string', multiple: true },
     out: { type: 'string' },
     label: { type: 'string' },
+    render: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 // ------------------------------------------------------------------ settings
+
+if (argv.render) {
+  const file = path.resolve(argv.render);
+  const r = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const files = writeReport(r, path.dirname(file), undefined, path.basename(file, '.json'));
+  console.log(`wrote ${files.join(', ')}`);
+  process.exit(0);
+}
 
 const quick = argv.quick;
 const rounds = Math.max(1, Number(argv.rounds ?? (quick ? 3 : 5)));
@@ -48,6 +58,8 @@ const pin = !argv['no-pin'] && installed.taskset && cpus >= 2;
 // One core for the proxy under test; the load tool and the backend share the other.
 const CPU_PROXY = pin ? cpus - 1 : undefined;
 const CPU_LOAD = pin ? 0 : undefined;
+const nice = Number(argv.nice ?? 0);
+if (nice !== 0) await prioritize(nice);
 const tools = (argv.tools ?? (installed.wrk ? 'wrk' : 'autocannon')).split(',').filter(Boolean);
 for (const t of tools) {
   if (t === 'wrk' && !installed.wrk) throw new Error('wrk is not installed');
@@ -77,12 +89,15 @@ if (argv.help) {
   --workloads a,b         subset of: ${Object.keys(WORKLOADS).join(',')},latency,memory
   --idle-connections N    connections held open in the memory workload (default 5000)
   --no-pin                do not pin processes to cores with taskset
+  --nice N                run backend, proxies and load tools at niceness N (e.g. -10 on a
+                          machine busy with other work, so scheduling delays do not dominate)
   --node-backend          use the Node backend even when nginx is installed
   --dist DIR              compiled upshift (default: dist/; built when missing)
   --variant NAME=DIR      also run the upshift compiled in DIR as target upshift-NAME
                           (before/after comparisons in the same rounds; repeatable)
   --out DIR               where results go (default: bench/results)
-  --label TEXT            suffix of the result file names`);
+  --label TEXT            suffix of the result file names
+  --render FILE.json      only rewrite the .md and .svg of an earlier run`);
   process.exit(0);
 }
 
@@ -214,9 +229,9 @@ async function measured(t, fn) {
 const results = {
   date: new Date().toISOString(),
   profile: quick ? 'quick' : 'full',
-  rounds, seconds, tools,
+  rounds, seconds, tools, rotated: true,
   machine: { cpus, model: os.cpus()[0]?.model, node: process.version, kernel: os.release(), load: os.loadavg() },
-  pinning: pin ? `proxy on CPU ${CPU_PROXY}; backend and load tool on CPU ${CPU_LOAD} (taskset)` : 'none',
+  pinning: (pin ? `proxy on CPU ${CPU_PROXY}; backend and load tool on CPU ${CPU_LOAD} (taskset)` : 'none') + (nice ? `; all at nice ${nice}` : ''),
   installed,
   git: gitInfo(),
   backend: null,
@@ -226,13 +241,19 @@ const results = {
 };
 
 function gitInfo() {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src/core'], { cwd: root }).toString().trim() !== '';
-    return { commit, srcCoreDirty: dirty, dist, variants };
-  } catch {
-    return null;
-  }
+  // The build under test may come from another checkout (--dist, --variant): describe each.
+  const describe = (dir) => {
+    try {
+      const cwd = fs.realpathSync(dir);
+      const top = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+      const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: top }).toString().trim();
+      const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src/core'], { cwd: top }).toString().trim() !== '';
+      return { dir, commit, srcCoreDirty: dirty };
+    } catch {
+      return { dir, commit: null };
+    }
+  };
+  return { upshift: describe(dist), variants: Object.fromEntries(Object.entries(variants).map(([k, d]) => [k, describe(d)])) };
 }
 
 function log(...a) {
@@ -265,7 +286,7 @@ try {
         for (const t of targets) await load(tool, w, t.port, warmSeconds).catch(() => {});
         const runs = Object.fromEntries(targets.map((t) => [t.name, []]));
         for (let r = 0; r < rounds; r++) {
-          for (const t of targets) {
+          for (const t of rotate(targets, r)) {
             let res;
             try {
               res = await measured(t, () => load(tool, w, t.port, seconds));
@@ -291,8 +312,12 @@ try {
     }
 
     if (needLatency) {
-      results.latency = await latency(targets);
-      saveProgress();
+      results.latency = [];
+      for (const basis of ['direct', 'node-pipe']) {
+        if (!targets.some((t) => t.name === basis)) continue;
+        results.latency.push(await latency(targets, basis));
+        saveProgress();
+      }
     }
     for (const t of targets) await stopTarget(t);
   }
@@ -306,6 +331,12 @@ try {
   log(`wrote ${files.join(', ')}`);
 } finally {
   await cleanup();
+}
+
+/** Each round starts one target later, so no target always runs right after the same one. */
+function rotate(list, r) {
+  const k = r % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
 }
 
 function summarize(runs) {
@@ -332,23 +363,27 @@ function saveProgress() {
 }
 
 /**
- * p50/p99 at a fixed rate of half the direct maximum (keep-alive, 50 conns),
- * with the paced client; each target's figure is compared with direct's in
- * the same round.
+ * p50/p99 at a fixed rate of half the maximum of `basis` (keep-alive, 50
+ * conns), with the paced client; each target's figure is compared with
+ * direct's in the same round. Half the direct maximum is the issue's figure;
+ * when that is more than the proxies can serve (the machine is shared, the
+ * backend fast), they queue, so half the bare Node pipe's maximum is also run:
+ * a load every L4 Node proxy should carry without queueing.
  */
-async function latency(targets) {
+async function latency(targets, basis) {
   const ka = results.throughput['keepalive-50/wrk'] ?? results.throughput['keepalive-50/autocannon'];
-  let max = ka?.targets.direct.rps;
+  let max = ka?.targets[basis]?.rps;
   if (!max) {
     const w = WORKLOADS['keepalive-50'];
-    max = (await load(tools[0], w, targets[0].port, seconds)).requests / seconds;
+    const t = targets.find((x) => x.name === basis);
+    max = (await load(tools[0], w, t.port, seconds)).requests / seconds;
   }
   const rate = Math.round(max / 2 / 100) * 100;
   const conns = 50;
-  log(`latency: ${rate} req/s over ${conns} connections, ${seconds} s per run`);
+  log(`latency: ${rate} req/s (half the ${basis} maximum) over ${conns} connections, ${seconds} s per run`);
   const runs = Object.fromEntries(targets.map((t) => [t.name, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const t of targets) {
+    for (const t of rotate(targets, r)) {
       let res;
       try {
         res = await measured(t, async () => {
@@ -384,7 +419,7 @@ async function latency(targets) {
       runs: rs,
     };
   }
-  return { rate, connections: conns, targets: out };
+  return { rate, basis, connections: conns, targets: out };
 }
 
 /**
@@ -428,4 +463,33 @@ async function settle(t) {
     t.child.kill('SIGUSR2');
   }
   await sleep(700);
+}
+
+/**
+ * Raises (or lowers) the priority of everything the harness starts. With
+ * autogroup scheduling (the usual default) a process's nice value only counts
+ * against processes of its own session, so the harness re-runs itself in a
+ * new session and sets that session's autogroup nice; per-process nice covers
+ * kernels without autogroup.
+ */
+async function prioritize(n) {
+  setNice(n);
+  let autogroup = false;
+  try {
+    autogroup = fs.readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1';
+  } catch { /* no autogroup */ }
+  if (!autogroup || !has('setsid')) return;
+  if (process.env.UPSHIFT_BENCH_SESSION === undefined) {
+    const child = spawn('setsid', ['-w', process.execPath, ...process.argv.slice(1)], {
+      stdio: 'inherit', env: { ...process.env, UPSHIFT_BENCH_SESSION: '1' },
+    });
+    process.on('SIGINT', () => child.kill('SIGINT'));
+    const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+    process.exit(code);
+  }
+  try {
+    fs.writeFileSync('/proc/self/autogroup', String(n));
+  } catch (err) {
+    console.warn(`could not set the session's priority: ${err.message}`);
+  }
 }

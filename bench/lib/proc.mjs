@@ -20,9 +20,19 @@ const TICKS = (() => {
   }
 })();
 
-/** Spawns `cmd args`, pinned to `cpu` with taskset when given (taskset execs, so the pid is the command's). */
+let niceness = 0;
+/** Scheduling priority for every process started from here on (see --nice). */
+export function setNice(n) {
+  niceness = n;
+}
+
+/**
+ * Spawns `cmd args`, pinned to `cpu` with taskset when given, at the chosen
+ * niceness (nice and taskset exec, so the pid is the command's).
+ */
 export function start(cmd, args, { cpu, env, stdin = 'ignore' } = {}) {
-  const [c, a] = cpu !== undefined ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
+  let [c, a] = cpu !== undefined ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
+  if (niceness !== 0) [c, a] = ['nice', ['-n', String(niceness), c, ...a]];
   const child = spawn(c, a, { stdio: [stdin, 'pipe', 'pipe'], env: env ?? process.env });
   child.stderrText = '';
   child.stderr.on('data', (d) => { if (child.stderrText.length < 20_000) child.stderrText += d; });
