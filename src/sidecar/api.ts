@@ -28,10 +28,18 @@ const STATUS: Record<string, number> = {
 };
 
 class HttpError extends Error {
+  /** Resolves when the answer may be sent (a 413 waits for the refused upload to end). */
+  ready: Promise<void> = Promise.resolve();
+
   constructor(readonly status: number, readonly code: string, message: string, readonly field?: string, readonly headers: Record<string, string> = {}) {
     super(message);
   }
 }
+
+/** Refused uploads are read and dropped up to this many bytes or this long, then the socket is cut. */
+const LINGER_BYTES = 64 * 1024 * 1024;
+const LINGER_MS = 5000;
+const NO_CONTINUE = Symbol('no 100-continue sent');
 
 /**
  * The REST config port. Paths are matched exactly (after the query string is
@@ -50,6 +58,7 @@ export class ConfigApi {
     // is refused before it sends the body (curl does this for large uploads).
     this.server.on('checkContinue', (req, res) => {
       if (this.declaredTooLarge(req)) {
+        (req as unknown as Record<symbol, boolean>)[NO_CONTINUE] = true;
         this.onRequest(req, res);
         return;
       }
@@ -104,7 +113,8 @@ export class ConfigApi {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    this.handle(req, res).catch((err: unknown) => {
+    this.handle(req, res).catch(async (err: unknown) => {
+      if (err instanceof HttpError) await err.ready;
       const e = err as { status?: number; code?: string; message?: string; field?: string; headers?: Record<string, string> };
       const status = err instanceof HttpError ? err.status : STATUS[e.code ?? ''] ?? 500;
       if (status === 500) this.log.error({ event: 'api', method: req.method, url: req.url, err: e.message }, `config API: ${e.message}`);
@@ -196,11 +206,34 @@ export class ConfigApi {
   private async readJson(req: http.IncomingMessage, res: http.ServerResponse): Promise<unknown> {
     const limit = this.opts.bodyLimit;
     const tooLarge = (): HttpError => {
-      // The rest of the upload is read and dropped so the client sees the 413
-      // instead of a reset; the connection closes after the answer.
       res.shouldKeepAlive = false;
-      req.resume();
-      return new HttpError(413, 'UPS_ERR_BODY_TOO_LARGE', `request body larger than ${limit} bytes`, 'body', { Connection: 'close' });
+      const err = new HttpError(413, 'UPS_ERR_BODY_TOO_LARGE', `request body larger than ${limit} bytes`, 'body', { Connection: 'close' });
+      // A client told not to send its body (no 100-continue) gets the answer at once.
+      if ((req as unknown as Record<symbol, boolean>)[NO_CONTINUE]) return err;
+      // Otherwise the rest of the upload is read and dropped before answering:
+      // closing a socket with unread bytes makes the kernel send a reset, and
+      // the client would lose the 413 (lingering close). Bounded in bytes and time.
+      err.ready = new Promise<void>((resolve) => {
+        let dropped = 0;
+        const finish = (): void => {
+          clearTimeout(timer);
+          req.off('data', onData);
+          resolve();
+        };
+        const onData = (d: Buffer): void => {
+          dropped += d.length;
+          if (dropped > LINGER_BYTES) {
+            finish();
+            req.socket.destroy();
+          }
+        };
+        const timer = setTimeout(() => { finish(); req.socket.destroy(); }, LINGER_MS);
+        req.on('data', onData);
+        req.once('end', finish);
+        req.once('close', finish);
+        req.resume();
+      });
+      return err;
     };
     if (this.declaredTooLarge(req)) throw tooLarge();
     const chunks: Buffer[] = [];

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ApiCallError, call, resolveTarget, table, type ApiTarget } from './client.js';
 import { loadConfigFile } from './config.js';
+import { validateContainers } from './docker/spec.js';
 import { startSidecar, type Sidecar } from './sidecar.js';
 
 const EXAMPLE = `
@@ -204,7 +205,7 @@ async function serve(configFile: string, opts: { logLevel?: string; state?: stri
       ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
       ...(typeof opts.state === 'string' ? { stateFile: opts.state } : {}),
       ...((opts.apiToken ?? process.env['UPSHIFT_API_TOKEN']) ? { apiToken: opts.apiToken ?? process.env['UPSHIFT_API_TOKEN'] } : {}),
-    });
+    }, validateContainers);
     if (opts.state === false) config.stateFile = undefined;
     else config.stateFile ??= `${configFile}.state.json`;
     sidecar = await startSidecar(config);

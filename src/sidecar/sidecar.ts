@@ -6,6 +6,7 @@ import {
 import { ConfigApi } from './api.js';
 import { parseConfig, type SidecarConfig } from './config.js';
 import { loadDockerLauncher } from './docker-loader.js';
+import { validateContainers } from './docker/spec.js';
 import { ConfigError, NoLauncherError, StateFileError } from './errors.js';
 import type { LaunchState, Launcher, LaunchSpec } from './launcher.js';
 import { createLogger, logProxyEvents } from './logging.js';
@@ -398,7 +399,9 @@ export class Sidecar {
  * the field for a bad config.
  */
 export async function startSidecar(config: unknown, deps: SidecarDeps = {}): Promise<Sidecar> {
-  const cfg = isParsed(config) ? config : parseConfig(config, {}, deps.launcher ? (v, f) => deps.launcher!.validate(v, f) : undefined);
+  // Containers in the config are checked up front: by the given launcher, else by Docker's rules (pure, no engine needed).
+  const checkContainers = deps.launcher ? (v: unknown, f: string) => deps.launcher!.validate(v, f) : deps.launcher === null ? undefined : validateContainers;
+  const cfg = isParsed(config) ? config : parseConfig(config, {}, checkContainers);
   const log = createLogger(cfg.logLevel, deps.logStream);
   let proxy: Proxy;
   try {

@@ -25,6 +25,7 @@ t.test('startup errors exit 1 with one message naming the field', async (t) => {
     ['bad log level in file', { ...good, logLevel: 'LOUD' }, /^upshift: logLevel: must be one of CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG/],
     ['bad log level flag', ['--log-level', 'LOUD'], /^upshift: --log-level: must be one of/],
     ['duplicate uuid', { ...good, clusters: [{ ...(good.cluster as object) }] }, /^upshift: clusters\[0\]\.uuid: "v1" is used twice/],
+    ['bad containers', { ...good, cluster: { version: '2', containers: { image: 'app' } } }, /^upshift: cluster\.containers\.portToProxy: is required/],
     ['corrupt state file', ['--state', 'CORRUPT'], /^upshift: state file .* is not valid JSON/],
   ];
   for (const [name, input, expected] of cases) {
