@@ -25,6 +25,8 @@ if (behaviour === 'answer') {
   // CONNECT and Upgrade are answered, not dropped: a drop would look like a crash to the proxy.
   const refuse = (req, sock) => { sock.on('error', () => {}); sock.end(`HTTP/1.1 405 Method Not Allowed\r\nX-Backend: ${name}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`); };
   server.on('connect', refuse);
+  // An Expect other than 100-continue: Node would answer 417 itself, unsigned.
+  server.on('checkExpectation', (req, res) => { res.writeHead(417, { 'X-Backend': name, 'Content-Length': 0 }); res.end(); });
   server.on('upgrade', refuse);
 } else if (behaviour === 'hang') {
   server = net.createServer((sock) => { sock.on('error', () => {}); sock.resume(); });
