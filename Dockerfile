@@ -2,7 +2,7 @@
 #
 #   docker build -t upshift .                                  # from node:20-bookworm-slim
 #   docker build --build-arg BASE_IMAGE=upshift-node-base:local -t upshift .   # no registry
-#   (add --build-arg PREBUILT=1 to reuse a fresh dist/ instead of compiling)
+#   (test/docker/build-sidecar-image.sh does this with PREBUILT=1: a lean context)
 #
 # BASE_IMAGE must provide `node` (>= 20), `npm` and `/bin/sh`. Where no
 # registry is reachable, test/docker/build-node-base.sh makes such a base
@@ -21,19 +21,20 @@
 ARG BASE_IMAGE=node:20-bookworm-slim
 
 FROM ${BASE_IMAGE} AS build
-# PREBUILT=1 takes dist/ from the build context as it is (a tree where
-# `npm run build` just ran, as the tests do); otherwise src/ is compiled here.
+# PREBUILT=1 takes dist/ and node_modules/ from the build context as they
+# are (test/docker/build-sidecar-image.sh assembles such a context: a fresh
+# dist/ and the production packages only). Otherwise src/ is compiled here
+# and the dev packages are dropped afterwards.
 ARG PREBUILT=0
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 WORKDIR /build
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
-# A checkout without node_modules installs the locked tree; a context that
-# brings one (an offline build) uses it.
 COPY . .
-RUN if [ ! -d node_modules ]; then npm ci --ignore-scripts; fi \
- && if [ "$PREBUILT" != 1 ]; then rm -rf dist && node node_modules/typescript/bin/tsc -p tsconfig.build.json; fi \
- && test -f dist/sidecar/bin.js \
- && npm prune --omit=dev --offline --ignore-scripts \
+# Without node_modules in the context, the locked tree is installed.
+RUN if [ "$PREBUILT" = 1 ]; then test -f dist/sidecar/bin.js && test -d node_modules; else \
+      { [ -d node_modules ] || npm ci --ignore-scripts; } \
+      && rm -rf dist && node node_modules/typescript/bin/tsc -p tsconfig.build.json \
+      && npm prune --omit=dev --ignore-scripts; \
+    fi \
  && rm -rf node_modules/.cache
 
 FROM ${BASE_IMAGE}
