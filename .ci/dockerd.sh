@@ -20,7 +20,9 @@ pidfile="$dir/dockerd.pid"
 log="$dir/dockerd.log"
 
 start() {
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  # Already running (started by an earlier call, and answering): reuse it.
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null \
+     && DOCKER_HOST="unix://$sock" timeout 5 docker version >/dev/null 2>&1; then
     echo "unix://$sock"
     return 0
   fi
