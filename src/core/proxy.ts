@@ -95,6 +95,7 @@ export class Proxy {
   private readonly ctx: ProxyContext;
   private nextConnId = 1;
   private closing: Promise<void> | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
 
   /** Use `createProxy`. */
   constructor(options: ResolvedOptions) {
@@ -125,9 +126,18 @@ export class Proxy {
       this.server.listen(this.options.port, this.options.host, () => {
         this.server.removeListener('error', onError);
         this.health.start();
+        const idle = this.options.timeouts.idle;
+        this.sweeper = setInterval(() => this.sweep(idle), Math.max(25, Math.min(1000, Math.floor(idle / 4))));
+        this.sweeper.unref();
         resolve();
       });
     });
+  }
+
+  /** Closes stream connections that moved no byte for `timeouts.idle`. */
+  private sweep(idle: number): void {
+    const now = Date.now();
+    for (const c of this.conns) if (c instanceof StreamConnection) c.sweep(now, idle);
   }
 
   /** The bound address. */
@@ -324,6 +334,7 @@ export class Proxy {
     if (this.closing !== undefined) return this.closing;
     this.closing = (async () => {
       this.health.stop();
+      clearInterval(this.sweeper);
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       for (const c of this.conns) if (c.idleBeforeHead) c.destroy();
       await drain(this.conns, opts.drainTimeout ?? 10_000);

@@ -37,6 +37,8 @@ import { reportClosed, reportConnect, reportFailure, reportRouted, routingCookie
  *   resumes it. Nothing is buffered in user space while piping.
  * - Each socket is destroyed by Node or by us exactly once; `finish()` runs
  *   once, after the client socket and the current upstream have both closed.
+ * - Idle connections are found by the proxy's periodic `sweep`, not by
+ *   socket timeouts (no timer work on the hot path).
  * - Socket handlers are module functions that find the connection through a
  *   symbol on the socket: no closures per connection on the hot path.
  */
@@ -75,6 +77,9 @@ export class StreamConnection implements DialHooks {
   private timer: NodeJS.Timeout | undefined;
   bytesIn = 0;
   bytesOut = 0;
+  /** Byte total and time at the last sweep that saw it change (idle timeout). */
+  private lastTotal = -1;
+  private lastActive = 0;
   status: number | undefined;
   error: string | undefined;
   private readonly started = Date.now();
@@ -91,7 +96,6 @@ export class StreamConnection implements DialHooks {
     client.on('error', onClientError);
     client.on('close', onClientClose);
     client.on('drain', onClientDrain);
-    client.on('timeout', onSocketTimeout);
     this.timer = setTimeout(onHeadTimeout, ctx.opts.timeouts.head, this);
   }
 
@@ -173,7 +177,6 @@ export class StreamConnection implements DialHooks {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.client.pause();
-    this.client.setTimeout(this.ctx.opts.timeouts.idle);
     this.routeAndDial(head);
   }
 
@@ -206,7 +209,6 @@ export class StreamConnection implements DialHooks {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.client.pause();
-    this.client.setTimeout(this.ctx.opts.timeouts.idle);
     // Not HTTP: no cookies, no method; the newest version that is up takes it.
     const plan = route(this.ctx.table.snapshot, { method: '', sessionCookie: undefined, transitionCookie: undefined }, Date.now());
     this.plan = { ...plan, fanOut: 1, mode: 'INSTANT', reason: 'tcp', sessionMaxAge: undefined, newTransitionId: undefined, gradual: undefined };
@@ -290,7 +292,8 @@ export class StreamConnection implements DialHooks {
       this.state = 'piping';
     } else {
       this.state = 'response-head';
-      this.resp = new HeadFinder('RESPONSE', this.ctx.opts.limits.responseHeadSize, true);
+      // Created on the first response chunk, and only when the fast path below cannot take it.
+      this.resp = null;
       this.respChunks = [];
       this.timer = setTimeout(onFirstByteTimeout, this.ctx.opts.timeouts.firstByte, this);
     }
@@ -313,8 +316,6 @@ export class StreamConnection implements DialHooks {
     socket.on('error', onUpstreamError);
     socket.on('close', onUpstreamClose);
     socket.on('drain', onUpstreamDrain);
-    socket.on('timeout', onSocketTimeout);
-    socket.setTimeout(this.ctx.opts.timeouts.idle);
     const first = this.version === null;
     this.version = v;
     this.server = s;
@@ -360,8 +361,21 @@ export class StreamConnection implements DialHooks {
       return;
     }
     if (this.state !== 'response-head') return;
+    if (this.resp === null) {
+      // Fast path: the whole head in the first chunk, a final status, and no
+      // Set-Cookie to add: only the status is needed, no parser.
+      const plan = this.plan!;
+      if (plan.sessionMaxAge === undefined && plan.newTransitionId === undefined) {
+        const status = wholeFinalHeadStatus(chunk);
+        if (status !== 0) {
+          this.responseHead(chunk, 0, 0, status);
+          return;
+        }
+      }
+      this.resp = new HeadFinder('RESPONSE', this.ctx.opts.limits.responseHeadSize, true);
+    }
     this.respChunks!.push(chunk);
-    const r = this.resp!.feed(chunk);
+    const r = this.resp.feed(chunk);
     if (r === null) return;
     if (r instanceof Error) {
       this.upstreamFailed(new BadResponseError(this.server!.key, r.message), false);
@@ -494,9 +508,21 @@ export class StreamConnection implements DialHooks {
     if (this.clientOpen) this.client.destroy();
   }
 
-  /** Idle timeout on either socket. */
-  idle(): void {
-    this.abort('idle timeout');
+  /**
+   * Called by the proxy's sweep (every quarter of `timeouts.idle`): closes a
+   * piping connection whose byte counts did not move for the idle time. A
+   * sweep costs nothing per chunk, where a socket timeout re-arms a timer
+   * on every read and write.
+   */
+  sweep(now: number, idle: number): void {
+    if (this.state !== 'piping') return;
+    const total = this.bytesIn + this.bytesOut;
+    if (total !== this.lastTotal) {
+      this.lastTotal = total;
+      this.lastActive = now;
+    } else if (now - this.lastActive >= idle) {
+      this.abort('idle timeout');
+    }
   }
 
   headTimeout(): void {
@@ -532,6 +558,25 @@ export class StreamConnection implements DialHooks {
   }
 }
 
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+/**
+ * The status of a response whose first chunk starts with `HTTP/1.x NNN ` with
+ * NNN in 200–599 and holds the blank line that ends the head; 0 otherwise
+ * (interim 1xx, a head split across reads, anything unusual), which sends the
+ * chunk through the full parser.
+ */
+function wholeFinalHeadStatus(chunk: Buffer): number {
+  if (chunk.length < 16 || chunk[0] !== 0x48 || chunk[1] !== 0x54 || chunk[2] !== 0x54 || chunk[3] !== 0x50 ||
+    chunk[4] !== 0x2f || chunk[5] !== 0x31 || chunk[6] !== 0x2e || (chunk[7] !== 0x31 && chunk[7] !== 0x30) || chunk[8] !== 0x20) return 0;
+  const d0 = chunk[9]! - 0x30;
+  const d1 = chunk[10]! - 0x30;
+  const d2 = chunk[11]! - 0x30;
+  if (d0 < 2 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || chunk[12] !== 0x20) return 0;
+  if (chunk.indexOf(CRLFCRLF, 13) === -1) return 0;
+  return d0 * 100 + d1 * 10 + d2;
+}
+
 /** First byte of an HTTP/1 request line is an uppercase method letter. */
 function startsLikeHttp(chunk: Buffer): boolean {
   const c = chunk[0]!;
@@ -557,11 +602,6 @@ function onUpstreamClose(this: Tagged): void { this[kConn]?.upstreamClose(this);
 function onUpstreamDrain(this: Tagged): void {
   const c = this[kConn];
   if (c !== undefined && this === c.upstream) c.client.resume();
-}
-function onSocketTimeout(this: Tagged): void {
-  const c = this[kConn];
-  if (c === undefined || (this !== c.client && this !== c.upstream)) return;
-  c.idle();
 }
 function onHeadTimeout(c: StreamConnection): void { c.headTimeout(); }
 function onFirstByteTimeout(c: StreamConnection): void { c.firstByteTimeout(); }
