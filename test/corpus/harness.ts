@@ -156,8 +156,12 @@ async function recordingOrigin(name: 'a' | 'b', seen: Seen[], raw: Buffer[]): Pr
   const appPort = await listen(app);
   const appCloser = track(app);
 
-  const relay = net.createServer((client) => {
-    const up = net.connect(appPort, '127.0.0.1');
+  // Half-close passes through the relay both ways, as it does through a
+  // direct connection: a proxy that sends the request and then FIN must
+  // still get the origin's answer (a relay that closed on the first FIN
+  // would lose it, and the proxy would rightly retry elsewhere).
+  const relay = net.createServer({ allowHalfOpen: true }, (client) => {
+    const up = net.connect({ port: appPort, host: '127.0.0.1', allowHalfOpen: true });
     client.on('data', (d: Buffer) => { raw.push(d); up.write(d); });
     up.on('data', (d: Buffer) => client.write(d));
     client.on('end', () => up.end());
