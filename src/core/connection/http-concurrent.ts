@@ -101,6 +101,7 @@ export class HttpConcurrent implements PoolUser {
     socket.cork();
     for (const piece of pending) socket.write(piece);
     socket.uncork();
+    this.trim();
   }
 
   /** A body piece of the request: to every live leg, and kept for legs still connecting. */
@@ -109,22 +110,29 @@ export class HttpConcurrent implements PoolUser {
     if (conn.pending.length !== 0) {
       conn.pending.push(piece);
       conn.pendingBytes += piece.length;
-      if (conn.pendingBytes > conn.ctx.opts.limits.retryBuffer) {
-        conn.pending = [];
-        for (const leg of this.legs) {
-          if (leg.socket === null && leg.outcome === 'pending') {
-            leg.seq.cancel();
-            this.settle(leg, 'bad', new NoUpstreamError('request too large to send to several versions'));
-          }
-        }
-        if (this.done) return;
-      }
+      // Over budget: wait (client paused) until every leg has connected and
+      // received what is kept, then stop keeping. Memory stays bounded by
+      // the budget plus one read.
+      if (conn.pendingBytes > conn.ctx.opts.limits.retryBuffer) this.trim();
     }
     let full = false;
     for (const leg of this.legs) {
       if (leg.socket !== null && leg.outcome !== 'bad' && !leg.socket.write(piece)) full = true;
     }
     if (full) conn.client.pause();
+  }
+
+  /** Drops the kept request bytes once no leg needs them; until then holds the client. */
+  private trim(): void {
+    const conn = this.conn;
+    if (conn.pendingBytes <= conn.ctx.opts.limits.retryBuffer || conn.pending.length === 0) return;
+    if (this.legs.some((l) => l.socket === null && l.outcome === 'pending')) {
+      conn.client.pause();
+      return;
+    }
+    // Too much to replay: from here on a failure is answered, not retried.
+    conn.pending = [];
+    if (conn.clientOpen) conn.client.resume();
   }
 
   private legOf(socket: net.Socket): Leg | undefined {
@@ -202,6 +210,8 @@ export class HttpConcurrent implements PoolUser {
         if (err !== undefined) this.conn.reportFailure(leg.version, leg.server, err);
       }
       leg.version.stats.errors++;
+      // A leg that will never connect no longer holds the kept bytes.
+      if (!this.done) this.trim();
     } else if (leg.server !== null && leg.status < 500) {
       this.conn.ctx.health.success(leg.version, leg.server);
     }
