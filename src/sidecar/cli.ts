@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ApiCallError, call, resolveTarget, table, type ApiTarget } from './client.js';
-import { loadConfigFile } from './config.js';
-import { validateContainers } from './docker/spec.js';
-import { startSidecar, type Sidecar } from './sidecar.js';
+import type { Sidecar } from './sidecar.js';
 
 const EXAMPLE = `
 Example config (the seed's format; everything but proxy.port,
@@ -201,6 +199,10 @@ export function buildCli(): Command {
 async function serve(configFile: string, opts: { logLevel?: string; state?: string | false; apiToken?: string }): Promise<void> {
   let sidecar: Sidecar;
   try {
+    // Loaded here, not at the top: the subcommands (status, cluster) start faster without them.
+    const [{ loadConfigFile }, { validateContainers }, { startSidecar }] = await Promise.all([
+      import('./config.js'), import('./docker/spec.js'), import('./sidecar.js'),
+    ]);
     const config = loadConfigFile(configFile, {
       ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
       ...(typeof opts.state === 'string' ? { stateFile: opts.state } : {}),

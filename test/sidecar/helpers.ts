@@ -55,7 +55,7 @@ export function startBinary(t: { teardown(fn: () => void | Promise<void>): void 
   });
   lines(child.stdout!, (l) => stdout.push(l));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sidecar did not start; stderr:\n${logs.join('\n')}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`sidecar did not start; stderr:\n${logs.join('\n')}`)), 60_000);
     lines(child.stderr!, (l) => {
       logs.push(l);
       try {
@@ -74,7 +74,7 @@ export function startBinary(t: { teardown(fn: () => void | Promise<void>): void 
 }
 
 /** Runs `upshift <args>` to completion. */
-export function runBinary(args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runBinary(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
