@@ -603,12 +603,18 @@ export class HttpConnection implements DialHooks, PoolUser {
     const out = rewriteResponseHead(this.lines, cookies, names, connection, false);
     this.rsent += out.length;
     this.bytesOut += out.length;
-    if (!this.client.write(out)) this.up!.pause();
     if (this.rmode === Body.None) {
       if (rest !== null) this.upDirty = true;
+      if (!this.client.write(out)) this.up!.pause();
       this.responseDone();
     } else if (rest !== null) {
+      // Head and the body bytes that came with it leave in one writev (one syscall, one segment).
+      this.client.cork();
+      this.client.write(out);
       this.responseBody(rest);
+      this.client.uncork();
+    } else if (!this.client.write(out)) {
+      this.up!.pause();
     }
   }
 
