@@ -1,4 +1,5 @@
 import t from 'tap';
+import { createProxy } from '../../src/core/index.js';
 import { createDockerLauncher, type DockerLauncher } from '../../src/sidecar/docker/index.js';
 import type { LaunchProgress } from '../../src/sidecar/launcher.js';
 import {
@@ -14,9 +15,9 @@ if (docker !== undefined) {
   await ensureAppImages();
   const SECRET = 'sk-live-do-not-log-4711';
 
-  async function launcherFor(tt: { teardown(fn: () => unknown): void }, name: string, logger?: ReturnType<typeof memoryLogger>['logger']): Promise<{ launcher: DockerLauncher; sidecarId: string }> {
+  async function launcherFor(tt: { teardown(fn: () => unknown): void }, name: string, logger?: ReturnType<typeof memoryLogger>['logger'], watchEvents = true): Promise<{ launcher: DockerLauncher; sidecarId: string }> {
     const sidecarId = testSidecarId(name);
-    const launcher = await createDockerLauncher({ sidecarId, logger, stopTimeout: 1 });
+    const launcher = await createDockerLauncher({ sidecarId, logger, stopTimeout: 1, watchEvents });
     tt.teardown(async () => {
       await launcher.close();
       await removeContainersOf(docker!, sidecarId);
@@ -121,6 +122,26 @@ if (docker !== undefined) {
     await launcher.stop('u-died');
     t.equal((await containersOf(docker!, sidecarId)).length, 0, 'stop removes a dead version\'s container');
     t.equal(died.length, 1, 'a stop is not a death');
+  });
+
+  t.test('without the event stream, a death is found through the proxy\'s failed dials', async (t) => {
+    const { launcher, sidecarId } = await launcherFor(t, 'dials', undefined, false);
+    const died: Array<[string, string]> = [];
+    launcher.on('died', (uuid, reason) => died.push([uuid, reason]));
+    const servers = await launcher.launch({ uuid: 'u-dials', version: '2.0', containers: launcher.validate([app('2')], 'c') }, () => {});
+    // A proxy in this process, as in the sidecar: its failed dials are published on diagnostics_channel.
+    const proxy = await createProxy({ host: '127.0.0.1', versions: [{ uuid: 'u-dials', version: '2.0', servers }] });
+    t.teardown(() => proxy.close({ drainTimeout: 0 }));
+    t.equal((await fetchText('127.0.0.1', proxy.address.port) as { body?: string }).body, 'upshift-test-app version 2\n');
+    const [c] = await containersOf(docker!, sidecarId, 'u-dials');
+    await docker!.getContainer(c!.Id).kill();
+    await new Promise((r) => setTimeout(r, 500));
+    t.equal(died.length, 0, 'nothing is reported before a dial fails (no event stream)');
+    await fetchText('127.0.0.1', proxy.address.port);
+    const deadline = Date.now() + 5000;
+    while (died.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    t.equal(died[0]?.[0], 'u-dials', 'the failed dial led to a check of the container, and died');
+    t.match(died[0]?.[1], /exited with code 137 \(the proxy could not reach it\)/);
   });
 
   t.test('reconcile adopts running containers of known versions and removes orphans', async (t) => {

@@ -37,6 +37,12 @@ export interface DockerLauncherOptions {
   pullTimeout?: number | undefined;
   /** Milliseconds any single Docker API call may stay idle. Default 60000. */
   apiTimeout?: number | undefined;
+  /**
+   * Watch the engine's event stream for deaths. Default true; false relies on
+   * the proxy's failed dials alone (an engine behind an API proxy that
+   * filters /events).
+   */
+  watchEvents?: boolean | undefined;
 }
 
 type State = 'launching' | 'ready' | 'dead' | 'stopping';
@@ -110,6 +116,7 @@ export class DockerLauncher extends EventEmitter implements Launcher {
   private readonly managed = new Map<string, Managed>();
   private readonly byContainer = new Map<string, string>();
   private closed = false;
+  private readonly useEvents: boolean;
   private eventsStream: NodeJS.ReadableStream | undefined;
   private eventsConnected: Promise<void> | undefined;
   private eventsSince = Math.floor(Date.now() / 1000);
@@ -134,6 +141,7 @@ export class DockerLauncher extends EventEmitter implements Launcher {
     this.publishIp = opts.publishIp ?? '127.0.0.1';
     this.stopTimeout = opts.stopTimeout ?? 10;
     this.pullTimeoutMs = (opts.pullTimeout ?? 300) * 1000;
+    this.useEvents = opts.watchEvents ?? true;
     diagnostics_channel.subscribe('upshift:upstream:failure', this.onUpstreamFailure);
   }
 
@@ -579,7 +587,7 @@ export class DockerLauncher extends EventEmitter implements Launcher {
 
   /** Connects the engine's event stream (once; reconnects after an error). Resolves when connected or failed. */
   private watchEvents(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    if (this.closed || !this.useEvents) return Promise.resolve();
     if (this.eventsConnected !== undefined) return this.eventsConnected;
     const connect = async (): Promise<void> => {
       let stream: NodeJS.ReadableStream;
