@@ -76,7 +76,11 @@ export class UpstreamPool {
     for (;;) {
       const s = list.pop();
       if (s === undefined) return undefined;
-      if (s.destroyed || !s.writable || s.readableEnded) continue;
+      if (s.destroyed || !s.writable || s.readableEnded) {
+        // Half-closed by the server between its FIN and our handler: never lend it.
+        s.destroy();
+        continue;
+      }
       s[kIdle] = false;
       s[kUser] = user;
       server.active++;
