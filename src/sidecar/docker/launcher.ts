@@ -181,17 +181,25 @@ export class DockerLauncher extends EventEmitter implements Launcher {
       this.log.debug({ uuid: m.uuid, version: m.version, state }, safe);
       try { onProgress({ state, message: safe }); } catch { /* a listener's failure is not the launch's */ }
     };
-    const run = this.runLaunch(m, progress);
-    m.launching = run;
+    // `launching` covers the clean-up too: stop() and close() wait until nothing is left.
+    const whole = (async (): Promise<ServerAddress[]> => {
+      try {
+        return await this.runLaunch(m, progress);
+      } catch (err) {
+        const reason = redact(err instanceof LaunchAborted ? 'stopped before it was ready' : (err as Error).message, specs);
+        try {
+          await this.removeCreated(m);
+        } catch (cleanupErr) {
+          this.log.error({ uuid: m.uuid, err: redact((cleanupErr as Error).message, specs) }, 'cleaning up a failed launch');
+        }
+        if (this.managed.get(m.uuid) === m && m.state === 'launching') this.managed.delete(m.uuid);
+        progress('failed', reason);
+        throw new Error(reason);
+      }
+    })();
+    m.launching = whole;
     try {
-      const addresses = await run;
-      return addresses;
-    } catch (err) {
-      const reason = redact(err instanceof LaunchAborted ? 'stopped before it was ready' : (err as Error).message, specs);
-      await this.removeCreated(m);
-      if (this.managed.get(m.uuid) === m && m.state === 'launching') this.managed.delete(m.uuid);
-      progress('failed', reason);
-      throw new Error(reason);
+      return await whole;
     } finally {
       m.launching = undefined;
     }
