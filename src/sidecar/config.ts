@@ -75,7 +75,7 @@ const SCHEMA = {
       properties: {
         port, host,
         cookies: { type: 'object' }, timeouts: { type: 'object' }, limits: { type: 'object' },
-        health: { type: 'object' }, nonHttp: { type: 'string' },
+        health: { type: 'object' }, nonHttp: { type: 'string' }, mode: { type: 'string' }, http: { type: 'object' },
       },
     },
     configService: {

@@ -23,6 +23,8 @@ t.test('additions: clusters, proxy options, token, body limit, log level, state 
     logLevel: 'NOTICE', stateFile: 'state.json', drainTimeout: 0,
   }, { baseDir: '/srv/upshift' });
   t.same(c.proxy.timeouts, { connect: 500 });
+  const http = parseConfig({ proxy: { port: 0, mode: 'http', http: { xForwardedFor: true } }, configService: { port: 0 }, cluster });
+  t.equal(http.proxy.mode, 'http', 'http mode and its options pass through to the core');
   t.equal(c.api.token, 'abc');
   t.equal(c.api.bodyLimit, 4096);
   t.equal(c.clusters.length, 2);
@@ -43,6 +45,8 @@ t.test('every bad input gets a ConfigError naming the field', async (t) => {
     ['proxy port negative', { ...ok, proxy: { port: -1 } }, 'proxy.port', /from 0 to 65535/],
     ['proxy unknown key', { ...ok, proxy: { port: 0, listen: 1 } }, 'proxy.listen', /unknown field/],
     ['proxy host empty', { ...ok, proxy: { port: 0, host: '' } }, 'proxy.host', /./],
+    ['proxy mode', { ...ok, proxy: { port: 0, mode: 'udp' } }, 'proxy.mode', /stream.*http/],
+    ['proxy http option', { ...ok, proxy: { port: 0, mode: 'http', http: { maxIdle: 1 } } }, 'proxy.http.maxIdle', /unknown option/],
     ['proxy nonHttp', { ...ok, proxy: { port: 0, nonHttp: 'maybe' } }, 'proxy.nonHttp', /reject.*tcp/],
     ['cookie SameSite=None without secure', { ...ok, proxy: { port: 0, cookies: { session: { sameSite: 'None' } } } }, 'proxy.cookies.session.sameSite', /secure/],
     ['no configService', { proxy: { port: 0 }, cluster }, 'configService', /is required/],
