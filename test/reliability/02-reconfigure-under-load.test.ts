@@ -43,7 +43,7 @@ t.test('add, patch and remove versions in a loop under load: no client-visible e
   const errors = samples.filter((s) => !s.ok);
   const byVersion = (n: string): number => samples.filter((s) => s.by === n).length;
 
-  t.ok(ops.add >= 5, `the loop ran (${ops.add} adds, ${ops.patch} patches, ${ops.remove} removes)`);
+  t.ok(ops.add >= 2, `the loop ran (${ops.add} adds, ${ops.patch} patches, ${ops.remove} removes)`);
   t.ok(byVersion('v1') > 0 && byVersion('v2') + byVersion('v2b') > 0, `both versions served (v1 ${byVersion('v1')}, v2 ${byVersion('v2') + byVersion('v2b')})`);
   t.equal(errors.length, 0, `no client-visible error (${errorKinds(samples)})`);
   t.ok(proxy.alive(), 'the proxy process is alive');

