@@ -31,6 +31,10 @@ t.test('add, get, list, delete round trip in the seed\'s wire format', async (t)
   t.same(list.json.clusters.map((c: { version: string }) => c.version), ['2.0.0', '1.0.0'], 'newest first');
   t.same((await api(port, 'GET', '/configuration/cluster/')).json, list.json, 'the trailing slash lists too');
   t.equal((await get(sc.proxyPort)).body, 'v2', 'INSTANT: new clients go to the new version');
+  const metrics = await api(port, 'GET', '/metrics');
+  t.match(metrics.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+  t.match(metrics.text, new RegExp(`^upshift_requests_total\\{uuid="${uuid}",version="2\\.0\\.0"\\} 1$`, 'm'), 'the binary\'s /metrics counts the request on 2.0.0');
+  t.match(metrics.text, /^upshift_requests_total\{uuid="v1",version="1\.0\.0"\} 1$/m, 'and the one on 1.0.0');
 
   // A version that sorts lower is listed after, whatever the order of adding.
   const old = await api(port, 'PUT', '/configuration/cluster', { cluster: { uuid: 'old', version: '0.9.0', servers: [{ hostname: '127.0.0.1', port: v1.port }] } }, { accept: 'application/json' });
