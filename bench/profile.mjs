@@ -27,6 +27,7 @@ const W = {
   'keepalive-400': { path: '/', c: 400, lua: '' },
   'new-conn': { path: '/', c: 50, lua: 'wrk.headers["Connection"] = "close"\n' },
   '64k': { path: '/64k', c: 50, lua: '' },
+  upload: { path: '/upload', c: 16, lua: 'wrk.method = "POST"\nwrk.body = string.rep("u", 1048576)\nwrk.headers["Content-Type"] = "application/octet-stream"\n' },
 }[a.workload];
 if (!W) throw new Error(`unknown workload ${a.workload}`);
 const kind = { upshift: 'upshift', 'node-pipe': 'pipe', 'http-proxy': 'http-proxy', fastify: 'fastify' }[a.target];
