@@ -62,6 +62,8 @@ try {
 const file = fs.readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(profDir, f)).sort().pop();
 if (!file) throw new Error('no profile written');
 summarize(JSON.parse(fs.readFileSync(file, 'utf8')), Number(a.top));
+// Keep only the profile; the backend's files and the wrk script go.
+for (const f of fs.readdirSync(tmp)) if (path.join(tmp, f) !== profDir) fs.rmSync(path.join(tmp, f), { recursive: true, force: true });
 console.log(`profile: ${file}`);
 
 function summarize(p, top) {
