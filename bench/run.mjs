@@ -264,7 +264,9 @@ async function cleanup() {
   await Promise.all([...children].map((c) => stop(c)));
   fs.rmSync(tmp, { recursive: true, force: true });
 }
+// Interrupted or timed out: stop nginx/HAProxy too (they would outlive us).
 process.on('SIGINT', () => { cleanup().finally(() => process.exit(130)); });
+process.on('SIGTERM', () => { cleanup().finally(() => process.exit(143)); });
 
 try {
   const backend = await startBackend();
