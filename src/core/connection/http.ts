@@ -4,7 +4,7 @@ import {
   BadRequestError, BadResponseError, FirstByteTimeoutError, HeadTimeoutError, HeadTooLargeError,
   NoUpstreamError, UpstreamClosedError, toHttpStatus, type UpshiftError,
 } from '../errors.js';
-import { readCookie, setCookieLine } from '../http/cookies.js';
+import { readCookie } from '../http/cookies.js';
 import { BadResponseHead, ChunkedScanner, forwardRequestHead, parseResponseHead, rewriteResponseHead } from '../http/framing.js';
 import { HeadFinder, HeadSizeExceeded } from '../http/parser.js';
 import { parseRequestHead, type RequestHead } from '../http/request-head.js';
@@ -16,6 +16,7 @@ import { DialSequence, type Candidate, type DialHooks } from '../upstream/dial.j
 import type { PoolUser, UpstreamPool } from '../upstream/pool.js';
 import type { ServerState } from '../upstream/server.js';
 import { HttpConcurrent } from './http-concurrent.js';
+import * as report from './report.js';
 
 /**
  * http mode: one client connection carrying any number of requests, each
@@ -383,26 +384,19 @@ export class HttpConnection implements DialHooks, PoolUser {
   }
 
   onSuccess(c: Candidate, _socket: net.Socket, ms: number): void {
-    c.server.connects++;
-    const ev = this.ctx.events;
-    if (ev.enabled('upstream:connect')) {
-      ev.publish('upstream:connect', { proxyId: this.ctx.id, connectionId: this.id, uuid: c.version.uuid, version: c.version.version, server: c.server.key, durationMs: ms });
-    }
+    report.reportConnect(this.ctx, this.id, c.version, c.server, ms);
   }
 
   onFailure(c: Candidate, err: Error): void {
-    this.reportFailure(c.version, c.server, err);
+    report.reportFailure(this.ctx, this.id, c.version, c.server, err);
+    // Only a failed connect ejects a server (as in stream mode): after the
+    // request went out, a close or a stall may be the request's doing.
+    this.ctx.health.failure(c.version, c.server);
   }
 
+  /** A server failed after the request went out: reported and counted, never an ejection. */
   reportFailure(v: VersionState, s: ServerState, err: Error): void {
-    const ev = this.ctx.events;
-    if (ev.enabled('upstream:failure')) {
-      ev.publish('upstream:failure', {
-        proxyId: this.ctx.id, connectionId: this.id, uuid: v.uuid, version: v.version, server: s.key,
-        code: (err as UpshiftError).code ?? 'UPS_ERR_UPSTREAM', message: err.message,
-      });
-    }
-    this.ctx.health.failure(v, s);
+    report.reportFailure(this.ctx, this.id, v, s, err);
   }
 
   private readonly dialedCb = (err: Error | null, c?: Candidate, socket?: net.Socket): void => this.dialed(err, c, socket);
@@ -584,23 +578,8 @@ export class HttpConnection implements DialHooks, PoolUser {
     // A refused upgrade leaves the connection speaking HTTP/1.1 (RFC 9110 §7.8): no close for that.
     if (this.rmode === Body.Eof || !this.reqDone || this.clientEnded || this.ambiguous) this.closeAfter = true;
     const connection = this.closeAfter ? 'close' : this.req!.versionMinor === 0 ? 'keep-alive' : null;
-    let cookies: string[] | null = null;
-    let names: string[] | null = null;
-    if (plan.sessionMaxAge !== undefined || plan.newTransitionId !== undefined) {
-      const c = this.ctx.opts.cookies;
-      const now = Date.now();
-      cookies = [];
-      names = [];
-      if (plan.sessionMaxAge !== undefined) {
-        cookies.push(setCookieLine(c.session, v.uuid, plan.sessionMaxAge, now));
-        names.push(c.session.name);
-      }
-      if (plan.newTransitionId !== undefined) {
-        cookies.push(setCookieLine(c.transition, plan.newTransitionId, c.transition.maxAge, now));
-        names.push(c.transition.name);
-      }
-    }
-    const out = rewriteResponseHead(this.lines, cookies, names, connection, false);
+    const cookies = report.routingCookies(this.ctx, plan, v);
+    const out = rewriteResponseHead(this.lines, cookies?.lines ?? null, cookies?.names ?? null, connection, false);
     this.rsent += out.length;
     this.bytesOut += out.length;
     if (this.rmode === Body.None) {
@@ -917,14 +896,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.dropUpstream();
-    this.ctx.connectionClosed(this);
-    const ev = this.ctx.events;
-    if (ev.enabled('connection:close')) {
-      ev.publish('connection:close', {
-        proxyId: this.ctx.id, connectionId: this.id, uuid: this.upVersion?.uuid, version: this.upVersion?.version,
-        bytesIn: this.bytesIn, bytesOut: this.bytesOut, durationMs: Date.now() - this.started, status: this.status, error: this.error,
-      });
-    }
+    report.reportClosed(this.ctx, this, this.upVersion, this.started);
   }
 
   /** Ends the connection now (drain deadline passed, or its version was removed). */
