@@ -49,3 +49,14 @@ t.test('idle connections are closed after timeouts.idle', async (t) => {
   t.ok(Date.now() - t0 < 2000, `after about the idle time (${Date.now() - t0} ms)`);
   t.ok(await until(() => proxy.connections === 0));
 });
+
+t.test('a lone server that stalls: 504 after the first-byte timeout, not a 503', async (t) => {
+  const held: net.Socket[] = [];
+  const srv = net.createServer((s) => { held.push(s); });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => { for (const s of held) s.destroy(); srv.close(); });
+  const proxy = await proxyFor(t, { timeouts: { firstByte: 200 }, versions: [{ version: '1.0', servers: at((srv.address() as net.AddressInfo).port) }] });
+  const r = await get(proxy.address.port);
+  t.equal(r.status, 504);
+  t.match(r.body, /^504 Gateway Timeout/);
+});

@@ -75,6 +75,8 @@ export class StreamConnection implements DialHooks {
   private seq: DialSequence | null = null;
   private exchange: ConcurrentExchange | null = null;
   private timer: NodeJS.Timeout | undefined;
+  /** The failure that made us retry elsewhere, answered if the retry finds nothing. */
+  private retryCause: UpshiftError | null = null;
   bytesIn = 0;
   bytesOut = 0;
   /** Byte total and time at the last sweep that saw it change (idle timeout). */
@@ -278,7 +280,9 @@ export class StreamConnection implements DialHooks {
     }
     if (err !== null || c === undefined || socket === undefined) {
       if (this.tcp) this.abort('no upstream');
-      else this.fail(err as UpshiftError);
+      // When a retry finds no other server, the client hears about the
+      // failure that started it (a 504 for a stall), not a bare 503.
+      else this.fail(this.retryCause !== null && (err as UpshiftError).code === 'UPS_ERR_NO_UPSTREAM' ? this.retryCause : err as UpshiftError);
       return;
     }
     this.attach(c.version, c.server, socket);
@@ -454,6 +458,7 @@ export class StreamConnection implements DialHooks {
     this.error = err.code;
     reportFailure(this.ctx, this.id, v, s, err);
     if (mayRetry && !gotBytes && this.retryable && this.chunks !== null && this.clientOpen && this.seq !== null) {
+      this.retryCause = err;
       this.state = 'dialing';
       this.resp = null;
       this.respChunks = null;
