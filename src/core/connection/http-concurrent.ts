@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import { chooseLeg } from './choose.js';
 import { BadResponseError, FirstByteTimeoutError, NoUpstreamError, UpstreamClosedError, type UpshiftError } from '../errors.js';
 import { HeadFinder } from '../http/parser.js';
 import type { Plan } from '../routing/strategies/index.js';
@@ -220,17 +221,10 @@ export class HttpConcurrent implements PoolUser {
 
   private decide(): void {
     if (this.done) return;
-    for (const leg of this.legs) {
-      if (leg.outcome === 'pending') return;
-      if (leg.outcome === 'good') {
-        this.win(leg);
-        return;
-      }
-    }
-    // Every leg failed. The newest answer we have (a 5xx) beats no answer.
-    const answered = this.legs.find((l) => l.status !== 0 && l.socket !== null);
-    if (answered !== undefined) {
-      this.win(answered);
+    const winner = chooseLeg(this.legs);
+    if (winner === undefined) return;
+    if (winner !== null) {
+      this.win(winner);
       return;
     }
     this.finish(null);
