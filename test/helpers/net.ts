@@ -56,14 +56,27 @@ export interface Reply {
   body: string;
 }
 
-/** One request through a fresh connection (no agent reuse). */
-export function get(port: number, opts: { path?: string; method?: string; cookie?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
+export interface RequestOptions {
+  path?: string;
+  method?: string;
+  cookie?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Reuse connections through this agent; default: a fresh connection per request. */
+  agent?: http.Agent;
+  /** Sees the socket each response came on (to count connections). */
+  onSocket?: (socket: net.Socket) => void;
+}
+
+/** One request; on a fresh connection unless `agent` is given. */
+export function get(port: number, opts: RequestOptions = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (opts.cookie !== undefined) headers['cookie'] = opts.cookie;
     // Node sends a DELETE/GET body without framing unless told its length.
     if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
-    const req = http.request({ host: '127.0.0.1', port, path: opts.path ?? '/', method: opts.method ?? 'GET', headers, agent: false }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, path: opts.path ?? '/', method: opts.method ?? 'GET', headers, agent: opts.agent ?? false }, (res) => {
+      opts.onSocket?.(res.socket);
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
