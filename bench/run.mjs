@@ -11,7 +11,7 @@ import { UPLOAD_SIZE } from './lib/bodies.mjs';
 import {
   has, setNice, start, waitLine, run, stop, tree, cpuMicros, rssKiB, freePort, waitPort, sleep, median,
 } from './lib/proc.mjs';
-import { writeReport } from './lib/report.mjs';
+import { writeReport, isHttpBuild } from './lib/report.mjs';
 
 const here = import.meta.dirname;
 const root = path.resolve(here, '..');
@@ -76,7 +76,7 @@ const WORKLOADS = {
 };
 
 function ALL_TARGETS() {
-  return ['direct', 'upshift', 'node-pipe', 'http-proxy', 'fastify', 'nginx', 'haproxy-http', 'haproxy-tcp'];
+  return ['direct', 'upshift', 'upshift-http', 'node-pipe', 'http-proxy', 'fastify', 'nginx', 'haproxy-http', 'haproxy-tcp'];
 }
 
 if (argv.help) {
@@ -94,6 +94,7 @@ if (argv.help) {
   --node-backend          use the Node backend even when nginx is installed
   --dist DIR              compiled upshift (default: dist/; built when missing)
   --variant NAME=DIR      also run the upshift compiled in DIR as target upshift-NAME
+                          (in http mode when NAME starts with "http", e.g. http-new=DIR)
                           (before/after comparisons in the same rounds; repeatable)
   --out DIR               where results go (default: bench/results)
   --label TEXT            suffix of the result file names
@@ -111,7 +112,7 @@ const targetNames = argv.targets ? [...argv.targets.split(','), ...Object.keys(v
 // Variants run right after upshift, so before/after sit next to each other in every round.
 for (const v of Object.keys(variants)) {
   targetNames.splice(targetNames.indexOf(v), 1);
-  const at = targetNames.indexOf('upshift');
+  const at = targetNames.indexOf(isHttpBuild(v) ? 'upshift-http' : 'upshift');
   targetNames.splice(at >= 0 ? at + 1 : targetNames.length, 0, v);
 }
 if (!targetNames.includes('direct')) targetNames.unshift('direct');
@@ -145,12 +146,12 @@ async function startBackend() {
   return { kind: 'node raw-socket server (bench/lib/backend-node.mjs)', port, child };
 }
 
-const NODE_KINDS = { upshift: 'upshift', 'node-pipe': 'pipe', 'http-proxy': 'http-proxy', fastify: 'fastify' };
+const NODE_KINDS = { upshift: 'upshift', 'upshift-http': 'upshift-http', 'node-pipe': 'pipe', 'http-proxy': 'http-proxy', fastify: 'fastify' };
 
 async function startTarget(name, backendPort) {
   if (name === 'direct') return { name, port: backendPort, pids: [], node: false };
   if (NODE_KINDS[name] || variants[name]) {
-    const kind = NODE_KINDS[name] ?? 'upshift';
+    const kind = NODE_KINDS[name] ?? (isHttpBuild(name) ? 'upshift-http' : 'upshift');
     const child = track(start(process.execPath, ['--expose-gc', path.join(here, 'lib/proxy-child.mjs'), kind, String(backendPort), variants[name] ?? dist], { cpu: CPU_PROXY }));
     const m = await waitLine(child, /PORT (\d+)/);
     return { name, port: Number(m[1]), child, pids: [child.pid], node: true };

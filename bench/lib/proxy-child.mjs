@@ -21,12 +21,13 @@ function ready(port) {
   process.stdout.write(`PORT ${port}\n`);
 }
 
-async function upshift() {
+async function upshift(mode = 'stream') {
   const dist = distDir ?? path.resolve(import.meta.dirname, '../../dist');
   const { createProxy } = await import(pathToFileURL(path.join(dist, 'core/index.js')).href);
   const proxy = await createProxy({
     host: HOST,
     port: 0,
+    mode,
     versions: [{ version: '1.0', servers: [{ hostname: HOST, port: backendPort }] }],
   });
   ready(proxy.address.port);
@@ -73,7 +74,7 @@ async function fastifyReplyFrom() {
   ready(app.server.address().port);
 }
 
-const kinds = { upshift, pipe, 'http-proxy': httpProxy, fastify: fastifyReplyFrom };
+const kinds = { upshift: () => upshift('stream'), 'upshift-http': () => upshift('http'), pipe, 'http-proxy': httpProxy, fastify: fastifyReplyFrom };
 const start = kinds[kind];
 if (start === undefined) {
   console.error(`unknown proxy kind ${kind}`);

@@ -6,6 +6,7 @@ import path from 'node:path';
 const NAMES = {
   direct: 'direct (no proxy)',
   upshift: 'upshift (stream mode)',
+  'upshift-http': 'upshift (http mode)',
   'node-pipe': 'bare Node socket pipe',
   'http-proxy': 'node-http-proxy (keep-alive agent)',
   fastify: 'fastify + @fastify/reply-from',
@@ -14,7 +15,10 @@ const NAMES = {
   'haproxy-tcp': 'HAProxy mode tcp',
 };
 
-const nameOf = (t) => NAMES[t] ?? (t.startsWith('upshift-') ? `upshift, ${t.slice(8)}` : t);
+const nameOf = (t) => NAMES[t] ?? (t.startsWith('upshift-') ? `upshift, ${t.slice(8)}${isHttpBuild(t) ? ' (http mode)' : ''}` : t);
+
+/** upshift-http and the variants named http… run the proxy in http mode. */
+export const isHttpBuild = (t) => t.startsWith('upshift-http');
 const fmt = (x, d = 0) => (x === null || x === undefined || Number.isNaN(x) ? '–' : x.toFixed(d));
 const us = (x) => (x === null || x === undefined ? '–' : x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${Math.round(x)} µs`);
 
@@ -44,6 +48,19 @@ export function checkTargets(r) {
   for (const t of Object.keys(r.memory?.targets ?? {})) if (t.startsWith('upshift')) builds.add(t);
   for (const u of builds) {
     const who = u === 'upshift' ? '' : ` — ${nameOf(u)}`;
+    if (isHttpBuild(u)) {
+      // Issue 7: http mode reuses upstream connections, so it is held to L7 peers' figures.
+      if (nc?.targets[u] && nc.targets['node-pipe']) {
+        const rr = pairedRatio(nc, u, 'node-pipe');
+        const ng = nc.targets.nginx ? `; nginx ${fmt(pairedRatio(nc, 'nginx', 'node-pipe'), 2)}×` : '';
+        out.push({ target: `new connection per request ≥ 1.5× bare pipe${who}`, value: `${fmt(rr, 2)}×${ng}`, met: rr >= 1.5 });
+      }
+      if (ka?.targets[u] && ka.targets.fastify) {
+        const rr = pairedRatio(ka, u, 'fastify');
+        out.push({ target: `keep-alive ≥ 3× fastify + reply-from${who}`, value: `${fmt(rr, 2)}×`, met: rr >= 3 });
+      }
+      continue;
+    }
     if (ka?.targets[u] && ka.targets['node-pipe']) {
       const a = ka.targets[u].ratio;
       const b = ka.targets['node-pipe'].ratio;
@@ -95,7 +112,7 @@ function markdown(r, name) {
   }
   L.push('- **ratio** = target req/s ÷ direct req/s in the same round (median of rounds). **CPU** = proxy user+system time per request from /proc/<pid>/stat. **RSS** at the end of the run.', '');
   if (r.targetsCheck?.length) {
-    L.push('## Targets (issue 5)', '', '| target | measured | |', '|---|---|---|');
+    L.push('## Targets (issues 5 and 7)', '', '| target | measured | |', '|---|---|---|');
     for (const t of r.targetsCheck) L.push(`| ${t.target} | ${t.value} | ${t.met ? 'met' : '**missed**'} |`);
     L.push('');
   }
@@ -129,7 +146,7 @@ function markdown(r, name) {
 }
 
 const COLORS = {
-  upshift: '#d62728', 'node-pipe': '#ff9896', 'http-proxy': '#7f7f7f', fastify: '#bcbd22',
+  upshift: '#d62728', 'upshift-http': '#9467bd', 'node-pipe': '#ff9896', 'http-proxy': '#7f7f7f', fastify: '#bcbd22',
   nginx: '#2ca02c', 'haproxy-http': '#1f77b4', 'haproxy-tcp': '#aec7e8',
 };
 
