@@ -5,9 +5,9 @@ import {
   NoUpstreamError, UpstreamClosedError, toHttpStatus, type UpshiftError,
 } from '../errors.js';
 import { readCookie } from '../http/cookies.js';
-import { BadResponseHead, ChunkedScanner, forwardRequestHead, parseResponseHead, rewriteResponseHead } from '../http/framing.js';
+import { BadResponseHead, ChunkedScanner, forwardRequestHead, parseResponseHead, rewriteResponseHead, type ResponseHead } from '../http/framing.js';
 import { HeadFinder, HeadSizeExceeded } from '../http/parser.js';
-import { parseRequestHead, type RequestHead } from '../http/request-head.js';
+import { parseRequestHead, readWholeRequestHead, type RequestHead } from '../http/request-head.js';
 import { errorResponse } from '../http/responses.js';
 import { route } from '../routing/router.js';
 import type { Plan } from '../routing/strategies/index.js';
@@ -55,6 +55,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
 const enum Body { None, Length, Chunked, Eof }
 
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+
 export class HttpConnection implements DialHooks, PoolUser {
   state: HttpState = 'head';
   readonly client: net.Socket;
@@ -96,12 +98,17 @@ export class HttpConnection implements DialHooks, PoolUser {
   private upServer: ServerState | null = null;
   private upReused = false;
   private upDirty = false;
+  /** True until the final response head was read. */
+  private rhead = false;
+  /** Created only when a response head arrives in pieces (see `responseHeadBytes`). */
   private rfinder: HeadFinder | null = null;
   private rbuf: Buffer | null = null;
   private rgot = 0;
   private rsent = 0;
   private rmode = Body.None;
   private rleft = 0;
+  /** The response body ended (its framing said so). */
+  private rdone = false;
   private rscan: ChunkedScanner | null = null;
   private rclose = false;
   private readonly lines: string[] = [];
@@ -173,6 +180,14 @@ export class HttpConnection implements DialHooks, PoolUser {
     let finder = this.finder;
     let r;
     if (finder === null) {
+      const whole = readWholeRequestHead(buf, this.ctx.opts.limits.headSize);
+      if (whole !== null) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+        this.inbuf = null;
+        this.startRequest(whole, buf, whole.length);
+        return;
+      }
       finder = this.finder = new HeadFinder('REQUEST', this.ctx.opts.limits.headSize);
       r = finder.feed(buf);
       if (r === null && this.timer === undefined) this.timer = setTimeout(onHeadTimeout, this.ctx.opts.timeouts.head, this);
@@ -428,7 +443,8 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.upReused = reused;
     this.upDirty = false;
     this.state = 'exchange';
-    this.rfinder = new HeadFinder('RESPONSE', this.ctx.opts.limits.responseHeadSize);
+    this.rhead = true;
+    this.rfinder = null;
     this.rbuf = null;
     this.rgot = 0;
     if (!reused) v.stats.connections++;
@@ -506,7 +522,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     }
     if (this.state !== 'exchange') return;
     this.rgot += chunk.length;
-    if (this.rfinder === null) {
+    if (!this.rhead) {
       this.responseBody(chunk);
       return;
     }
@@ -514,26 +530,50 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.responseHeadBytes(chunk);
   }
 
+  /** `chunk` (already appended to `rbuf`) continues a response head. */
   private responseHeadBytes(chunk: Buffer): void {
-    const r = this.rfinder!.feed(chunk);
-    if (r === null) return;
-    if (r instanceof Error) {
-      this.upstreamFailed(new BadResponseError(this.upServer!.key, r.message), false);
-      return;
-    }
     const buf = this.rbuf!;
-    let info;
-    try {
-      info = parseResponseHead(buf, 0, r.end, this.lines);
-    } catch (err) {
-      this.upstreamFailed(new BadResponseError(this.upServer!.key, (err as BadResponseHead).message), false);
-      return;
+    const max = this.ctx.opts.limits.responseHeadSize;
+    let info: ResponseHead | null = null;
+    if (this.rfinder === null) {
+      // Fast path: the whole head is here (nearly always, in one read). A
+      // head that ends with bare LFs, or that parseResponseHead refuses,
+      // takes the incremental parser, so its verdict stays the one that counts.
+      const at = buf.indexOf(CRLFCRLF);
+      if (at !== -1 && at + 4 <= max) {
+        try {
+          info = parseResponseHead(buf, 0, at + 4, this.lines);
+          if (info.end !== at + 4) info = null;
+        } catch {
+          info = null;
+        }
+      }
+      if (info === null) {
+        this.rfinder = new HeadFinder('RESPONSE', max);
+        chunk = buf;
+      }
     }
-    const rest = r.end < buf.length ? buf.subarray(r.end) : null;
+    if (info === null) {
+      const r = this.rfinder!.feed(chunk);
+      if (r === null) return;
+      if (r instanceof Error) {
+        this.upstreamFailed(new BadResponseError(this.upServer!.key, r.message), false);
+        return;
+      }
+      try {
+        info = parseResponseHead(buf, 0, r.end, this.lines);
+      } catch (err) {
+        this.upstreamFailed(new BadResponseError(this.upServer!.key, (err as BadResponseHead).message), false);
+        return;
+      }
+      info.end = r.end;
+    }
+    const end = info.end;
+    const rest = end < buf.length ? buf.subarray(end) : null;
     const status = info.status;
     if (status < 200) {
       if (status === 101) {
-        this.switchProtocols(buf, r.end, rest);
+        this.switchProtocols(buf, end, rest);
         return;
       }
       // Interim: passed on to HTTP/1.1 clients only (RFC 9110 §15.2), never with cookies.
@@ -543,13 +583,14 @@ export class HttpConnection implements DialHooks, PoolUser {
         this.bytesOut += out.length;
         this.client.write(out);
       }
-      this.rfinder = new HeadFinder('RESPONSE', this.ctx.opts.limits.responseHeadSize);
+      this.rfinder = null;
       this.rbuf = rest;
       if (rest !== null) this.responseHeadBytes(rest);
       return;
     }
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.rhead = false;
     this.rfinder = null;
     this.rbuf = null;
     this.status = status;
@@ -561,6 +602,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.ctx.health.success(v, this.upServer!);
 
     const method = this.req!.method;
+    this.rdone = false;
     if (method === 'HEAD' || status === 204 || status === 304) {
       this.rmode = Body.None;
     } else if (info.chunked) {
@@ -579,38 +621,60 @@ export class HttpConnection implements DialHooks, PoolUser {
     if (this.rmode === Body.Eof || !this.reqDone || this.clientEnded || this.ambiguous) this.closeAfter = true;
     const connection = this.closeAfter ? 'close' : this.req!.versionMinor === 0 ? 'keep-alive' : null;
     const cookies = report.routingCookies(this.ctx, plan, v);
-    const out = rewriteResponseHead(this.lines, cookies?.lines ?? null, cookies?.names ?? null, connection, false);
-    this.rsent += out.length;
-    this.bytesOut += out.length;
-    if (this.rmode === Body.None) {
-      if (rest !== null) this.upDirty = true;
-      if (!this.client.write(out)) this.up!.pause();
-      this.responseDone();
-    } else if (rest !== null) {
+    // Nothing to change (the common case): the head goes on as it came, and
+    // with the body bytes that followed it in one write, without a copy.
+    const asIs = info.plain && cookies === null && connection === null;
+    const out = asIs ? null : rewriteResponseHead(this.lines, cookies?.lines ?? null, cookies?.names ?? null, connection, false);
+    const headLength = out === null ? end : out.length;
+    const n = rest === null ? 0 : this.frameBody(rest);
+    if (n === -1) return;
+    this.rsent += headLength + n;
+    this.bytesOut += headLength + n;
+    const done = this.rmode === Body.None || this.rdone;
+    let ok: boolean;
+    if (out === null) {
+      ok = this.client.write(end + n === buf.length ? buf : buf.subarray(0, end + n));
+    } else if (n === 0) {
+      ok = this.client.write(out);
+    } else {
       // Head and the body bytes that came with it leave in one writev (one syscall, one segment).
       this.client.cork();
       this.client.write(out);
-      this.responseBody(rest);
+      ok = this.client.write(rest!.subarray(0, n));
       this.client.uncork();
-    } else if (!this.client.write(out)) {
-      this.up!.pause();
     }
+    if (done) this.responseDone();
+    else if (!ok) this.up!.pause();
   }
 
   private responseBody(chunk: Buffer): void {
-    let piece = chunk;
-    let done = false;
+    const n = this.frameBody(chunk);
+    if (n === -1) return;
+    const done = this.rdone;
+    if (n > 0) {
+      this.rsent += n;
+      this.bytesOut += n;
+      if (!this.client.write(n === chunk.length ? chunk : chunk.subarray(0, n)) && !done) this.up!.pause();
+    }
+    if (done) this.responseDone();
+  }
+
+  /**
+   * How many bytes of `chunk` belong to the response body; sets `rdone` when
+   * the body ends in it. Bytes past the end mark the upstream as unusable.
+   * -1 when the body broke its framing (the connection is aborted).
+   */
+  private frameBody(chunk: Buffer): number {
     switch (this.rmode) {
-      case Body.Length:
-        if (chunk.length >= this.rleft) {
-          if (chunk.length > this.rleft) {
-            piece = chunk.subarray(0, this.rleft);
-            this.upDirty = true;
-          }
-          done = true;
+      case Body.Length: {
+        const n = Math.min(chunk.length, this.rleft);
+        this.rleft -= n;
+        if (this.rleft === 0) {
+          this.rdone = true;
+          if (n < chunk.length) this.upDirty = true;
         }
-        this.rleft -= piece.length;
-        break;
+        return n;
+      }
       case Body.Chunked: {
         let end: number;
         try {
@@ -618,27 +682,19 @@ export class HttpConnection implements DialHooks, PoolUser {
         } catch (err) {
           // Mid-body: the client must see a cut response, not a clean end.
           this.abort(`bad chunked response: ${(err as Error).message}`);
-          return;
+          return -1;
         }
-        if (end !== -1) {
-          if (end < chunk.length) {
-            piece = chunk.subarray(0, end);
-            this.upDirty = true;
-          }
-          done = true;
-        }
-        break;
+        if (end === -1) return chunk.length;
+        this.rdone = true;
+        if (end < chunk.length) this.upDirty = true;
+        return end;
       }
       case Body.Eof:
-        break;
+        return chunk.length;
       default:
         this.upDirty = true;
-        return;
+        return 0;
     }
-    this.rsent += piece.length;
-    this.bytesOut += piece.length;
-    if (!this.client.write(piece) && !done) this.up!.pause();
-    if (done) this.responseDone();
   }
 
   /** The response was written to the end: free the upstream, then serve the next request or close. */
@@ -682,6 +738,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     }
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.rhead = false;
     this.rfinder = null;
     this.rbuf = null;
     this.status = 101;
@@ -711,7 +768,7 @@ export class HttpConnection implements DialHooks, PoolUser {
       return;
     }
     if (this.state !== 'exchange') return;
-    if (this.rfinder !== null) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), true);
+    if (this.rhead) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), true);
     else if (this.rmode === Body.Eof) this.responseDone();
     else this.abort('upstream closed mid-response');
   }
@@ -736,7 +793,7 @@ export class HttpConnection implements DialHooks, PoolUser {
 
   private upstreamGone(socket: net.Socket): void {
     if (this.state === 'exchange') {
-      if (this.rfinder !== null) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), true);
+      if (this.rhead) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), true);
       else this.abort('upstream reset mid-response');
     } else if (this.state === 'tunnel') {
       this.up = null;
@@ -766,6 +823,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.up = null;
+    this.rhead = false;
     this.rfinder = null;
     this.rbuf = null;
     this.pool.discard(socket);
@@ -798,7 +856,7 @@ export class HttpConnection implements DialHooks, PoolUser {
   }
 
   firstByteTimeout(): void {
-    if (this.state !== 'exchange' || this.rfinder === null) return;
+    if (this.state !== 'exchange' || !this.rhead) return;
     this.upstreamFailed(new FirstByteTimeoutError(this.upServer!.key), true);
   }
 

@@ -260,8 +260,14 @@ export interface ResponseHead {
   otherCoding: boolean;
   /** The server will close after this response (Connection: close, or HTTP/1.0 without keep-alive). */
   close: boolean;
-  /** The head, rewritten for the client (set by `rewriteResponseHead`). */
-  out: Buffer | null;
+  /** Offset just past the blank line that ended the head. */
+  end: number;
+  /**
+   * No field a proxy must remove: no hop-by-hop field other than a
+   * `Connection: keep-alive`, which is also what a proxy keeping its client
+   * connection open would say. Such a head can go to an HTTP/1.1 client as it came.
+   */
+  plain: boolean;
 }
 
 /** The backend's response head is unusable (ambiguous framing, broken lines). */
@@ -283,11 +289,15 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, lines
   const text = buf.toString('latin1', start, end);
   lines.length = 0;
   let p = 0;
+  let headEnd = end;
   while (p < text.length) {
     let nl = text.indexOf('\n', p);
     if (nl === -1) nl = text.length;
     const line = text.charCodeAt(nl - 1) === 0x0d ? text.slice(p, nl - 1) : text.slice(p, nl);
-    if (line.length === 0) break;
+    if (line.length === 0) {
+      headEnd = start + nl + 1;
+      break;
+    }
     if (line.indexOf('\r') !== -1 || line.indexOf('\0') !== -1) throw new BadResponseHead('bare CR or NUL in response head');
     lines.push(line);
     p = nl + 1;
@@ -300,15 +310,24 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, lines
   let contentLength = -1;
   let te: string | null = null;
   let connection = '';
+  let plain = true;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     const first = line.charCodeAt(0);
     if (first === 0x20 || first === 0x09) throw new BadResponseHead('obsolete line folding in response head');
     const colon = line.indexOf(':');
-    if (colon <= 0 || line.charCodeAt(colon - 1) === 0x20 || line.charCodeAt(colon - 1) === 0x09) throw new BadResponseHead('malformed header line');
+    if (colon <= 0) throw new BadResponseHead('malformed header line');
+    for (let k = 0; k < colon; k++) if (TCHAR[line.charCodeAt(k)] !== 1) throw new BadResponseHead('invalid character in header name');
     const n = colon;
-    if (n !== 10 && n !== 14 && n !== 17) continue;
+    // Lengths of the hop-by-hop names (te, trailer/upgrade, connection/keep-alive, http2-settings, proxy-connection) and of the framing ones.
+    if (n !== 2 && n !== 7 && n !== 10 && n !== 14 && n !== 16 && n !== 17) continue;
     const lower = line.slice(0, colon).toLowerCase();
+    if (lower === 'connection') {
+      if (!/^[ \t]*keep-alive[ \t]*$/i.test(line.slice(colon + 1))) plain = false;
+    } else if (HOP_BY_HOP.has(lower)) {
+      plain = false;
+    }
+    if (n !== 10 && n !== 14 && n !== 17) continue;
     const value = line.slice(colon + 1).trim();
     if (lower === 'content-length') {
       for (const part of value.split(',')) {
@@ -334,7 +353,7 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, lines
   }
   const tokens = connection === '' ? [] : connectionTokens(connection);
   const close = versionMinor === 0 ? !tokens.includes('keep-alive') : tokens.includes('close');
-  return { status, versionMinor, contentLength, chunked, otherCoding, close, out: null };
+  return { status, versionMinor, contentLength, chunked, otherCoding, close, end: headEnd, plain };
 }
 
 /**

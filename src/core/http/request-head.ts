@@ -1,3 +1,4 @@
+import httpParser from 'http-parser-js';
 import { BadRequestError } from '../errors.js';
 
 /**
@@ -172,4 +173,28 @@ export function parseRequestHead(buf: Buffer, length: number): RequestHead {
   const upgrade = hasUpgrade && tokens.includes('upgrade');
   const close = versionMinor === 0 ? !tokens.includes('keep-alive') : tokens.includes('close');
   return { method, target, versionMinor, headers, cookies, contentLength, chunked, upgrade, close, length };
+}
+
+/** Methods http-parser-js knows; the incremental path refuses any other, so the fast path does too. */
+const KNOWN_METHODS = new Set<string>(httpParser.HTTPParser.methods);
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+
+/**
+ * One pass over a request head that is already whole in `buf` (the common
+ * case: a head arrives in one read). Returns null whenever the answer is not
+ * a clean head: no CRLF CRLF yet, longer than `maxSize`, a method the
+ * incremental parser does not know, or anything `parseRequestHead` refuses.
+ * The caller then takes the incremental path (http-parser-js, then
+ * `parseRequestHead`), so every error answer is the same as before.
+ */
+export function readWholeRequestHead(buf: Buffer, maxSize: number): RequestHead | null {
+  const at = buf.indexOf(CRLFCRLF);
+  if (at === -1 || at + 4 > maxSize) return null;
+  let head: RequestHead;
+  try {
+    head = parseRequestHead(buf, at + 4);
+  } catch {
+    return null;
+  }
+  return KNOWN_METHODS.has(head.method) ? head : null;
 }
