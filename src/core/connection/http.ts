@@ -5,7 +5,7 @@ import {
   NoUpstreamError, UpstreamClosedError, toHttpStatus, type UpshiftError,
 } from '../errors.js';
 import { readCookie } from '../http/cookies.js';
-import { BadResponseHead, ChunkedScanner, forwardRequestHead, parseResponseHead, rewriteResponseHead, type ResponseHead } from '../http/framing.js';
+import { BadResponseHead, ChunkedScanner, forwardRequestHead, headLines, parseResponseHead, rewriteResponseHead, spliceResponseHead, type ResponseHead } from '../http/framing.js';
 import { HeadFinder, HeadSizeExceeded } from '../http/parser.js';
 import { parseRequestHead, readWholeRequestHead, type RequestHead } from '../http/request-head.js';
 import { errorResponse } from '../http/responses.js';
@@ -56,6 +56,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 const enum Body { None, Length, Chunked, Eof }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+/** Body bytes that came with a rewritten head are copied behind it up to this size (one write); larger ones go by writev. */
+const COPY_BODY = 16 * 1024;
 
 export class HttpConnection implements DialHooks, PoolUser {
   state: HttpState = 'head';
@@ -111,6 +113,8 @@ export class HttpConnection implements DialHooks, PoolUser {
   private rdone = false;
   private rscan: ChunkedScanner | null = null;
   private rclose = false;
+  /** Line offsets of the response head being read, and its lines as strings when it is rewritten. */
+  private readonly offs: number[] = [];
   private readonly lines: string[] = [];
 
   bytesIn = 0;
@@ -119,6 +123,7 @@ export class HttpConnection implements DialHooks, PoolUser {
   status: number | undefined;
   error: string | undefined;
   private readonly started = Date.now();
+  private remote: string | null | undefined;
 
   constructor(
     readonly id: number,
@@ -238,11 +243,12 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.rsent = 0;
     this.sent = this.retryable ? [] : null;
     this.sentBytes = 0;
-    const remote = this.client.remoteAddress;
+    // remoteAddress asks the kernel each time: only when a forwarding field wants it, once per connection.
+    const remote = opts.http.xForwardedFor || opts.http.forwarded ? (this.remote ??= this.client.remoteAddress ?? null) : null;
     const out = forwardRequestHead(
       end === buf.length ? buf : buf.subarray(0, end), head, this.websocket,
       opts.http.xForwardedFor ? remote ?? 'unknown' : undefined,
-      opts.http.forwarded ? `for=${forwardedNode(remote)};proto=http` : undefined,
+      opts.http.forwarded ? `for=${forwardedNode(remote ?? undefined)};proto=http` : undefined,
     );
     this.pending.push(out);
     this.pendingBytes = out.length;
@@ -542,7 +548,7 @@ export class HttpConnection implements DialHooks, PoolUser {
       const at = buf.indexOf(CRLFCRLF);
       if (at !== -1 && at + 4 <= max) {
         try {
-          info = parseResponseHead(buf, 0, at + 4, this.lines);
+          info = parseResponseHead(buf, 0, at + 4, this.offs);
           if (info.end !== at + 4) info = null;
         } catch {
           info = null;
@@ -561,7 +567,7 @@ export class HttpConnection implements DialHooks, PoolUser {
         return;
       }
       try {
-        info = parseResponseHead(buf, 0, r.end, this.lines);
+        info = parseResponseHead(buf, 0, r.end, this.offs);
       } catch (err) {
         this.upstreamFailed(new BadResponseError(this.upServer!.key, (err as BadResponseHead).message), false);
         return;
@@ -578,7 +584,7 @@ export class HttpConnection implements DialHooks, PoolUser {
       }
       // Interim: passed on to HTTP/1.1 clients only (RFC 9110 §15.2), never with cookies.
       if (this.req!.versionMinor === 1 && this.clientOpen) {
-        const out = rewriteResponseHead(this.lines, null, null, null, false);
+        const out = rewriteResponseHead(headLines(buf, this.offs, this.lines), null, null, null, false);
         this.rsent += out.length;
         this.bytesOut += out.length;
         this.client.write(out);
@@ -621,26 +627,36 @@ export class HttpConnection implements DialHooks, PoolUser {
     if (this.rmode === Body.Eof || !this.reqDone || this.clientEnded || this.ambiguous) this.closeAfter = true;
     const connection = this.closeAfter ? 'close' : this.req!.versionMinor === 0 ? 'keep-alive' : null;
     const cookies = report.routingCookies(this.ctx, plan, v);
-    // Nothing to change (the common case): the head goes on as it came, and
-    // with the body bytes that followed it in one write, without a copy.
-    const asIs = info.plain && cookies === null && connection === null;
-    const out = asIs ? null : rewriteResponseHead(this.lines, cookies?.lines ?? null, cookies?.names ?? null, connection, false);
-    const headLength = out === null ? end : out.length;
     const n = rest === null ? 0 : this.frameBody(rest);
     if (n === -1) return;
-    this.rsent += headLength + n;
-    this.bytesOut += headLength + n;
+    const body = n === 0 ? null : rest!.subarray(0, n);
+    let out: Buffer;
+    // Whether `out` carries the body bytes too (else they follow it by writev).
+    const included = body === null || n <= COPY_BODY || (info.plain && cookies === null && connection === null);
+    if (info.plain && cookies === null && connection === null) {
+      // Nothing to change (the common case): the head goes on as it came, with
+      // the body bytes that followed it, in one write and without a copy.
+      out = end + n === buf.length ? buf : buf.subarray(0, end + n);
+    } else if (info.plain && !(cookies !== null && info.setCookie)) {
+      // Cookies or our Connection field to add: spliced into the bytes, with
+      // a small body in the same buffer (one write, one segment).
+      out = spliceResponseHead(buf, this.offs, cookies?.lines ?? null, connection, n <= COPY_BODY ? body : null);
+    } else {
+      out = rewriteResponseHead(headLines(buf, this.offs, this.lines), cookies?.lines ?? null, cookies?.names ?? null, connection, false);
+      if (body !== null && n <= COPY_BODY) out = Buffer.concat([out, body]);
+    }
+    const sent = out.length + (included ? 0 : n);
+    this.rsent += sent;
+    this.bytesOut += sent;
     const done = this.rmode === Body.None || this.rdone;
     let ok: boolean;
-    if (out === null) {
-      ok = this.client.write(end + n === buf.length ? buf : buf.subarray(0, end + n));
-    } else if (n === 0) {
+    if (included) {
       ok = this.client.write(out);
     } else {
-      // Head and the body bytes that came with it leave in one writev (one syscall, one segment).
+      // A large body's first bytes: head and body leave in one writev (one syscall), without a copy.
       this.client.cork();
       this.client.write(out);
-      ok = this.client.write(rest!.subarray(0, n));
+      ok = this.client.write(body!);
       this.client.uncork();
     }
     if (done) this.responseDone();
@@ -746,7 +762,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     v.stats.requests++;
     this.ctx.health.success(v, this.upServer!);
     this.state = 'tunnel';
-    const out = rewriteResponseHead(this.lines, null, null, null, true);
+    const out = rewriteResponseHead(headLines(buf, this.offs, this.lines), null, null, null, true);
     this.bytesOut += out.length;
     this.client.write(out);
     if (rest !== null) {

@@ -268,6 +268,8 @@ export interface ResponseHead {
    * connection open would say. Such a head can go to an HTTP/1.1 client as it came.
    */
   plain: boolean;
+  /** The backend sets a cookie (a `Set-Cookie` field is present). */
+  setCookie: boolean;
 }
 
 /** The backend's response head is unusable (ambiguous framing, broken lines). */
@@ -278,69 +280,112 @@ export class BadResponseHead extends Error {
   }
 }
 
+/** True when `buf[at, at + name.length)` is `name` (lowercase ASCII) in any case. */
+function nameIs(buf: Buffer, at: number, name: string): boolean {
+  for (let i = 0; i < name.length; i++) if ((buf[at + i]! | 0x20) !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+const isOWS = (c: number | undefined): boolean => c === 0x20 || c === 0x09;
+
 /**
  * Parses a final or interim response head at `buf[start, end)` and returns
- * its framing facts and the lines to keep. Lines may end in CRLF or a bare LF
- * (RFC 9112 §2.2 lets a recipient accept LF); a bare CR anywhere else, a NUL,
- * obs-fold and ambiguous lengths (CL with TE, differing CLs) are refused:
- * a response framed two ways would desynchronise a pooled connection.
+ * its framing facts; `offs` receives the [start, end) offsets of its lines
+ * (status line first), from which `headLines` makes strings when the head
+ * has to be rewritten. Lines may end in CRLF or a bare LF (RFC 9112 §2.2 lets
+ * a recipient accept LF); a bare CR anywhere else, a NUL, an invalid field
+ * name, obs-fold and ambiguous lengths (CL with TE, differing CLs) are
+ * refused: a response framed two ways would desynchronise a pooled connection.
+ *
+ * It works on the bytes and makes no string for a field it does not need
+ * (it runs once per response).
  */
-export function parseResponseHead(buf: Buffer, start: number, end: number, lines: string[]): ResponseHead {
-  const text = buf.toString('latin1', start, end);
-  lines.length = 0;
-  let p = 0;
-  let headEnd = end;
-  while (p < text.length) {
-    let nl = text.indexOf('\n', p);
-    if (nl === -1) nl = text.length;
-    const line = text.charCodeAt(nl - 1) === 0x0d ? text.slice(p, nl - 1) : text.slice(p, nl);
-    if (line.length === 0) {
-      headEnd = start + nl + 1;
-      break;
+export function parseResponseHead(buf: Buffer, start: number, end: number, offs: number[]): ResponseHead {
+  offs.length = 0;
+  let headEnd = -1;
+  let lineStart = start;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c === 0x0a) {
+      const lineEnd = i > lineStart && buf[i - 1] === 0x0d ? i - 1 : i;
+      if (lineEnd === lineStart) {
+        headEnd = i + 1;
+        break;
+      }
+      offs.push(lineStart, lineEnd);
+      lineStart = i + 1;
+    } else if (c === 0x0d) {
+      if (buf[i + 1] !== 0x0a) throw new BadResponseHead('bare CR or NUL in response head');
+    } else if (c === 0) {
+      throw new BadResponseHead('bare CR or NUL in response head');
     }
-    if (line.indexOf('\r') !== -1 || line.indexOf('\0') !== -1) throw new BadResponseHead('bare CR or NUL in response head');
-    lines.push(line);
-    p = nl + 1;
   }
-  const statusLine = lines[0] ?? '';
-  if (!statusLine.startsWith('HTTP/1.') || statusLine.charCodeAt(8) !== 0x20) throw new BadResponseHead('malformed status line');
-  const versionMinor = statusLine.charCodeAt(7) - 0x30;
-  const status = Number(statusLine.slice(9, 12));
-  if (!(status >= 100 && status <= 999) || (versionMinor !== 0 && versionMinor !== 1)) throw new BadResponseHead('malformed status line');
+  if (headEnd === -1) headEnd = end;
+  if (offs.length === 0) throw new BadResponseHead('malformed status line');
+  const s0 = offs[0]!;
+  if (offs[1]! - s0 < 12 || buf.toString('latin1', s0, s0 + 7) !== 'HTTP/1.' || buf[s0 + 8] !== 0x20) throw new BadResponseHead('malformed status line');
+  const versionMinor = buf[s0 + 7]! - 0x30;
+  const d0 = buf[s0 + 9]! - 0x30;
+  const d1 = buf[s0 + 10]! - 0x30;
+  const d2 = buf[s0 + 11]! - 0x30;
+  if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || (versionMinor !== 0 && versionMinor !== 1)) throw new BadResponseHead('malformed status line');
+  const status = d0 * 100 + d1 * 10 + d2;
   let contentLength = -1;
   let te: string | null = null;
   let connection = '';
+  let keepAlive = false;
   let plain = true;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const first = line.charCodeAt(0);
+  let setCookie = false;
+  for (let li = 2; li < offs.length; li += 2) {
+    const ls = offs[li]!;
+    const le = offs[li + 1]!;
+    const first = buf[ls]!;
     if (first === 0x20 || first === 0x09) throw new BadResponseHead('obsolete line folding in response head');
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new BadResponseHead('malformed header line');
-    for (let k = 0; k < colon; k++) if (TCHAR[line.charCodeAt(k)] !== 1) throw new BadResponseHead('invalid character in header name');
-    const n = colon;
+    let colon = ls;
+    while (colon < le && TCHAR[buf[colon]!] === 1) colon++;
+    if (colon === ls || colon === le || buf[colon] !== 0x3a) throw new BadResponseHead(colon === ls || buf[colon] === 0x3a || colon === le ? 'malformed header line' : 'invalid character in header name');
+    const n = colon - ls;
     // Lengths of the hop-by-hop names (te, trailer/upgrade, connection/keep-alive, http2-settings, proxy-connection) and of the framing ones.
     if (n !== 2 && n !== 7 && n !== 10 && n !== 14 && n !== 16 && n !== 17) continue;
-    const lower = line.slice(0, colon).toLowerCase();
-    if (lower === 'connection') {
-      if (!/^[ \t]*keep-alive[ \t]*$/i.test(line.slice(colon + 1))) plain = false;
-    } else if (HOP_BY_HOP.has(lower)) {
-      plain = false;
-    }
-    if (n !== 10 && n !== 14 && n !== 17) continue;
-    const value = line.slice(colon + 1).trim();
-    if (lower === 'content-length') {
-      for (const part of value.split(',')) {
-        const v = part.trim();
-        if (!/^[0-9]{1,15}$/.test(v)) throw new BadResponseHead('invalid Content-Length');
-        const len = Number(v);
-        if (contentLength !== -1 && contentLength !== len) throw new BadResponseHead('conflicting Content-Length');
-        contentLength = len;
-      }
-    } else if (lower === 'transfer-encoding') {
-      te = te === null ? value : `${te}, ${value}`;
-    } else if (lower === 'connection') {
-      connection += `${value.toLowerCase()},`;
+    let vs = colon + 1;
+    let ve = le;
+    while (vs < ve && isOWS(buf[vs])) vs++;
+    while (ve > vs && isOWS(buf[ve - 1])) ve--;
+    switch (n) {
+      case 10:
+        if (nameIs(buf, ls, 'connection')) {
+          if (ve - vs === 10 && nameIs(buf, vs, 'keep-alive')) {
+            keepAlive = true;
+          } else {
+            plain = false;
+            connection += `${buf.toString('latin1', vs, ve).toLowerCase()},`;
+          }
+        } else if (nameIs(buf, ls, 'keep-alive')) {
+          plain = false;
+        } else if (nameIs(buf, ls, 'set-cookie')) {
+          setCookie = true;
+        }
+        break;
+      case 14:
+        if (nameIs(buf, ls, 'content-length')) {
+          // Plain digits (nearly always) are read off the bytes; anything else takes the string path.
+          let len = 0;
+          let k = vs;
+          while (k < ve && k - vs < 15 && buf[k]! >= 0x30 && buf[k]! <= 0x39) len = len * 10 + buf[k++]! - 0x30;
+          if (k === ve && k > vs && (contentLength === -1 || contentLength === len)) contentLength = len;
+          else contentLength = readContentLength(buf.toString('latin1', vs, ve), contentLength);
+        } else if (nameIs(buf, ls, 'http2-settings')) {
+          plain = false;
+        }
+        break;
+      case 17:
+        if (nameIs(buf, ls, 'transfer-encoding')) {
+          const value = buf.toString('latin1', vs, ve);
+          te = te === null ? value : `${te}, ${value}`;
+        }
+        break;
+      default:
+        if (HOP_BY_HOP.has(buf.toString('latin1', ls, colon).toLowerCase())) plain = false;
     }
   }
   let chunked = false;
@@ -351,9 +396,71 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, lines
     if (codings[codings.length - 1] === 'chunked') chunked = true;
     else otherCoding = true;
   }
-  const tokens = connection === '' ? [] : connectionTokens(connection);
-  const close = versionMinor === 0 ? !tokens.includes('keep-alive') : tokens.includes('close');
-  return { status, versionMinor, contentLength, chunked, otherCoding, close, end: headEnd, plain };
+  const tokens = connection === '' ? null : connectionTokens(connection);
+  const close = versionMinor === 0 ? !(keepAlive || tokens?.includes('keep-alive') === true) : tokens?.includes('close') === true;
+  return { status, versionMinor, contentLength, chunked, otherCoding, close, end: headEnd, plain, setCookie };
+}
+
+/** A Content-Length value (a list of equal values is one value), checked against an earlier one. */
+function readContentLength(value: string, current: number): number {
+  let result = current;
+  for (const part of value.split(',')) {
+    const v = part.trim();
+    if (!/^[0-9]{1,15}$/.test(v)) throw new BadResponseHead('invalid Content-Length');
+    const len = Number(v);
+    if (result !== -1 && result !== len) throw new BadResponseHead('conflicting Content-Length');
+    result = len;
+  }
+  return result;
+}
+
+/** The lines `parseResponseHead` found, as strings (for a rewrite). */
+export function headLines(buf: Buffer, offs: readonly number[], lines: string[]): string[] {
+  lines.length = 0;
+  for (let i = 0; i < offs.length; i += 2) lines.push(buf.toString('latin1', offs[i], offs[i + 1]));
+  return lines;
+}
+
+/**
+ * The head of a plain response (see `ResponseHead.plain`) for the client,
+ * built from its bytes: `cookies` (whole `Set-Cookie` lines) after the status
+ * line, its `Connection: keep-alive` lines left out, `connection` as the only
+ * Connection field, then `body` (the body bytes that came with the head), all
+ * in one buffer: one copy, one write. The backend must set no cookie when
+ * `cookies` is given (a same-named one would have to be dropped: that takes
+ * `rewriteResponseHead`).
+ */
+export function spliceResponseHead(
+  buf: Buffer,
+  offs: readonly number[],
+  cookies: readonly string[] | null,
+  connection: string | null,
+  body: Buffer | null,
+): Buffer {
+  let extra = '';
+  if (cookies !== null) for (const c of cookies) extra += c;
+  const tail = connection === null ? '\r\n' : `Connection: ${connection}\r\n\r\n`;
+  let size = 0;
+  for (let i = 0; i < offs.length; i += 2) {
+    if (i > 0 && offs[i + 1]! - offs[i]! >= 11 && nameIs(buf, offs[i]!, 'connection:')) continue;
+    size += offs[i + 1]! - offs[i]! + 2;
+  }
+  const out = Buffer.allocUnsafe(size + extra.length + tail.length + (body === null ? 0 : body.length));
+  let at = buf.copy(out, 0, offs[0], offs[1]);
+  out[at++] = 0x0d;
+  out[at++] = 0x0a;
+  if (extra !== '') at += out.write(extra, at, 'latin1');
+  for (let i = 2; i < offs.length; i += 2) {
+    const a = offs[i]!;
+    const b = offs[i + 1]!;
+    if (b - a >= 11 && nameIs(buf, a, 'connection:')) continue;
+    at += buf.copy(out, at, a, b);
+    out[at++] = 0x0d;
+    out[at++] = 0x0a;
+  }
+  at += out.write(tail, at, 'latin1');
+  if (body !== null) body.copy(out, at);
+  return out;
 }
 
 /**

@@ -31,7 +31,8 @@ const kUser = Symbol('upshift.pool.user');
 const kServer = Symbol('upshift.pool.server');
 const kPool = Symbol('upshift.pool');
 const kIdle = Symbol('upshift.pool.idle');
-type Pooled = net.Socket & { [kUser]?: PoolUser | null; [kServer]?: ServerState; [kPool]?: UpstreamPool; [kIdle]?: boolean };
+const kSince = Symbol('upshift.pool.since');
+type Pooled = net.Socket & { [kUser]?: PoolUser | null; [kServer]?: ServerState; [kPool]?: UpstreamPool; [kIdle]?: boolean; [kSince]?: number };
 
 export interface PoolOptions {
   /** Idle connections kept per server. */
@@ -45,6 +46,12 @@ export interface PoolOptions {
 export class UpstreamPool {
   private readonly idle = new Map<ServerState, Pooled[]>();
   private closed = false;
+  /**
+   * Idle connections expire by a periodic sweep, not by a timer per socket:
+   * re-arming a socket's timeout on every take and release costs more than
+   * the request's own work. A socket's own timeout stays `busyTimeout`.
+   */
+  private sweeper: NodeJS.Timeout | undefined;
   /** Connections ever opened through `adopt`, and reuses served by `take` (for tests and status). */
   opened = 0;
   reused = 0;
@@ -86,7 +93,6 @@ export class UpstreamPool {
       server.active++;
       this.reused++;
       s.ref();
-      s.setTimeout(this.opts.busyTimeout);
       return s;
     }
   }
@@ -113,10 +119,32 @@ export class UpstreamPool {
       s.destroy();
       return;
     }
+    s[kSince] = Date.now();
     list.push(s);
     // An idle connection must not keep the process alive.
     s.unref();
-    s.setTimeout(this.opts.idleTimeout);
+    if (this.sweeper === undefined) {
+      // At most an eighth of the idle timeout late: an idle connection lives
+      // well short of a server whose own keep-alive timeout is a little longer.
+      this.sweeper = setInterval(sweepPool, Math.max(20, Math.floor(this.opts.idleTimeout / 8)), this);
+      this.sweeper.unref();
+    }
+  }
+
+  /** Closes the idle connections older than `idleTimeout` (the oldest are at the front of each list). */
+  sweep(): void {
+    const deadline = Date.now() - this.opts.idleTimeout;
+    let left = 0;
+    for (const list of this.idle.values()) {
+      let n = 0;
+      while (n < list.length && list[n]![kSince]! <= deadline) n++;
+      if (n > 0) for (const s of list.splice(0, n)) s.destroy();
+      left += list.length;
+    }
+    if (left === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
   }
 
   /** The connection cannot carry another request: close it. */
@@ -137,6 +165,8 @@ export class UpstreamPool {
   /** Closes every idle connection; later releases close too. */
   close(): void {
     this.closed = true;
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
     for (const list of this.idle.values()) for (const s of list.splice(0)) s.destroy();
   }
 
@@ -149,6 +179,10 @@ export class UpstreamPool {
     }
     s.destroy();
   }
+}
+
+function sweepPool(pool: UpstreamPool): void {
+  pool.sweep();
 }
 
 function onData(this: Pooled, chunk: Buffer): void {
