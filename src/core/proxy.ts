@@ -102,7 +102,7 @@ export class Proxy {
     this.options = options;
     this.health = new Health(this.id, options.health, this.table, this.events, (v) => this.removeByPolicy(v));
     const self = this;
-    this.pool = new UpstreamPool({ maxIdle: options.http.maxIdlePerServer, idleTimeout: options.http.idleTimeout, busyTimeout: options.timeouts.idle });
+    this.pool = new UpstreamPool({ maxIdle: options.http.maxIdlePerServer, idleTimeout: options.http.idleTimeout });
     this.ctx = {
       id: this.id,
       opts: options,
@@ -126,18 +126,24 @@ export class Proxy {
       this.server.listen(this.options.port, this.options.host, () => {
         this.server.removeListener('error', onError);
         this.health.start();
-        const idle = this.options.timeouts.idle;
-        this.sweeper = setInterval(() => this.sweep(idle), Math.max(25, Math.min(1000, Math.floor(idle / 4))));
+        const t = this.options.timeouts;
+        const idle = t.idle;
+        // http mode's head and linger timeouts are swept too, so they set the pace there.
+        const span = this.options.mode === 'http' ? Math.min(idle, t.head, Math.max(t.linger, 100)) : idle;
+        this.sweeper = setInterval(() => this.sweep(idle), Math.max(25, Math.min(1000, Math.floor(span / 4))));
         this.sweeper.unref();
         resolve();
       });
     });
   }
 
-  /** Closes stream connections that moved no byte for `timeouts.idle`. */
+  /** Closes connections that moved no byte for `timeouts.idle` (and, in http mode, runs the head and linger timeouts). */
   private sweep(idle: number): void {
     const now = Date.now();
-    for (const c of this.conns) if (c instanceof StreamConnection) c.sweep(now, idle);
+    for (const c of this.conns) {
+      if (c instanceof StreamConnection) c.sweep(now, idle);
+      else c.sweep(now);
+    }
   }
 
   /** The bound address. */

@@ -176,10 +176,6 @@ export class HttpConcurrent implements PoolUser {
     this.legGone(socket);
   }
 
-  upstreamTimeout(socket: net.Socket): void {
-    this.legGone(socket);
-  }
-
   upstreamDrain(): void {
     for (const leg of this.legs) if (leg.socket !== null && leg.socket.writableNeedDrain) return;
     if (this.conn.clientOpen) this.conn.client.resume();

@@ -124,6 +124,18 @@ export class HttpConnection implements DialHooks, PoolUser {
   error: string | undefined;
   private readonly started = Date.now();
   private remote: string | null | undefined;
+  /**
+   * Timeouts other than the first byte's are found by the proxy's periodic
+   * `sweep`, not by timers: a timer per connection (and a socket timeout
+   * re-armed on every read and write) costs more than a short request.
+   * `since`: when the head being read started ('head'), or when the closing
+   * began ('closing', while `lingering`); the byte total and the time it last
+   * moved tell idleness.
+   */
+  private since = this.started;
+  private lingering = false;
+  private lastTotal = 0;
+  private lastActive = this.started;
 
   constructor(
     readonly id: number,
@@ -139,9 +151,6 @@ export class HttpConnection implements DialHooks, PoolUser {
     client.on('error', onClientError);
     client.on('close', onClientClose);
     client.on('drain', onClientDrain);
-    client.on('timeout', onClientTimeout);
-    client.setTimeout(ctx.opts.timeouts.idle);
-    this.timer = setTimeout(onHeadTimeout, ctx.opts.timeouts.head, this);
   }
 
   get connectTimeout(): number {
@@ -195,7 +204,8 @@ export class HttpConnection implements DialHooks, PoolUser {
       }
       finder = this.finder = new HeadFinder('REQUEST', this.ctx.opts.limits.headSize);
       r = finder.feed(buf);
-      if (r === null && this.timer === undefined) this.timer = setTimeout(onHeadTimeout, this.ctx.opts.timeouts.head, this);
+      // A head in pieces: its time counts from now (the first one's from the connection's start).
+      if (r === null && this.requests > 0) this.since = Date.now();
     } else {
       r = finder.feed(chunk!);
     }
@@ -827,10 +837,6 @@ export class HttpConnection implements DialHooks, PoolUser {
     if (socket === this.up && this.clientOpen) this.client.resume();
   }
 
-  upstreamTimeout(socket: net.Socket): void {
-    if (socket === this.up) this.abort('idle timeout');
-  }
-
   /** The upstream failed before a complete response head. */
   private upstreamFailed(err: UpshiftError, mayRetry: boolean): void {
     const socket = this.up!;
@@ -909,7 +915,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.client.end(response);
     // Keep reading (and dropping) so the client's FIN is seen; give up after the linger time.
     this.client.resume();
-    this.timer = setTimeout(onLingerTimeout, this.ctx.opts.timeouts.linger, this);
+    this.linger();
   }
 
   /** Ends a client connection whose exchanges are complete. */
@@ -920,7 +926,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     if (!this.clientOpen) return;
     this.client.end();
     this.client.resume();
-    this.timer = setTimeout(onLingerTimeout, this.ctx.opts.timeouts.linger, this);
+    this.linger();
   }
 
   private dropUpstream(): void {
@@ -954,8 +960,41 @@ export class HttpConnection implements DialHooks, PoolUser {
     else this.abort('idle timeout');
   }
 
+  private linger(): void {
+    this.lingering = true;
+    this.since = Date.now();
+  }
+
+  /** Called by the proxy's sweep: the head, linger and idle timeouts. */
+  sweep(now: number): void {
+    const t = this.ctx.opts.timeouts;
+    switch (this.state) {
+      case 'head':
+        if ((this.bytesIn === 0 || this.inbuf !== null) && now - this.since >= t.head) {
+          this.headTimeout();
+          return;
+        }
+        break;
+      case 'closing':
+        if (this.lingering && now - this.since >= t.linger) {
+          this.lingering = false;
+          this.lingerTimeout();
+        }
+        return;
+      case 'closed':
+        return;
+      default:
+    }
+    const total = this.bytesIn + this.bytesOut;
+    if (total !== this.lastTotal) {
+      this.lastTotal = total;
+      this.lastActive = now;
+    } else if (now - this.lastActive >= t.idle) {
+      this.idle();
+    }
+  }
+
   headTimeout(): void {
-    this.timer = undefined;
     if (this.state !== 'head') return;
     // A connection that never said anything gets no answer, just a close.
     if (this.bytesIn === 0) this.abort('head timeout');
@@ -1064,7 +1103,4 @@ function onClientError(this: Tagged, err: Error): void {
 }
 function onClientClose(this: Tagged): void { this[kConn]!.clientClose(); }
 function onClientDrain(this: Tagged): void { this[kConn]!.clientDrained(); }
-function onClientTimeout(this: Tagged): void { this[kConn]!.idle(); }
-function onHeadTimeout(c: HttpConnection): void { c.headTimeout(); }
 function onFirstByteTimeout(c: HttpConnection): void { c.firstByteTimeout(); }
-function onLingerTimeout(c: HttpConnection): void { c.lingerTimeout(); }

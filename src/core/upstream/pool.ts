@@ -24,7 +24,6 @@ export interface PoolUser {
   upstreamError(socket: net.Socket, err: Error): void;
   upstreamClose(socket: net.Socket): void;
   upstreamDrain(socket: net.Socket): void;
-  upstreamTimeout(socket: net.Socket): void;
 }
 
 const kUser = Symbol('upshift.pool.user');
@@ -39,8 +38,6 @@ export interface PoolOptions {
   readonly maxIdle: number;
   /** Milliseconds an idle connection is kept. */
   readonly idleTimeout: number;
-  /** Milliseconds a lent connection may stay silent. */
-  readonly busyTimeout: number;
 }
 
 export class UpstreamPool {
@@ -49,7 +46,9 @@ export class UpstreamPool {
   /**
    * Idle connections expire by a periodic sweep, not by a timer per socket:
    * re-arming a socket's timeout on every take and release costs more than
-   * the request's own work. A socket's own timeout stays `busyTimeout`.
+   * the request's own work. A lent connection has no timer of its own
+   * either: its user's timeouts (first byte, the client connection's idle
+   * sweep) end it.
    */
   private sweeper: NodeJS.Timeout | undefined;
   /** Connections ever opened through `adopt`, and reuses served by `take` (for tests and status). */
@@ -72,8 +71,6 @@ export class UpstreamPool {
     s.on('error', onError);
     s.on('close', onClose);
     s.on('drain', onDrain);
-    s.on('timeout', onTimeout);
-    s.setTimeout(this.opts.busyTimeout);
   }
 
   /** An idle connection to `server`, now lent to `user`; undefined when none. */
@@ -212,8 +209,4 @@ function onClose(this: Pooled): void {
 function onDrain(this: Pooled): void {
   this[kUser]?.upstreamDrain(this);
 }
-function onTimeout(this: Pooled): void {
-  const u = this[kUser];
-  if (u) u.upstreamTimeout(this);
-  else this[kPool]!.dropIdle(this);
-}
+
