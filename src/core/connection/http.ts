@@ -134,6 +134,8 @@ export class HttpConnection implements DialHooks, PoolUser {
    */
   private since = this.started;
   private lingering = false;
+  /** Pipelined requests wait for the client to read the answers so far. */
+  private awaitDrain = false;
   private lastTotal = 0;
   private lastActive = this.started;
 
@@ -736,6 +738,9 @@ export class HttpConnection implements DialHooks, PoolUser {
     } else {
       this.pool.discard(socket);
     }
+    // Nothing more can come from a client that asked to close (or sent its
+    // FIN) once its request was read whole and nothing follows it.
+    const quiet = (this.req!.close || this.clientEnded) && this.reqDone && this.inbuf === null && !this.ambiguous;
     this.req = null;
     this.plan = null;
     this.sent = null;
@@ -743,15 +748,26 @@ export class HttpConnection implements DialHooks, PoolUser {
     // What follows is a new response: an error for the next request may be written whole.
     this.rsent = 0;
     if (this.closeAfter) {
-      this.close();
+      this.close(quiet);
       return;
     }
     this.state = 'head';
+    if (this.inbuf !== null && this.client.writableNeedDrain) {
+      // Pipelined requests from a client that does not read its answers:
+      // the next one waits until the answers so far have left.
+      this.client.pause();
+      this.awaitDrain = true;
+      return;
+    }
+    this.nextRequest();
+  }
+
+  private nextRequest(): void {
     if (this.inbuf !== null) {
       this.headBytes(null);
       if (this.state === 'head' && !this.clientEnded) this.client.resume();
     } else if (this.clientEnded) {
-      this.close();
+      this.close(true);
     } else {
       this.client.resume();
     }
@@ -829,6 +845,11 @@ export class HttpConnection implements DialHooks, PoolUser {
   }
 
   clientDrained(): void {
+    if (this.awaitDrain) {
+      this.awaitDrain = false;
+      if (this.state === 'head') this.nextRequest();
+      return;
+    }
     const up = this.up;
     if (up !== null && (this.state === 'exchange' || this.state === 'tunnel')) up.resume();
   }
@@ -919,11 +940,18 @@ export class HttpConnection implements DialHooks, PoolUser {
   }
 
   /** Ends a client connection whose exchanges are complete. */
-  private close(): void {
+  private close(quiet = false): void {
     this.state = 'closing';
     clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.clientOpen) return;
+    if (quiet && this.client.writableLength === 0) {
+      // Everything written is in the kernel and no byte from the client is
+      // unread or on its way, so closing now sends the rest and a FIN (not a
+      // reset): no shutdown, no waiting for the client's FIN.
+      this.client.destroy();
+      return;
+    }
     this.client.end();
     this.client.resume();
     this.linger();
