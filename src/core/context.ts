@@ -9,6 +9,8 @@ import type { UpstreamPool } from './upstream/pool.js';
 export interface ProxyContext {
   readonly id: number;
   readonly opts: ResolvedOptions;
+  /** Milliseconds between two runs of the proxy's sweep (idle and, in http mode, head, linger and long first-byte timeouts). */
+  readonly sweepEvery: number;
   readonly table: RoutingTable;
   readonly health: Health;
   readonly events: ProxyEventEmitter;

@@ -103,7 +103,12 @@ export class Proxy {
     this.health = new Health(this.id, options.health, this.table, this.events, (v) => this.removeByPolicy(v));
     const self = this;
     this.pool = new UpstreamPool({ maxIdle: options.http.maxIdlePerServer, idleTimeout: options.http.idleTimeout });
+    const t = options.timeouts;
+    // http mode's head and linger timeouts are swept too, so they set the pace there.
+    const span = options.mode === 'http' ? Math.min(t.idle, t.head, Math.max(t.linger, 100)) : t.idle;
+    const sweepEvery = Math.max(25, Math.min(1000, Math.floor(span / 4)));
     this.ctx = {
+      sweepEvery,
       id: this.id,
       opts: options,
       table: this.table,
@@ -126,11 +131,8 @@ export class Proxy {
       this.server.listen(this.options.port, this.options.host, () => {
         this.server.removeListener('error', onError);
         this.health.start();
-        const t = this.options.timeouts;
-        const idle = t.idle;
-        // http mode's head and linger timeouts are swept too, so they set the pace there.
-        const span = this.options.mode === 'http' ? Math.min(idle, t.head, Math.max(t.linger, 100)) : idle;
-        this.sweeper = setInterval(() => this.sweep(idle), Math.max(25, Math.min(1000, Math.floor(span / 4))));
+        const idle = this.options.timeouts.idle;
+        this.sweeper = setInterval(() => this.sweep(idle), this.ctx.sweepEvery);
         this.sweeper.unref();
         resolve();
       });

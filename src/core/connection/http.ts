@@ -134,6 +134,8 @@ export class HttpConnection implements DialHooks, PoolUser {
    */
   private since = this.started;
   private lingering = false;
+  /** When the response head is due (0: none due, or a timer watches it). */
+  private firstByteAt = 0;
   /** Pipelined requests wait for the client to read the answers so far. */
   private awaitDrain = false;
   private lastTotal = 0;
@@ -296,6 +298,19 @@ export class HttpConnection implements DialHooks, PoolUser {
       this.state = 'concurrent';
       this.exchange = new HttpConcurrent(this, plan);
       return;
+    }
+    // The usual case first: the chosen version has one server, it is up and
+    // has an idle connection. No failover loop is built unless it fails.
+    const first = plan.targets[0]!;
+    if (first.servers.length === 1 && !this.websocket) {
+      const server = first.servers[0]!;
+      const socket = server.available(Date.now()) ? this.pool.take(server, this) : undefined;
+      if (socket !== undefined) {
+        this.seq = null;
+        this.attach(first, server, socket, true);
+        this.writePending();
+        return;
+      }
     }
     this.seq = new DialSequence(plan.targets, this);
     this.seq.next(this.dialedCb);
@@ -485,7 +500,13 @@ export class HttpConnection implements DialHooks, PoolUser {
       }
     }
     const deadline = v.spec.transition.firstByteTimeout ?? this.ctx.opts.timeouts.firstByte;
-    this.timer = setTimeout(onFirstByteTimeout, deadline, this);
+    // A deadline long against the sweep's period is swept (at most a few
+    // per cent late); a short one gets a timer of its own.
+    if (deadline >= this.ctx.sweepEvery * 16) this.firstByteAt = Date.now() + deadline;
+    else {
+      this.firstByteAt = 0;
+      this.timer = setTimeout(onFirstByteTimeout, deadline, this);
+    }
   }
 
   private writePending(): void {
@@ -608,6 +629,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     }
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.firstByteAt = 0;
     this.rhead = false;
     this.rfinder = null;
     this.rbuf = null;
@@ -881,7 +903,7 @@ export class HttpConnection implements DialHooks, PoolUser {
       this.error = err.code;
       this.reportFailure(v, s, err);
     }
-    if (mayRetry && nothing && this.rsent === 0 && this.retryable && this.sent !== null && this.clientOpen && this.seq !== null && this.retriesLeft > 0) {
+    if (mayRetry && nothing && this.rsent === 0 && this.retryable && this.sent !== null && this.clientOpen && this.plan !== null && this.retriesLeft > 0) {
       this.retriesLeft--;
       this.pending = this.sent.concat(this.pending);
       this.pendingBytes = this.sentBytes;
@@ -890,7 +912,11 @@ export class HttpConnection implements DialHooks, PoolUser {
       this.state = 'routing';
       if (stale && !this.noReuse) {
         this.noReuse = true;
-        this.seq = new DialSequence(this.plan!.targets, this);
+        this.seq = new DialSequence(this.plan.targets, this);
+      } else if (this.seq === null) {
+        // The first choice came straight from the pool: the loop starts past it.
+        this.seq = new DialSequence(this.plan.targets, this);
+        this.seq.exclude(s);
       }
       this.seq.next(this.dialedCb);
       return;
@@ -1011,6 +1037,12 @@ export class HttpConnection implements DialHooks, PoolUser {
         return;
       case 'closed':
         return;
+      case 'exchange':
+        if (this.rhead && this.firstByteAt !== 0 && now >= this.firstByteAt) {
+          this.firstByteTimeout();
+          return;
+        }
+        break;
       default:
     }
     const total = this.bytesIn + this.bytesOut;

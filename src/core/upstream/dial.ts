@@ -71,6 +71,11 @@ export class DialSequence {
     }
   }
 
+  /** Leaves `server` out (it was tried before this loop was built). */
+  exclude(server: ServerState): void {
+    this.tried.add(server);
+  }
+
   /** Connects to the next candidate that accepts; calls back once. */
   next(cb: (err: Error | null, c?: Candidate, socket?: net.Socket) => void): void {
     if (this.cancelled) return;
