@@ -212,20 +212,21 @@ export function forwardRequestHead(
   forwarded: string | undefined,
 ): Buffer {
   const headers = head.headers;
+  if (head.hop === null && forwardedFor === undefined && forwarded === undefined) return raw;
   let listed: string[] | null = null;
-  let strip = false;
   for (let i = 0; i < headers.length; i++) {
     const name = headers[i]![0];
-    const lower = name.length <= 17 ? name.toLowerCase() : '';
-    if (HOP_BY_HOP.has(lower)) {
-      strip = true;
-      if (lower === 'connection') {
-        const t = connectionTokens(headers[i]![1]);
-        listed = listed === null ? t : listed.concat(t);
-      }
+    if (name.length === 10 && name.toLowerCase() === 'connection') {
+      const t = connectionTokens(headers[i]![1]);
+      listed = listed === null ? t : listed.concat(t);
     }
   }
-  if (!strip && forwardedFor === undefined && forwarded === undefined) return raw;
+  if (forwardedFor === undefined && forwarded === undefined && !websocket && head.hop !== null
+    && (listed === null || listed.every((t) => t === 'close' || t === 'keep-alive'))) {
+    // Only hop-by-hop lines to leave out (a client's `Connection: close`, most
+    // often): cut them from the bytes.
+    return cutLines(raw, head.hop);
+  }
   let out = `${head.method} ${head.target} HTTP/1.${head.versionMinor}\r\n`;
   let xff: string | undefined;
   let fwd: string | undefined;
@@ -247,6 +248,21 @@ export function forwardRequestHead(
   if (forwardedFor !== undefined) out += `X-Forwarded-For: ${xff === undefined ? forwardedFor : `${xff}, ${forwardedFor}`}\r\n`;
   if (forwarded !== undefined) out += `Forwarded: ${fwd === undefined ? forwarded : `${fwd}, ${forwarded}`}\r\n`;
   return Buffer.from(out + '\r\n', 'latin1');
+}
+
+/** `raw` without the byte ranges [start, end) listed in `cut` (ascending, disjoint). */
+function cutLines(raw: Buffer, cut: readonly number[]): Buffer {
+  let size = raw.length;
+  for (let i = 0; i < cut.length; i += 2) size -= cut[i + 1]! - cut[i]!;
+  const out = Buffer.allocUnsafe(size);
+  let from = 0;
+  let at = 0;
+  for (let i = 0; i < cut.length; i += 2) {
+    at += raw.copy(out, at, from, cut[i]);
+    from = cut[i + 1]!;
+  }
+  raw.copy(out, at, from);
+  return out;
 }
 
 /** What the proxy needs to know about a response head. */

@@ -27,6 +27,8 @@ export interface RequestHead {
   readonly close: boolean;
   /** Byte length of the head including its final CRLF CRLF. */
   readonly length: number;
+  /** [start, end) byte offsets of the hop-by-hop field lines (CRLF included), or null when there are none. */
+  readonly hop: readonly number[] | null;
 }
 
 // tchar of RFC 9110 §5.6.2.
@@ -67,46 +69,58 @@ function parseContentLength(value: string, current: number): number {
   return result;
 }
 
+/** Hop-by-hop field names (RFC 9110 §7.6.1, plus Proxy-Connection and h2c's HTTP2-Settings). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'http2-settings']);
+
 /**
  * Parses and validates a complete request head (`buf[0, length)`, ending
  * with CRLF CRLF). Throws `BadRequestError` with the reason.
+ *
+ * It works on one latin1 string of the head (offsets in it are byte
+ * offsets), with the engine's own `indexOf` for line ends.
  */
 export function parseRequestHead(buf: Buffer, length: number): RequestHead {
+  const text = buf.toString('latin1', 0, length);
   // Line structure first: only CRLF ends a line; a bare CR or LF, or a NUL,
   // is read differently by different parsers, so it is refused outright.
-  const lines: string[] = [];
-  let lineStart = 0;
-  for (let i = 0; i < length; i++) {
-    const c = buf[i]!;
-    if (c === 0x0d) {
-      if (buf[i + 1] !== 0x0a || i + 1 >= length) bad('bare CR in request head');
-      lines.push(buf.toString('latin1', lineStart, i));
-      i++;
-      lineStart = i + 1;
-    } else if (c === 0x0a) {
-      bad('bare LF in request head');
-    } else if (c === 0) {
-      bad('NUL in request head');
+  {
+    const nul = text.indexOf('\0');
+    let cr = text.indexOf('\r');
+    let lf = text.indexOf('\n');
+    for (;;) {
+      const first = Math.min(nul === -1 ? length : nul, cr === -1 ? length : cr, lf === -1 ? length : lf);
+      if (first === length) break;
+      if (first === nul) bad('NUL in request head');
+      if (first === cr) {
+        if (lf !== cr + 1) bad('bare CR in request head');
+        cr = text.indexOf('\r', cr + 1);
+        lf = text.indexOf('\n', lf + 1);
+      } else {
+        bad('bare LF in request head');
+      }
     }
   }
-  if (lineStart !== length || lines.length < 2 || lines[lines.length - 1] !== '') bad('request head does not end with CRLF CRLF');
-  lines.pop();
+  if (length < 4 || !text.endsWith('\r\n\r\n')) bad('request head does not end with CRLF CRLF');
+  const eol = text.indexOf('\r\n');
+  if (eol === length - 2) bad('request head does not end with CRLF CRLF');
 
-  const requestLine = lines[0]!;
-  const sp1 = requestLine.indexOf(' ');
-  const sp2 = requestLine.indexOf(' ', sp1 + 1);
-  if (sp1 <= 0 || sp2 <= sp1 + 1 || requestLine.indexOf(' ', sp2 + 1) !== -1) bad('malformed request line');
-  const method = requestLine.slice(0, sp1);
-  for (let i = 0; i < method.length; i++) if (TCHAR[method.charCodeAt(i)] !== 1) bad('invalid method');
-  const target = requestLine.slice(sp1 + 1, sp2);
-  for (let i = 0; i < target.length; i++) {
-    const c = target.charCodeAt(i);
+  const sp1 = text.indexOf(' ');
+  const sp2 = sp1 === -1 ? -1 : text.indexOf(' ', sp1 + 1);
+  if (sp1 <= 0 || sp1 > eol || sp2 <= sp1 + 1 || sp2 > eol) bad('malformed request line');
+  const sp3 = text.indexOf(' ', sp2 + 1);
+  if (sp3 !== -1 && sp3 < eol) bad('malformed request line');
+  const method = text.slice(0, sp1);
+  for (let i = 0; i < sp1; i++) if (TCHAR[text.charCodeAt(i)] !== 1) bad('invalid method');
+  for (let i = sp1 + 1; i < sp2; i++) {
+    const c = text.charCodeAt(i);
     if (c <= 0x20 || c >= 0x7f) bad('invalid character in request target');
   }
-  const proto = requestLine.slice(sp2 + 1);
+  const target = text.slice(sp1 + 1, sp2);
   let versionMinor: number;
-  if (proto === 'HTTP/1.1') versionMinor = 1;
-  else if (proto === 'HTTP/1.0') versionMinor = 0;
+  if (eol - sp2 !== 9 || !text.startsWith('HTTP/1.', sp2 + 1)) bad('unsupported protocol version');
+  const minor = text.charCodeAt(sp2 + 8);
+  if (minor === 0x31) versionMinor = 1;
+  else if (minor === 0x30) versionMinor = 0;
   else bad('unsupported protocol version');
 
   const headers: Array<readonly [string, string]> = [];
@@ -116,39 +130,53 @@ export function parseRequestHead(buf: Buffer, length: number): RequestHead {
   let hosts = 0;
   let connection = '';
   let hasUpgrade = false;
-  for (let li = 1; li < lines.length; li++) {
-    const line = lines[li]!;
-    const first = line.charCodeAt(0);
+  let hop: number[] | null = null;
+  let p = eol + 2;
+  const last = length - 2;
+  while (p < last) {
+    const end = text.indexOf('\r\n', p);
+    const first = text.charCodeAt(p);
     // obs-fold (RFC 9112 §5.2): a proxy must reject it or replace it; we reject.
     if (first === 0x20 || first === 0x09) bad('obsolete line folding in request head');
-    const colon = line.indexOf(':');
-    if (colon <= 0) bad('header line without a name and colon');
-    for (let i = 0; i < colon; i++) if (TCHAR[line.charCodeAt(i)] !== 1) bad('invalid character in header name');
-    for (let i = colon + 1; i < line.length; i++) if (VALUE_OK[line.charCodeAt(i)] !== 1) bad('invalid character in header value');
-    const name = line.slice(0, colon);
-    const value = trimOWS(line.slice(colon + 1));
+    let colon = p;
+    while (colon < end && TCHAR[text.charCodeAt(colon)] === 1) colon++;
+    if (colon === end || text.charCodeAt(colon) !== 0x3a) bad(colon === p && first === 0x3a ? 'header line without a name and colon' : colon === end ? 'header line without a name and colon' : 'invalid character in header name');
+    if (colon === p) bad('header line without a name and colon');
+    let vs = colon + 1;
+    let ve = end;
+    for (let i = vs; i < ve; i++) if (VALUE_OK[text.charCodeAt(i)] !== 1) bad('invalid character in header value');
+    while (vs < ve && (text.charCodeAt(vs) === 0x20 || text.charCodeAt(vs) === 0x09)) vs++;
+    while (ve > vs && (text.charCodeAt(ve - 1) === 0x20 || text.charCodeAt(ve - 1) === 0x09)) ve--;
+    const name = text.slice(p, colon);
+    const value = text.slice(vs, ve);
     headers.push([name, value]);
-    switch (name.length) {
-      case 4:
-        if (name.toLowerCase() === 'host') hosts++;
-        break;
-      case 6:
-        if (name.toLowerCase() === 'cookie') cookies.push(value);
-        break;
-      case 7:
-        if (name.toLowerCase() === 'upgrade') hasUpgrade = true;
-        break;
-      case 10:
-        if (name.toLowerCase() === 'connection') connection += (connection ? ',' : '') + value.toLowerCase();
-        break;
-      case 14:
-        if (name.toLowerCase() === 'content-length') contentLength = parseContentLength(value, contentLength);
-        break;
-      case 17:
-        if (name.toLowerCase() === 'transfer-encoding') transferEncoding = transferEncoding === null ? value : `${transferEncoding}, ${value}`;
-        break;
-      default:
+    const n = colon - p;
+    if (n === 2 || n === 4 || n === 6 || n === 7 || n === 10 || n === 14 || n === 16 || n === 17) {
+      const lower = name.toLowerCase();
+      switch (lower) {
+        case 'host':
+          hosts++;
+          break;
+        case 'cookie':
+          cookies.push(value);
+          break;
+        case 'upgrade':
+          hasUpgrade = true;
+          break;
+        case 'connection':
+          connection += (connection ? ',' : '') + value.toLowerCase();
+          break;
+        case 'content-length':
+          contentLength = parseContentLength(value, contentLength);
+          break;
+        case 'transfer-encoding':
+          transferEncoding = transferEncoding === null ? value : `${transferEncoding}, ${value}`;
+          break;
+        default:
+      }
+      if (HOP_BY_HOP.has(lower)) (hop ??= []).push(p, end + 2);
     }
+    p = end + 2;
   }
   if (versionMinor === 1 && hosts !== 1) bad(hosts === 0 ? 'missing Host header' : 'more than one Host header');
   if (hosts > 1) bad('more than one Host header');
@@ -169,10 +197,14 @@ export function parseRequestHead(buf: Buffer, length: number): RequestHead {
     if (codings.indexOf('chunked') !== codings.length - 1) bad('chunked applied more than once');
     chunked = true;
   }
-  const tokens = connection.split(',').map((t) => t.trim());
-  const upgrade = hasUpgrade && tokens.includes('upgrade');
-  const close = versionMinor === 0 ? !tokens.includes('keep-alive') : tokens.includes('close');
-  return { method, target, versionMinor, headers, cookies, contentLength, chunked, upgrade, close, length };
+  let upgrade = false;
+  let close = versionMinor === 0;
+  if (connection !== '') {
+    const tokens = connection.split(',').map((t) => t.trim());
+    upgrade = hasUpgrade && tokens.includes('upgrade');
+    close = versionMinor === 0 ? !tokens.includes('keep-alive') : tokens.includes('close');
+  }
+  return { method, target, versionMinor, headers, cookies, contentLength, chunked, upgrade, close, length, hop };
 }
 
 /** Methods http-parser-js knows; the incremental path refuses any other, so the fast path does too. */
