@@ -608,9 +608,9 @@ export class HttpConnection implements DialHooks, PoolUser {
       info.end = r.end;
     }
     const end = info.end;
-    const rest = end < buf.length ? buf.subarray(end) : null;
     const status = info.status;
     if (status < 200) {
+      const rest = end < buf.length ? buf.subarray(end) : null;
       if (status === 101) {
         this.switchProtocols(buf, end, rest);
         return;
@@ -661,13 +661,14 @@ export class HttpConnection implements DialHooks, PoolUser {
     if (this.rmode === Body.Eof || !this.reqDone || this.clientEnded || this.ambiguous) this.closeAfter = true;
     const connection = this.closeAfter ? 'close' : this.req!.versionMinor === 0 ? 'keep-alive' : null;
     const cookies = report.routingCookies(this.ctx, plan, v);
-    const n = rest === null ? 0 : this.frameBody(rest);
+    const n = end < buf.length ? this.frameBody(buf, end) : 0;
     if (n === -1) return;
-    const body = n === 0 ? null : rest!.subarray(0, n);
+    const asIs = info.plain && cookies === null && connection === null;
+    const body = n === 0 || asIs ? null : buf.subarray(end, end + n);
     let out: Buffer;
     // Whether `out` carries the body bytes too (else they follow it by writev).
-    const included = body === null || n <= COPY_BODY || (info.plain && cookies === null && connection === null);
-    if (info.plain && cookies === null && connection === null) {
+    const included = body === null || n <= COPY_BODY;
+    if (asIs) {
       // Nothing to change (the common case): the head goes on as it came, with
       // the body bytes that followed it, in one write and without a copy.
       out = end + n === buf.length ? buf : buf.subarray(0, end + n);
@@ -698,7 +699,7 @@ export class HttpConnection implements DialHooks, PoolUser {
   }
 
   private responseBody(chunk: Buffer): void {
-    const n = this.frameBody(chunk);
+    const n = this.frameBody(chunk, 0);
     if (n === -1) return;
     const done = this.rdone;
     if (n > 0) {
@@ -710,39 +711,40 @@ export class HttpConnection implements DialHooks, PoolUser {
   }
 
   /**
-   * How many bytes of `chunk` belong to the response body; sets `rdone` when
-   * the body ends in it. Bytes past the end mark the upstream as unusable.
-   * -1 when the body broke its framing (the connection is aborted).
+   * How many bytes of `chunk` from `from` on belong to the response body;
+   * sets `rdone` when the body ends in it. Bytes past the end mark the
+   * upstream as unusable. -1 when the body broke its framing (the connection
+   * is aborted).
    */
-  private frameBody(chunk: Buffer): number {
+  private frameBody(chunk: Buffer, from: number): number {
     switch (this.rmode) {
       case Body.Length: {
-        const n = Math.min(chunk.length, this.rleft);
+        const n = Math.min(chunk.length - from, this.rleft);
         this.rleft -= n;
         if (this.rleft === 0) {
           this.rdone = true;
-          if (n < chunk.length) this.upDirty = true;
+          if (from + n < chunk.length) this.upDirty = true;
         }
         return n;
       }
       case Body.Chunked: {
         let end: number;
         try {
-          end = this.rscan!.scan(chunk, 0);
+          end = this.rscan!.scan(chunk, from);
         } catch (err) {
           // Mid-body: the client must see a cut response, not a clean end.
           this.abort(`bad chunked response: ${(err as Error).message}`);
           return -1;
         }
-        if (end === -1) return chunk.length;
+        if (end === -1) return chunk.length - from;
         this.rdone = true;
         if (end < chunk.length) this.upDirty = true;
-        return end;
+        return end - from;
       }
       case Body.Eof:
-        return chunk.length;
+        return chunk.length - from;
       default:
-        this.upDirty = true;
+        if (chunk.length > from) this.upDirty = true;
         return 0;
     }
   }
