@@ -18,6 +18,8 @@ export interface ProxyContext {
   readonly pool: UpstreamPool;
   /** Grows the GRADUAL share of `v` by one step after a correct answer. */
   growShare(v: VersionState): void;
+  /** `close()` was called: http-mode connections end after the response in flight. */
+  readonly draining: boolean;
   /** A connection ended; drop it from the registry. */
   connectionClosed(conn: { readonly id: number }): void;
 }

@@ -116,6 +116,9 @@ export class Proxy {
       events: this.events,
       pool: this.pool,
       growShare: (v) => self.growShare(v),
+      get draining() {
+        return self.closing !== undefined;
+      },
       connectionClosed: (c) => self.conns.delete(c as StreamConnection | HttpConnection),
     };
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
@@ -342,10 +345,11 @@ export class Proxy {
     if (this.closing !== undefined) return this.closing;
     this.closing = (async () => {
       this.health.stop();
-      clearInterval(this.sweeper);
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       for (const c of this.conns) if (c.idleBeforeHead) c.destroy();
+      // The sweep keeps running while connections drain: in http mode it ends lingering closes.
       await drain(this.conns, opts.drainTimeout ?? 10_000);
+      clearInterval(this.sweeper);
       this.pool.close();
       await closed;
     })();

@@ -658,7 +658,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     // The client learns where a close-delimited body ends only by our close;
     // a request still being sent cannot be followed by another on this connection.
     // A refused upgrade leaves the connection speaking HTTP/1.1 (RFC 9110 §7.8): no close for that.
-    if (this.rmode === Body.Eof || !this.reqDone || this.clientEnded || this.ambiguous) this.closeAfter = true;
+    if (this.rmode === Body.Eof || !this.reqDone || this.clientEnded || this.ambiguous || this.ctx.draining) this.closeAfter = true;
     const connection = this.closeAfter ? 'close' : this.req!.versionMinor === 0 ? 'keep-alive' : null;
     const cookies = report.routingCookies(this.ctx, plan, v);
     const n = end < buf.length ? this.frameBody(buf, end) : 0;
@@ -771,7 +771,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.pending = [];
     // What follows is a new response: an error for the next request may be written whole.
     this.rsent = 0;
-    if (this.closeAfter) {
+    if (this.closeAfter || this.ctx.draining) {
       this.close(quiet);
       return;
     }

@@ -178,3 +178,29 @@ t.test('pipelined requests wait while the client does not read its answers, then
   await Promise.race([done, sleep(15_000)]);
   t.same(order, Array.from({ length: n }, (_, i) => `/${i}`), 'every answer, in request order');
 });
+
+t.test('close(): a kept-alive connection gets the answer in flight with Connection: close, then closes; close() does not wait out the drain time', async (t) => {
+  const b = await backend('b', (_req, res) => { setTimeout(() => res.end('slow answer'), 300); });
+  t.teardown(() => b.close());
+  const proxy = await createProxy({ host: '127.0.0.1', mode: 'http', versions: [{ version: '1.0', servers: [{ hostname: '127.0.0.1', port: b.port }] }] });
+  const s = net.connect(proxy.address.port, '127.0.0.1');
+  let text = '';
+  const ended = new Promise<string>((resolve) => {
+    s.on('data', (d) => { text += d.toString('latin1'); });
+    s.on('end', () => resolve('end'));
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+  });
+  s.write('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n');
+  await until(() => text.length > 0, 2000);
+  s.write('GET /2 HTTP/1.1\r\nHost: x\r\n\r\n');
+  await sleep(50);
+  const started = Date.now();
+  await proxy.close({ drainTimeout: 5000 });
+  const took = Date.now() - started;
+  t.equal(await ended, 'end', 'the connection ended with a FIN');
+  const answers = text.split('HTTP/1.1 200 ').length - 1;
+  t.equal(answers, 2, 'both requests answered');
+  t.match(text, /HTTP\/1\.1 200 [^]*Connection: close\r\n[^]*slow answer$/, 'the last answer says Connection: close');
+  t.ok(took < 2000, `close() took ${took} ms (drain timeout 5000 ms)`);
+  s.destroy();
+});
