@@ -222,7 +222,9 @@ export function forwardRequestHead(
     }
   }
   if (forwardedFor === undefined && forwarded === undefined && !websocket && head.hop !== null
-    && (listed === null || listed.every((t) => t === 'close' || t === 'keep-alive'))) {
+    && (listed === null || listed.every((t) => t === 'close' || t === 'keep-alive'))
+    // A field named after one of those options goes too (RFC 9110 §7.6.1): the rebuild below removes it.
+    && !headers.some(([name]) => name.length === 5 && name.toLowerCase() === 'close')) {
     // Only hop-by-hop lines to leave out (a client's `Connection: close`, most
     // often): cut them from the bytes.
     return cutLines(raw, head.hop);
@@ -345,6 +347,8 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, offs:
   const d1 = buf[s0 + 10]! - 0x30;
   const d2 = buf[s0 + 11]! - 0x30;
   if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || (versionMinor !== 0 && versionMinor !== 1)) throw new BadResponseHead('malformed status line');
+  // status-line = HTTP-version SP status-code SP [ reason-phrase ]; the last SP is often left out with no reason.
+  if (offs[1]! - s0 > 12 && buf[s0 + 12] !== 0x20) throw new BadResponseHead('malformed status line');
   const status = d0 * 100 + d1 * 10 + d2;
   let contentLength = -1;
   let te: string | null = null;

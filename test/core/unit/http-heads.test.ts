@@ -318,3 +318,16 @@ t.test('readWholeRequestHead', async (t) => {
     'only the first head counts (a pipelined one may pass maxSize)',
   );
 });
+
+t.test('a status code is three digits followed by a space or the end of the line', async (t) => {
+  for (const s of ['HTTP/1.1 2000 OK\r\n\r\n', 'HTTP/1.1 200OK\r\n\r\n']) {
+    t.throws(() => resp(s), { name: 'BadResponseHead', message: /malformed status line/ }, JSON.stringify(s));
+  }
+  t.equal(resp('HTTP/1.1 200\r\n\r\n').status, 200, 'no reason phrase');
+  t.equal(resp('HTTP/1.1 404 \r\n\r\n').status, 404, 'empty reason phrase');
+});
+
+t.test('a field named after a Connection option is removed on the byte path too', async (t) => {
+  const { raw, head } = reqHead('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nClose: 1\r\n\r\n');
+  t.equal(forwardRequestHead(raw, head, false, undefined, undefined).toString('latin1'), 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+});
