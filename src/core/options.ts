@@ -74,6 +74,13 @@ export interface ProxyOptions {
   http?: {
     /** Idle keep-alive connections kept per server. Default 64. */
     maxIdlePerServer?: number;
+    /**
+     * Connections per server (in use, idle or being opened). A request that
+     * finds all of them busy waits for one up to `timeouts.connect`, then
+     * goes on to the next server or version (the server is not ejected).
+     * 0: no limit. Default 0.
+     */
+    maxPerServer?: number;
     /** Milliseconds an idle upstream connection is kept; keep it below the servers' own keep-alive timeout (Node's is 5000). Default 4000. */
     idleTimeout?: number;
     /** Append the client's address to `X-Forwarded-For`. Default false. */
@@ -97,7 +104,7 @@ export interface ResolvedOptions {
   };
   readonly nonHttp: 'reject' | 'tcp';
   readonly mode: 'stream' | 'http';
-  readonly http: { readonly maxIdlePerServer: number; readonly idleTimeout: number; readonly xForwardedFor: boolean; readonly forwarded: boolean; readonly retries: number };
+  readonly http: { readonly maxIdlePerServer: number; readonly maxPerServer: number; readonly idleTimeout: number; readonly xForwardedFor: boolean; readonly forwarded: boolean; readonly retries: number };
 }
 
 export const DEFAULT_SESSION_COOKIE = 'dynsoftup';
@@ -107,7 +114,7 @@ export const DEFAULT_TIMEOUTS = Object.freeze({ connect: 3000, head: 10_000, idl
 export const DEFAULT_LIMITS = Object.freeze({ headSize: 65_536, responseHeadSize: 131_072, retryBuffer: 65_536, concurrentBuffer: 1_048_576, connections: 0 });
 export const DEFAULT_HEALTH = Object.freeze({ maxFails: 1, ejectBase: 1000, ejectMax: 30_000, onVersionDown: 'keep' as const });
 export const DEFAULT_ACTIVE_HEALTH = Object.freeze({ interval: 5000, timeout: 2000 });
-export const DEFAULT_HTTP = Object.freeze({ maxIdlePerServer: 64, idleTimeout: 4000, xForwardedFor: false, forwarded: false, retries: 3 });
+export const DEFAULT_HTTP = Object.freeze({ maxIdlePerServer: 64, maxPerServer: 0, idleTimeout: 4000, xForwardedFor: false, forwarded: false, retries: 3 });
 
 const TOP_KEYS = ['host', 'port', 'versions', 'cookies', 'timeouts', 'limits', 'health', 'nonHttp', 'mode', 'http'];
 /** Names people reach for, and the option they mean. */
@@ -244,6 +251,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   }
   const http = Object.freeze({
     maxIdlePerServer: int(hm['maxIdlePerServer'], 'http.maxIdlePerServer', DEFAULT_HTTP.maxIdlePerServer, 0, 100_000),
+    maxPerServer: int(hm['maxPerServer'], 'http.maxPerServer', DEFAULT_HTTP.maxPerServer, 0, 1_000_000),
     idleTimeout: int(hm['idleTimeout'], 'http.idleTimeout', DEFAULT_HTTP.idleTimeout, 1, day),
     xForwardedFor: (hm['xForwardedFor'] as boolean | undefined) ?? DEFAULT_HTTP.xForwardedFor,
     forwarded: (hm['forwarded'] as boolean | undefined) ?? DEFAULT_HTTP.forwarded,

@@ -102,7 +102,7 @@ export class Proxy {
     this.options = options;
     this.health = new Health(this.id, options.health, this.table, this.events, (v) => this.removeByPolicy(v));
     const self = this;
-    this.pool = new UpstreamPool({ maxIdle: options.http.maxIdlePerServer, idleTimeout: options.http.idleTimeout });
+    this.pool = new UpstreamPool({ maxIdle: options.http.maxIdlePerServer, maxPerServer: options.http.maxPerServer, idleTimeout: options.http.idleTimeout });
     const t = options.timeouts;
     // http mode's head and linger timeouts are swept too, so they set the pace there.
     const span = options.mode === 'http' ? Math.min(t.idle, t.head, Math.max(t.linger, 100)) : t.idle;

@@ -5,7 +5,7 @@ import { HeadFinder } from '../http/parser.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
 import { DialSequence, type Candidate, type DialHooks } from '../upstream/dial.js';
-import type { PoolUser } from '../upstream/pool.js';
+import type { ConnectionLimit, PoolUser } from '../upstream/pool.js';
 import type { ServerState } from '../upstream/server.js';
 import type { HttpConnection } from './http.js';
 
@@ -46,6 +46,10 @@ class Leg implements DialHooks {
 
   get connectTimeout(): number {
     return this.owner.conn.connectTimeout;
+  }
+
+  get limit(): ConnectionLimit {
+    return this.owner.conn.pool;
   }
 
   reuse(c: Candidate): net.Socket | undefined {

@@ -161,6 +161,10 @@ export class HttpConnection implements DialHooks, PoolUser {
     return this.ctx.opts.timeouts.connect;
   }
 
+  get limit(): UpstreamPool {
+    return this.pool;
+  }
+
   // ---------------------------------------------------------------- client side
 
   clientData(chunk: Buffer): void {
@@ -454,8 +458,12 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.reusing = false;
     if (this.state !== 'routing') {
       if (socket !== undefined) {
-        if (reused) this.pool.discard(socket);
-        else socket.destroy();
+        if (reused) {
+          this.pool.discard(socket);
+        } else {
+          socket.destroy();
+          this.pool.unadmit(c!.server);
+        }
       }
       return;
     }

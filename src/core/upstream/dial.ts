@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { ConnectError, ConnectTimeoutError, NoUpstreamError } from '../errors.js';
 import type { VersionState } from '../routing/version.js';
+import type { ConnectionLimit } from './pool.js';
 import type { ServerState } from './server.js';
 
 /** A server to try, with the version it belongs to. */
@@ -13,6 +14,12 @@ export interface DialHooks {
   readonly connectTimeout: number;
   /** An open keep-alive connection to `c.server` to use instead of connecting (http mode's pool). */
   reuse?(c: Candidate): net.Socket | undefined;
+  /**
+   * Connections per server (http mode's pool). A connect is admitted first;
+   * a socket handed to the callback holds its admission until the caller
+   * adopts it into the pool (or gives it back with `unadmit`).
+   */
+  readonly limit?: ConnectionLimit;
   onSuccess(c: Candidate, socket: net.Socket, ms: number): void;
   onFailure(c: Candidate, err: Error): void;
 }
@@ -33,6 +40,11 @@ export class DialSequence {
   private readonly skipped: Candidate[] = [];
   private readonly tried = new Set<ServerState>();
   private pending: net.Socket | undefined;
+  private pendingServer: ServerState | undefined;
+  /** Waiting for a connection to a server at its limit. */
+  private parked: { server: ServerState; wake: () => void } | undefined;
+  /** A server was passed over because it stayed at its connection limit. */
+  private busy = false;
   private timer: NodeJS.Timeout | undefined;
   private cancelled = false;
   /** Attempts made so far. */
@@ -81,24 +93,52 @@ export class DialSequence {
     if (this.cancelled) return;
     const c = this.take(Date.now());
     if (c === undefined) {
-      cb(new NoUpstreamError());
+      cb(this.busy ? new NoUpstreamError('every server is at its connection limit') : new NoUpstreamError());
       return;
     }
     this.attempts++;
+    this.attempt(c, cb);
+  }
+
+  private attempt(c: Candidate, cb: (err: Error | null, c?: Candidate, socket?: net.Socket) => void): void {
     const reused = this.hooks.reuse?.(c);
     if (reused !== undefined) {
       cb(null, c, reused);
       return;
     }
+    const limit = this.hooks.limit;
+    if (limit !== undefined && !limit.admit(c.server)) {
+      // At its limit: wait for one of its connections to go idle or close,
+      // at most the connect timeout, then go on without counting a failure.
+      const wake = (): void => {
+        if (this.parked?.wake !== wake) return;
+        this.parked = undefined;
+        clearTimeout(this.timer);
+        this.attempt(c, cb);
+      };
+      this.parked = { server: c.server, wake };
+      limit.wait(c.server, wake);
+      this.timer = setTimeout(() => {
+        if (this.parked?.wake !== wake) return;
+        this.parked = undefined;
+        limit.unwait(c.server, wake);
+        this.busy = true;
+        this.next(cb);
+      }, this.hooks.connectTimeout);
+      return;
+    }
     const started = Date.now();
     const socket = net.connect({ host: c.server.hostname, port: c.server.port, allowHalfOpen: true, noDelay: true });
     this.pending = socket;
+    this.pendingServer = c.server;
     const fail = (err: Error): void => {
       if (this.pending !== socket) return;
       this.pending = undefined;
+      this.pendingServer = undefined;
       clearTimeout(this.timer);
       socket.removeListener('connect', onConnect);
       socket.destroy();
+      limit?.unadmit(c.server);
       this.hooks.onFailure(c, err);
       this.next(cb);
     };
@@ -106,6 +146,7 @@ export class DialSequence {
     const onConnect = (): void => {
       if (this.pending !== socket) return;
       this.pending = undefined;
+      this.pendingServer = undefined;
       clearTimeout(this.timer);
       socket.removeListener('error', onError);
       this.hooks.onSuccess(c, socket, Date.now() - started);
@@ -120,12 +161,19 @@ export class DialSequence {
   cancel(): void {
     this.cancelled = true;
     clearTimeout(this.timer);
+    const limit = this.hooks.limit;
+    if (this.parked !== undefined) {
+      limit?.unwait(this.parked.server, this.parked.wake);
+      this.parked = undefined;
+    }
     if (this.pending !== undefined) {
       const s = this.pending;
       this.pending = undefined;
       s.removeAllListeners('connect');
       s.on('error', () => {});
       s.destroy();
+      if (this.pendingServer !== undefined) limit?.unadmit(this.pendingServer);
+      this.pendingServer = undefined;
     }
   }
 }

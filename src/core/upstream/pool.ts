@@ -36,12 +36,29 @@ type Pooled = net.Socket & { [kUser]?: PoolUser | null; [kServer]?: ServerState;
 export interface PoolOptions {
   /** Idle connections kept per server. */
   readonly maxIdle: number;
+  /** Connections per server, in use, idle or being opened (0: no limit). */
+  readonly maxPerServer: number;
   /** Milliseconds an idle connection is kept. */
   readonly idleTimeout: number;
 }
 
-export class UpstreamPool {
+/**
+ * The connection limit per server, as the dial loop sees it: `admit` counts
+ * a connect about to start (false when the server is at its limit), `unadmit`
+ * takes it back when it failed or was not used, and `wait` queues a callback
+ * for the moment a connection of that server becomes idle or closes.
+ */
+export interface ConnectionLimit {
+  admit(server: ServerState): boolean;
+  unadmit(server: ServerState): void;
+  wait(server: ServerState, wake: () => void): void;
+  unwait(server: ServerState, wake: () => void): void;
+}
+
+export class UpstreamPool implements ConnectionLimit {
   private readonly idle = new Map<ServerState, Pooled[]>();
+  /** Requests waiting for a connection to a server at its limit, first come first served. */
+  private readonly waiters = new Map<ServerState, Array<() => void>>();
   private closed = false;
   /**
    * Idle connections expire by a periodic sweep, not by a timer per socket:
@@ -57,9 +74,48 @@ export class UpstreamPool {
 
   constructor(private readonly opts: PoolOptions) {}
 
-  /** Takes a freshly connected socket into the pool's care, lent to `user`. */
+  admit(server: ServerState): boolean {
+    const max = this.opts.maxPerServer;
+    if (max !== 0 && server.pooled + server.connecting >= max) return false;
+    server.connecting++;
+    return true;
+  }
+
+  unadmit(server: ServerState): void {
+    if (server.connecting > 0) server.connecting--;
+    this.wake(server);
+  }
+
+  wait(server: ServerState, wake: () => void): void {
+    let list = this.waiters.get(server);
+    if (list === undefined) {
+      list = [];
+      this.waiters.set(server, list);
+    }
+    list.push(wake);
+  }
+
+  unwait(server: ServerState, wake: () => void): void {
+    const list = this.waiters.get(server);
+    if (list === undefined) return;
+    const i = list.indexOf(wake);
+    if (i !== -1) list.splice(i, 1);
+  }
+
+  /** A connection of `server` went idle or closed: the first waiter may take it (or open one). */
+  private wake(server: ServerState): void {
+    const list = this.waiters.get(server);
+    if (list === undefined || list.length === 0) return;
+    const max = this.opts.maxPerServer;
+    if (this.idleCount(server) === 0 && max !== 0 && server.pooled + server.connecting >= max) return;
+    list.shift()!();
+  }
+
+  /** Takes a freshly connected socket (admitted by `admit`) into the pool's care, lent to `user`. */
   adopt(socket: net.Socket, server: ServerState, user: PoolUser): void {
     const s = socket as Pooled;
+    if (server.connecting > 0) server.connecting--;
+    server.pooled++;
     s[kPool] = this;
     s[kServer] = server;
     s[kUser] = user;
@@ -118,6 +174,7 @@ export class UpstreamPool {
     }
     s[kSince] = Date.now();
     list.push(s);
+    if (this.waiters.size !== 0) this.wake(server);
     // An idle connection must not keep the process alive.
     s.unref();
     if (this.sweeper === undefined) {
@@ -167,6 +224,11 @@ export class UpstreamPool {
     for (const list of this.idle.values()) for (const s of list.splice(0)) s.destroy();
   }
 
+  /** A pooled connection of `server` closed: room for a waiter. */
+  closedOne(server: ServerState): void {
+    if (this.waiters.size !== 0) this.wake(server);
+  }
+
   /** An idle connection went away or misbehaved. */
   dropIdle(s: Pooled): void {
     const list = this.idle.get(s[kServer]!);
@@ -198,13 +260,16 @@ function onError(this: Pooled, err: Error): void {
 }
 function onClose(this: Pooled): void {
   const u = this[kUser];
+  const pool = this[kPool]!;
+  this[kServer]!.pooled--;
   if (this[kIdle] === false) {
     this[kIdle] = true;
     this[kServer]!.active--;
   }
   this[kUser] = null;
   if (u) u.upstreamClose(this);
-  else this[kPool]!.dropIdle(this);
+  else pool.dropIdle(this);
+  pool.closedOne(this[kServer]!);
 }
 function onDrain(this: Pooled): void {
   this[kUser]?.upstreamDrain(this);

@@ -15,6 +15,9 @@ export class ServerState {
   readonly key: string;
   /** Open upstream connections (least-connections balancing). */
   active = 0;
+  /** http mode: pooled connections open to this server (in use or idle), and connects under way. */
+  pooled = 0;
+  connecting = 0;
   /** Consecutive failures since the last success. */
   failures = 0;
   /** Epoch ms until which the server is out of rotation; 0 when healthy. */

@@ -204,3 +204,39 @@ t.test('close(): a kept-alive connection gets the answer in flight with Connecti
   t.ok(took < 2000, `close() took ${took} ms (drain timeout 5000 ms)`);
   s.destroy();
 });
+
+t.test('http.maxPerServer: requests wait for a connection of a busy server; past the connect timeout they go on, and nothing is ejected', async (t) => {
+  let open = 0;
+  let most = 0;
+  let accepted = 0;
+  const slow = http.createServer((_req, res) => { setTimeout(() => res.end('done'), 150); });
+  slow.on('connection', (s) => {
+    accepted++;
+    open++;
+    most = Math.max(most, open);
+    s.on('close', () => { open--; });
+  });
+  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => { slow.closeAllConnections(); slow.close(); });
+  const port = (slow.address() as net.AddressInfo).port;
+
+  const proxy = await httpProxy(t, port, { http: { maxPerServer: 2 } });
+  const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => exchange(proxy.address.port, `GET /${i} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)));
+  t.equal(replies.filter((r) => /^HTTP\/1\.1 200 [^]*done$/.test(r.text)).length, 8, 'all 8 answered');
+  t.ok(most <= 2, `at most ${most} connections open at once at the backend (limit 2)`);
+  t.ok(accepted <= 2, `${accepted} connections opened for 8 requests`);
+
+  // One connection allowed, held for a long time: the second request gives up after timeouts.connect.
+  const hold = http.createServer((_req, res) => { setTimeout(() => res.end('late'), 1500); });
+  await new Promise<void>((r) => hold.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => { hold.closeAllConnections(); hold.close(); });
+  const one = await httpProxy(t, (hold.address() as net.AddressInfo).port, { http: { maxPerServer: 1 }, timeouts: { connect: 300 } });
+  const first = exchange(one.address.port, 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n', 3000);
+  await sleep(100);
+  const second = await exchange(one.address.port, 'GET /b HTTP/1.1\r\nHost: x\r\n\r\n', 3000);
+  t.match(second.text, /^HTTP\/1\.1 503 /, '503 once the wait ran out');
+  t.ok(second.ms >= 250 && second.ms < 1200, `after ${second.ms} ms (connect timeout 300 ms)`);
+  t.match((await first).text, /^HTTP\/1\.1 200 [^]*late/, 'the first one still got its answer');
+  const st = one.status().versions[0]!.servers[0]!;
+  t.equal(st.ejections, 0, 'the busy server was not ejected');
+});

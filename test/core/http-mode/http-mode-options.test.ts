@@ -5,9 +5,9 @@ t.test('mode and http options: defaults, and the exact error for each bad input'
   const d = resolveOptions({});
   t.equal(d.mode, 'stream', 'stream mode unless asked');
   t.same(d.http, DEFAULT_HTTP);
-  const h = resolveOptions({ mode: 'http', http: { maxIdlePerServer: 8, idleTimeout: 1500, xForwardedFor: true, forwarded: true, retries: 1 } });
+  const h = resolveOptions({ mode: 'http', http: { maxIdlePerServer: 8, maxPerServer: 20, idleTimeout: 1500, xForwardedFor: true, forwarded: true, retries: 1 } });
   t.equal(h.mode, 'http');
-  t.same(h.http, { maxIdlePerServer: 8, idleTimeout: 1500, xForwardedFor: true, forwarded: true, retries: 1 });
+  t.same(h.http, { maxIdlePerServer: 8, maxPerServer: 20, idleTimeout: 1500, xForwardedFor: true, forwarded: true, retries: 1 });
   t.ok(Object.isFrozen(h.http));
 
   const bad: Array<[unknown, string, RegExp]> = [
@@ -17,6 +17,8 @@ t.test('mode and http options: defaults, and the exact error for each bad input'
     [{ http: { maxIdle: 3 } }, 'http.maxIdle', /unknown option/],
     [{ http: { keepAlive: true } }, 'http.keepAlive', /use http.maxIdlePerServer instead/],
     [{ http: { maxIdlePerServer: -1 } }, 'http.maxIdlePerServer', /integer from 0 to 100000/],
+    [{ http: { maxPerServer: -2 } }, 'http.maxPerServer', /integer from 0 to 1000000/],
+    [{ http: { maxPerServer: '8' } }, 'http.maxPerServer', /integer from 0 to 1000000/],
     [{ http: { idleTimeout: 0 } }, 'http.idleTimeout', /integer from 1 to 86400000/],
     [{ http: { xForwardedFor: 'yes' } }, 'http.xForwardedFor', /must be a boolean/],
     [{ http: { forwarded: 1 } }, 'http.forwarded', /must be a boolean/],
