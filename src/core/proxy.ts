@@ -23,8 +23,10 @@ export interface ServerStatus {
   /** Epoch ms until which the server is ejected; absent when healthy. */
   ejectedUntil?: number;
   ejections: number;
-  /** Open upstream connections. */
+  /** Open upstream connections (http mode: pooled connections in use). */
   active: number;
+  /** http mode: idle pooled connections kept for the next request. */
+  idle: number;
   connects: number;
   failures: number;
 }
@@ -319,7 +321,7 @@ export class Proxy {
           const healthy = s.available(now);
           const out: ServerStatus = {
             hostname: s.hostname, port: s.port, healthy, ejections: s.ejections, active: s.active,
-            connects: s.connects, failures: s.failuresTotal,
+            idle: this.pool.idleCount(s), connects: s.connects, failures: s.failuresTotal,
           };
           if (!healthy) out.ejectedUntil = s.ejectedUntil;
           return out;

@@ -52,6 +52,20 @@ export class Metrics {
         });
       },
     });
+    new Gauge({
+      name: 'upshift_upstream_connections', help: 'Connections to each server now: "active" carry a request (stream mode: a client connection), "idle" wait in the http-mode pool.', labelNames: [...labels, 'server', 'state'], registers: [r],
+      collect() {
+        perVersion(this, (s) => {
+          for (const v of s.versions) {
+            for (const sv of v.servers) {
+              const server = `${sv.hostname}:${sv.port}`;
+              this.set({ uuid: v.uuid, version: v.version, server, state: 'active' }, sv.active);
+              this.set({ uuid: v.uuid, version: v.version, server, state: 'idle' }, sv.idle);
+            }
+          }
+        });
+      },
+    });
     new Counter({
       name: 'upshift_ejections_total', help: 'Times a server of each version was taken out of rotation after failures.', labelNames: labels, registers: [r],
       collect() { perVersion(this, (s) => { for (const v of s.versions) this.inc({ uuid: v.uuid, version: v.version }, v.ejections); }); },

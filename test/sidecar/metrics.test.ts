@@ -3,7 +3,8 @@ import { startSidecar } from '../../src/sidecar/index.js';
 import { backend, get } from '../helpers/net.js';
 import { api } from './helpers.js';
 
-const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"(?:,|(?=\})))*\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$/;
+// Values as Prometheus reads them (Go's ParseFloat: NaN in any case; prom-client writes "Nan" for an empty event-loop histogram).
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"(?:,|(?=\})))*\})? (-?[0-9.eE+-]+|[Nn][Aa][Nn]|\+Inf|-Inf)$/;
 
 /** Parses the Prometheus text format strictly enough to fail on a malformed line. */
 function parse(text: string): Map<string, number> {
@@ -62,4 +63,21 @@ t.test('/metrics is Prometheus text, counts per version, one registry per sideca
   t.equal(after.get('upshift_rollbacks_total{from="2.0",to="1.0"}'), 1, 'the rollback is counted');
   t.equal(after.get('upshift_config_changes_total{action="add"}'), 1);
   t.equal(after.get('upshift_versions'), 3);
+});
+
+t.test('http mode: upshift_upstream_connections shows pooled connections idle between requests', async (t) => {
+  const v1 = await backend('v1');
+  t.teardown(() => v1.close());
+  const sc = await startSidecar({
+    proxy: { port: 0, host: '127.0.0.1', mode: 'http' }, configService: { port: 0 }, logLevel: 'silent',
+    clusters: [{ uuid: 'one', version: '1.0', servers: [{ hostname: '127.0.0.1', port: v1.port }] }],
+  });
+  t.teardown(() => sc.close({ drainTimeout: 0 }));
+  const server = `127.0.0.1:${v1.port}`;
+  const before = parse((await api(sc.apiAddress.port, 'GET', '/metrics')).text);
+  t.equal(before.get(`upshift_upstream_connections{uuid="one",version="1.0",server="${server}",state="idle"}`), 0, 'nothing pooled yet');
+  t.equal((await get(sc.proxyAddress.port)).body, 'v1');
+  const m = parse((await api(sc.apiAddress.port, 'GET', '/metrics')).text);
+  t.equal(m.get(`upshift_upstream_connections{uuid="one",version="1.0",server="${server}",state="idle"}`), 1, 'the connection waits in the pool');
+  t.equal(m.get(`upshift_upstream_connections{uuid="one",version="1.0",server="${server}",state="active"}`), 0, 'and carries no request');
 });
