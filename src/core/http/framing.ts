@@ -9,7 +9,7 @@
  * the reverse, is how bodies get smuggled).
  */
 
-import type { RequestHead } from './request-head.js';
+import { HOP_BY_HOP, type RequestHead } from './request-head.js';
 
 /** The chunked coding is malformed (invalid size, bare CR/LF, overflow). */
 export class FramingError extends Error {
@@ -170,11 +170,6 @@ export class ChunkedScanner {
 
 // ------------------------------------------------------------------ heads
 
-/**
- * Field names that only concern one connection (RFC 9110 §7.6.1, plus the
- * pre-standard Proxy-Connection and HTTP2-Settings of h2c upgrades).
- */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'http2-settings']);
 /**
  * Never stripped even when `Connection` names them: listing Content-Length or
  * Transfer-Encoding there would otherwise make us change the message's

@@ -69,8 +69,11 @@ function parseContentLength(value: string, current: number): number {
   return result;
 }
 
-/** Hop-by-hop field names (RFC 9110 §7.6.1, plus Proxy-Connection and h2c's HTTP2-Settings). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'http2-settings']);
+/**
+ * Field names that only concern one connection (RFC 9110 §7.6.1, plus the
+ * pre-standard Proxy-Connection and HTTP2-Settings of h2c upgrades).
+ */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set<string>(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'http2-settings']);
 
 /**
  * Parses and validates a complete request head (`buf[0, length)`, ending
