@@ -20,7 +20,7 @@ export class Metrics {
     // Every per-version metric is filled from one status() per scrape: the
     // first collect takes it, the others reuse it.
     const status = (): ProxyStatus => (snap ??= proxy.status());
-    const perVersion = <T extends string>(metric: { reset(): void; set?: unknown; inc?: unknown }, fill: (s: ProxyStatus) => void): void => {
+    const perVersion = (metric: { reset(): void; set?: unknown; inc?: unknown }, fill: (s: ProxyStatus) => void): void => {
       metric.reset();
       fill(status());
     };

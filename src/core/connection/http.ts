@@ -620,7 +620,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     if (status < 200) {
       const rest = end < buf.length ? buf.subarray(end) : null;
       if (status === 101) {
-        this.switchProtocols(buf, end, rest);
+        this.switchProtocols(buf, rest);
         return;
       }
       // Interim: passed on to HTTP/1.1 clients only (RFC 9110 §15.2), never with cookies.
@@ -805,7 +805,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     }
   }
 
-  private switchProtocols(buf: Buffer, end: number, rest: Buffer | null): void {
+  private switchProtocols(buf: Buffer, rest: Buffer | null): void {
     if (!this.websocket) {
       this.upstreamFailed(new BadResponseError(this.upServer!.key, '101 to a request that asked for no upgrade'), false);
       return;
