@@ -1,4 +1,5 @@
 import type { ProxyEventEmitter } from './events.js';
+import type { JudgeSink } from './judge/types.js';
 import type { ResolvedOptions } from './options.js';
 import type { RoutingTable } from './routing/table.js';
 import type { VersionState } from './routing/version.js';
@@ -16,6 +17,8 @@ export interface ProxyContext {
   readonly events: ProxyEventEmitter;
   /** Keep-alive upstream connections (http mode). */
   readonly pool: UpstreamPool;
+  /** Judgement: which statuses may be retried elsewhere, and every decided request's outcome per version. */
+  readonly judge: JudgeSink;
   /** Grows the GRADUAL share of `v` by one step after a correct answer. */
   growShare(v: VersionState): void;
   /** `close()` was called: http-mode connections end after the response in flight. */

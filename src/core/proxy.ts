@@ -117,6 +117,8 @@ export class Proxy {
       health: this.health,
       events: this.events,
       pool: this.pool,
+      // No judgement yet: nothing is retried on its status, outcomes are not kept.
+      judge: { retryOn: () => false, record: () => {} },
       growShare: (v) => self.growShare(v),
       get draining() {
         return self.closing !== undefined;
