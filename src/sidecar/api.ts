@@ -2,9 +2,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { isValidVersionId } from '../core/index.js';
-import { BadBodyError, ConfigError } from './errors.js';
-import type { Sidecar } from './sidecar.js';
+import { isValidVersionId, VersionNotFoundError } from '../core/index.js';
+import type { ClusterService } from './cluster-service.js';
+import {
+  BadBodyError, BodyTooLargeError, ConfigError, MethodNotAllowedError, PathNotFoundError, UnauthorizedError, restStatus,
+} from './errors.js';
 
 export interface ApiOptions {
   host: string;
@@ -15,26 +17,6 @@ export interface ApiOptions {
 
 const CLUSTERS = '/configuration/cluster';
 const ID_PATH = /^\/configuration\/cluster\/([^/]+)$/;
-
-/** Status of each failure the API reports; anything else is a 500. */
-const STATUS: Record<string, number> = {
-  UPS_ERR_INVALID_VERSION: 400,
-  UPS_ERR_BAD_BODY: 400,
-  UPS_ERR_NO_LAUNCHER: 400,
-  UPS_ERR_VERSION_NOT_FOUND: 404,
-  UPS_ERR_VERSION_EXISTS: 409,
-  UPS_ERR_BODY_TOO_LARGE: 413,
-  UPS_ERR_CLOSED: 503,
-};
-
-class HttpError extends Error {
-  /** Resolves when the answer may be sent (a 413 waits for the refused upload to end). */
-  ready: Promise<void> = Promise.resolve();
-
-  constructor(readonly status: number, readonly code: string, message: string, readonly field?: string, readonly headers: Record<string, string> = {}) {
-    super(message);
-  }
-}
 
 /** Refused uploads are read and dropped up to this many bytes or this long, then the socket is cut. */
 const LINGER_BYTES = 64 * 1024 * 1024;
@@ -51,7 +33,7 @@ export class ConfigApi {
   private readonly sockets = new Set<Socket>();
   private readonly tokenDigest: Buffer | undefined;
 
-  constructor(private readonly sidecar: Sidecar, private readonly opts: ApiOptions, private readonly log: Logger) {
+  constructor(private readonly sidecar: ClusterService, private readonly opts: ApiOptions, private readonly log: Logger) {
     this.tokenDigest = opts.token === undefined ? undefined : digest(opts.token);
     this.server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000, maxHeaderSize: 16_384 }, (req, res) => this.onRequest(req, res));
     // A client that sends `Expect: 100-continue` with a body over the limit
@@ -113,13 +95,12 @@ export class ConfigApi {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    this.handle(req, res).catch(async (err: unknown) => {
-      if (err instanceof HttpError) await err.ready;
-      const e = err as { status?: number; code?: string; message?: string; field?: string; headers?: Record<string, string> };
-      const status = err instanceof HttpError ? err.status : STATUS[e.code ?? ''] ?? 500;
+    this.handle(req, res).catch((err: unknown) => {
+      const e = err as { code?: string; message?: string; field?: string };
+      const status = restStatus(err);
       if (status === 500) this.log.error({ event: 'api', method: req.method, url: req.url, err: e.message }, `config API: ${e.message}`);
       const code = status === 500 && !e.code?.startsWith('UPS_ERR_') ? 'UPS_ERR_INTERNAL' : e.code ?? 'UPS_ERR_INTERNAL';
-      sendError(res, status, code, e.message ?? 'internal error', e.field, err instanceof HttpError ? err.headers : {});
+      sendError(res, status, code, e.message ?? 'internal error', e.field, errorHeaders(err));
     });
   }
 
@@ -154,7 +135,7 @@ export class ConfigApi {
       const id = m[1]!;
       allow(method, ['GET', 'HEAD', 'PATCH', 'DELETE']);
       // Ids are plain tokens; anything else cannot name a version.
-      const known = isValidVersionId(id) && this.sidecar.proxy.getVersion(id) !== undefined;
+      const known = isValidVersionId(id) && this.sidecar.hasCluster(id);
       if (method === 'PATCH') {
         if (!known) notFound(id);
         const body = await this.readJson(req, res);
@@ -188,7 +169,7 @@ export class ConfigApi {
       res.end(text);
       return;
     }
-    throw new HttpError(404, 'UPS_ERR_NOT_FOUND', `no such path: ${path} (see /configuration/cluster, /status, /metrics, /healthz)`, 'path');
+    throw new PathNotFoundError(path, '/configuration/cluster, /status, /metrics, /healthz');
   }
 
   /** Bearer token, compared in constant time (digests have equal length whatever was sent). */
@@ -198,60 +179,31 @@ export class ConfigApi {
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
     const ok = timingSafeEqual(digest(m?.[1] ?? ''), this.tokenDigest) && m !== null;
     if (!ok) {
-      throw new HttpError(401, 'UPS_ERR_UNAUTHORIZED', header === '' ? 'this API needs Authorization: Bearer <token>' : 'invalid token', 'authorization', { 'WWW-Authenticate': 'Bearer realm="upshift"' });
+      throw new UnauthorizedError(header === '' ? 'this API needs Authorization: Bearer <token>' : 'invalid token');
     }
   }
 
   /** Reads the body up to the limit and parses it as JSON. */
   private async readJson(req: http.IncomingMessage, res: http.ServerResponse): Promise<unknown> {
     const limit = this.opts.bodyLimit;
-    const tooLarge = (): HttpError => {
-      res.shouldKeepAlive = false;
-      const err = new HttpError(413, 'UPS_ERR_BODY_TOO_LARGE', `request body larger than ${limit} bytes`, 'body', { Connection: 'close' });
-      // A client told not to send its body (no 100-continue) gets the answer at once.
-      if ((req as unknown as Record<symbol, boolean>)[NO_CONTINUE]) return err;
-      // Otherwise the rest of the upload is read and dropped before answering:
-      // closing a socket with unread bytes makes the kernel send a reset, and
-      // the client would lose the 413 (lingering close). Bounded in bytes and time.
-      err.ready = new Promise<void>((resolve) => {
-        let dropped = 0;
-        const finish = (): void => {
-          clearTimeout(timer);
-          req.off('data', onData);
-          resolve();
-        };
-        const onData = (d: Buffer): void => {
-          dropped += d.length;
-          if (dropped > LINGER_BYTES) {
-            finish();
-            req.socket.destroy();
-          }
-        };
-        const timer = setTimeout(() => { finish(); req.socket.destroy(); }, LINGER_MS);
-        req.on('data', onData);
-        req.once('end', finish);
-        req.once('close', finish);
-        req.resume();
-      });
-      return err;
-    };
-    if (this.declaredTooLarge(req)) throw tooLarge();
+    if (this.declaredTooLarge(req)) throw await refuseUpload(req, res, limit);
     const chunks: Buffer[] = [];
     let size = 0;
-    await new Promise<void>((resolve, reject) => {
+    const tooLarge = await new Promise<boolean>((resolve, reject) => {
       const onData = (d: Buffer): void => {
         size += d.length;
         if (size > limit) {
           req.off('data', onData);
-          reject(tooLarge());
+          resolve(true);
           return;
         }
         chunks.push(d);
       };
       req.on('data', onData);
-      req.on('end', resolve);
+      req.on('end', () => resolve(false));
       req.on('error', reject);
     });
+    if (tooLarge) throw await refuseUpload(req, res, limit);
     const text = Buffer.concat(chunks).toString('utf8');
     if (text.trim() === '') throw new BadBodyError('body', 'is empty; expected JSON like {"cluster": {...}}');
     try {
@@ -260,6 +212,48 @@ export class ConfigApi {
       throw new BadBodyError('body', `is not valid JSON: ${(err as Error).message}`);
     }
   }
+}
+
+/**
+ * The 413 for an upload over the limit, once it may be sent. A client told
+ * not to send its body (no 100-continue) gets it at once. Otherwise the rest
+ * of the upload is read and dropped first: closing a socket with unread
+ * bytes makes the kernel send a reset, and the client would lose the 413
+ * (lingering close). Bounded in bytes and time.
+ */
+async function refuseUpload(req: http.IncomingMessage, res: http.ServerResponse, limit: number): Promise<BodyTooLargeError> {
+  res.shouldKeepAlive = false;
+  if (!(req as unknown as Record<symbol, boolean>)[NO_CONTINUE]) {
+    await new Promise<void>((resolve) => {
+      let dropped = 0;
+      const finish = (): void => {
+        clearTimeout(timer);
+        req.off('data', onData);
+        resolve();
+      };
+      const onData = (d: Buffer): void => {
+        dropped += d.length;
+        if (dropped > LINGER_BYTES) {
+          finish();
+          req.socket.destroy();
+        }
+      };
+      const timer = setTimeout(() => { finish(); req.socket.destroy(); }, LINGER_MS);
+      req.on('data', onData);
+      req.once('end', finish);
+      req.once('close', finish);
+      req.resume();
+    });
+  }
+  return new BodyTooLargeError(limit);
+}
+
+/** Headers an error answer carries beside its JSON body. */
+function errorHeaders(err: unknown): Record<string, string> {
+  if (err instanceof UnauthorizedError) return { 'WWW-Authenticate': 'Bearer realm="upshift"' };
+  if (err instanceof MethodNotAllowedError) return { Allow: err.allowed.join(', ') };
+  if (err instanceof BodyTooLargeError) return { Connection: 'close' };
+  return {};
 }
 
 function digest(s: string): Buffer {
@@ -279,12 +273,12 @@ function unwrap(body: unknown): unknown {
 
 function allow(method: string, methods: string[]): void {
   if (!methods.includes(method)) {
-    throw new HttpError(405, 'UPS_ERR_METHOD_NOT_ALLOWED', `method ${method} not allowed here (allowed: ${methods.join(', ')})`, 'method', { Allow: methods.join(', ') });
+    throw new MethodNotAllowedError(method, methods);
   }
 }
 
 function notFound(id: string): never {
-  throw new HttpError(404, 'UPS_ERR_VERSION_NOT_FOUND', `no version with id ${JSON.stringify(id)}`, 'uuid');
+  throw new VersionNotFoundError(id);
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -31,3 +31,55 @@ export class NoLauncherError extends UpshiftError {
     this.name = 'NoLauncherError';
   }
 }
+
+/** A config API call without the bearer token, or with a wrong one. */
+export class UnauthorizedError extends UpshiftError {
+  constructor(message: string) {
+    super('UPS_ERR_UNAUTHORIZED', message, 'authorization');
+    this.name = 'UnauthorizedError';
+  }
+}
+
+/** A config API path that does not take this method. */
+export class MethodNotAllowedError extends UpshiftError {
+  constructor(method: string, readonly allowed: readonly string[]) {
+    super('UPS_ERR_METHOD_NOT_ALLOWED', `method ${method} not allowed here (allowed: ${allowed.join(', ')})`, 'method');
+    this.name = 'MethodNotAllowedError';
+  }
+}
+
+/** No config API path of that name. */
+export class PathNotFoundError extends UpshiftError {
+  constructor(path: string, known: string) {
+    super('UPS_ERR_NOT_FOUND', `no such path: ${path} (see ${known})`, 'path');
+    this.name = 'PathNotFoundError';
+  }
+}
+
+/** A config API request body over `configService.bodyLimit`. */
+export class BodyTooLargeError extends UpshiftError {
+  constructor(limit: number) {
+    super('UPS_ERR_BODY_TOO_LARGE', `request body larger than ${limit} bytes`, 'body');
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+/** The status of each failure the config API reports; anything else is a 500. */
+const REST_STATUS: Readonly<Record<string, number>> = {
+  UPS_ERR_INVALID_VERSION: 400,
+  UPS_ERR_BAD_BODY: 400,
+  UPS_ERR_NO_LAUNCHER: 400,
+  UPS_ERR_UNAUTHORIZED: 401,
+  UPS_ERR_NOT_FOUND: 404,
+  UPS_ERR_VERSION_NOT_FOUND: 404,
+  UPS_ERR_METHOD_NOT_ALLOWED: 405,
+  UPS_ERR_VERSION_EXISTS: 409,
+  UPS_ERR_BODY_TOO_LARGE: 413,
+  UPS_ERR_CLOSED: 503,
+};
+
+/** The one place that maps a failure to the config API's answer status (the core's `toHttpStatus` is for proxied traffic). */
+export function restStatus(err: unknown): number {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? REST_STATUS[code] ?? 500 : 500;
+}

@@ -1,5 +1,6 @@
 export { startSidecar, Sidecar, listenError } from './sidecar.js';
-export type { SidecarDeps, ClusterView, LaunchInfo } from './sidecar.js';
+export type { SidecarDeps } from './sidecar.js';
+export type { ClusterService, ClusterView, LaunchInfo } from './cluster-service.js';
 export { parseConfig, loadConfigFile, DEFAULT_API_HOST, DEFAULT_BODY_LIMIT, DEFAULT_DRAIN_TIMEOUT } from './config.js';
 export type { SidecarConfig, SidecarConfigInput, ConfigOverrides } from './config.js';
 export { ConfigError, StateFileError, BadBodyError, NoLauncherError } from './errors.js';

@@ -4,6 +4,7 @@ import {
   type ClusterJSON, type Proxy, type ProxyStatus, type ServerAddress, type VersionStatus,
 } from '../core/index.js';
 import { ConfigApi } from './api.js';
+import type { ClusterService, ClusterView, LaunchInfo } from './cluster-service.js';
 import { parseConfig, type SidecarConfig } from './config.js';
 import { loadDockerLauncher } from './docker-loader.js';
 import { validateContainers } from './docker/spec.js';
@@ -23,17 +24,6 @@ export interface SidecarDeps {
   /** Where logs go. Default stderr. */
   logStream?: DestinationStream;
 }
-
-/** Progress of a container version, as GET and /status show it. */
-export interface LaunchInfo {
-  state: LaunchState;
-  message?: string;
-  /** When the state last changed (ISO 8601). */
-  since: string;
-}
-
-/** A version as the REST API shows it: the seed's cluster JSON, plus `containers` and `launch` for container versions. */
-export type ClusterView = ClusterJSON & { containers?: unknown; launch?: LaunchInfo };
 
 interface LaunchRecord {
   containers: unknown;
@@ -69,7 +59,7 @@ function redact(containers: unknown): unknown {
  * A running sidecar: the proxy, the REST config port, the state file, the
  * container launcher, metrics and logs. Created by `startSidecar`.
  */
-export class Sidecar {
+export class Sidecar implements ClusterService {
   readonly config: SidecarConfig;
   readonly proxy: Proxy;
   readonly log: Logger;
@@ -274,6 +264,10 @@ export class Sidecar {
   }
 
   // ------------------------------------------------------------------ the config API's operations
+
+  hasCluster(id: string): boolean {
+    return this.proxy.getVersion(id) !== undefined;
+  }
 
   /** All versions, newest first. */
   listClusters(): ClusterView[] {
