@@ -7,7 +7,7 @@ import { ProxyEventEmitter } from './events.js';
 import { resolveOptions, type ProxyOptions, type ResolvedOptions } from './options.js';
 import { RoutingTable } from './routing/table.js';
 import {
-  toClusterJSON, validateVersion, type BalancingPolicy, type ClusterJSON, type ServerAddress,
+  inferMode, toClusterJSON, validateVersion, type BalancingPolicy, type ClusterJSON, type ServerAddress,
   type TransitionInput, type TransitionMode, type VersionInput,
 } from './routing/spec.js';
 import type { VersionState } from './routing/version.js';
@@ -67,7 +67,7 @@ export interface ProxyStatus {
 export interface VersionPatch {
   version?: string;
   servers?: ServerAddress[];
-  /** Merged into the current transition; switching mode drops the old mode's fields. */
+  /** Merged into the current transition when its mode (given, else the one its fields imply) is the current one; another mode starts afresh. */
   upgradeTransition?: TransitionInput;
   balancing?: BalancingPolicy;
   /** GRADUAL: set the current share (0–100) directly. */
@@ -210,7 +210,8 @@ export class Proxy {
       const t = p['upgradeTransition'];
       if (typeof t !== 'object' || t === null || Array.isArray(t)) throw new InvalidVersionError('cluster.upgradeTransition', 'must be an object');
       const next = t as Record<string, unknown>;
-      const mode = typeof next['mode'] === 'string' ? next['mode'].toUpperCase() : current.upgradeTransition.mode;
+      // Without a mode, the patch's fields say it, as in a new version: {"sessionTimeout": 60} on a GRADUAL version switches it to SESSION.
+      const mode = typeof next['mode'] === 'string' ? next['mode'].toUpperCase() : inferMode(next, 'cluster.upgradeTransition') ?? current.upgradeTransition.mode;
       transition = mode === current.upgradeTransition.mode ? { ...transition, ...next } : { ...next };
       // Defaults of the old mode (e.g. GRADUAL's initialPercentage) do not carry over to a new one.
     }

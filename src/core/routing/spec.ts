@@ -16,7 +16,7 @@ export interface ServerAddress {
 
 /** How traffic moves to this version when it is the newest (the seed's `upgradeTransition`). */
 export interface TransitionInput {
-  /** INSTANT, SESSION, GRADUAL or CONCURRENT (case-insensitive). Default INSTANT. */
+  /** INSTANT, SESSION, GRADUAL or CONCURRENT (case-insensitive). Default: the mode of the fields given (see `inferMode`), else INSTANT. */
   mode?: string;
   /** SESSION: seconds a client may stay idle on an older version before it moves to the newest. Default 3600. */
   sessionTimeout?: number;
@@ -36,8 +36,8 @@ export interface TransitionInput {
 export interface VersionInput {
   /** Id of the version: 1–64 characters of `[A-Za-z0-9._-]`. Generated when absent. */
   uuid?: string;
-  /** Release name; ordered semantically (semver, else numeric-aware). */
-  version: string;
+  /** Release name; ordered semantically (semver, else numeric-aware). Default "0.0", as the seed's. */
+  version?: string;
   /** Backend addresses of this version. */
   servers?: ServerAddress[];
   upgradeTransition?: TransitionInput;
@@ -65,6 +65,8 @@ export interface VersionSpec {
   readonly balancing: BalancingPolicy;
 }
 
+/** The seed's version of a cluster that gives none. */
+export const DEFAULT_VERSION = '0.0';
 export const DEFAULT_SESSION_TIMEOUT = 3600;
 export const DEFAULT_PERCENTAGE_STEP = 1;
 export const DEFAULT_CONCURRENT_VERSIONS = 2;
@@ -136,6 +138,25 @@ export function validateServers(input: unknown, field: string): ServerAddress[] 
   return input.map((s, i) => validateServer(s, `${field}[${i}]`));
 }
 
+/**
+ * The mode a transition without `mode` means, from its fields, as the seed
+ * reads it: `sessionTimeout` is SESSION, `percentageTransitionPerRequest` or
+ * `initialPercentage` GRADUAL, `concurrentVersions`, `firstByteTimeout` or
+ * `sideEffectMethods` CONCURRENT. `undefined` when no such field is given.
+ * Fields of two modes without a `mode` are an error naming the second field.
+ */
+export function inferMode(input: Record<string, unknown>, field: string): TransitionMode | undefined {
+  let found: [string, TransitionMode] | undefined;
+  for (const [k, owner] of Object.entries(FIELD_MODE)) {
+    if (input[k] === undefined || input[k] === null) continue;
+    if (found === undefined) found = [k, owner];
+    else if (found[1] !== owner) {
+      throw new InvalidVersionError(`${field}.${k}`, `only applies to mode ${owner}, but ${found[0]} only applies to mode ${found[1]}; give "mode" to say which`);
+    }
+  }
+  return found?.[1];
+}
+
 function numberIn(v: unknown, field: string, min: number, max: number, integer: boolean, unit: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
     throw new InvalidVersionError(field, `must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}${unit}, got ${JSON.stringify(v)}`);
@@ -151,7 +172,9 @@ export function validateTransition(input: unknown, field: string): Transition {
     if (!TRANSITION_KEYS.has(k)) throw new InvalidVersionError(`${field}.${k}`, `unknown field (expected one of ${[...TRANSITION_KEYS].join(', ')})`);
   }
   let mode: TransitionMode = 'INSTANT';
-  if (input['mode'] !== undefined) {
+  if (input['mode'] === undefined) {
+    mode = inferMode(input, field) ?? 'INSTANT';
+  } else {
     const m = input['mode'];
     const up = typeof m === 'string' ? m.toUpperCase() : m;
     if (typeof up !== 'string' || !(TRANSITION_MODES as readonly string[]).includes(up)) {
@@ -217,11 +240,9 @@ export function validateVersion(input: unknown, opts: ValidateVersionOptions = {
   } else {
     throw new InvalidVersionError(`${root}.uuid`, `must be 1-64 characters of A-Z a-z 0-9 . _ -, got ${JSON.stringify(input['uuid'])}`);
   }
-  const version = input['version'];
+  const version = input['version'] ?? DEFAULT_VERSION;
   if (typeof version !== 'string' || version.trim() === '' || version.length > 128) {
-    throw new InvalidVersionError(`${root}.version`, version === undefined
-      ? 'is required (the release name, e.g. "1.2.0")'
-      : `must be a non-empty string of at most 128 characters, got ${JSON.stringify(version)}`);
+    throw new InvalidVersionError(`${root}.version`, `must be a non-empty string of at most 128 characters, got ${JSON.stringify(version)}`);
   }
   let servers: ServerAddress[] = [];
   const noServers = input['servers'] === undefined || (Array.isArray(input['servers']) && input['servers'].length === 0);

@@ -15,7 +15,7 @@ t.test('bad versions get a coded error naming the field and the rule', async (t)
   const cases: Array<[unknown, string, RegExp]> = [
     [null, 'cluster', /must be an object/],
     [[], 'cluster', /must be an object/],
-    [{}, 'cluster.version', /is required/],
+    [{}, 'cluster.servers', /is required/],
     [{ version: 1, servers: S }, 'cluster.version', /non-empty string/],
     [{ version: '' , servers: S }, 'cluster.version', /non-empty string/],
     [{ version: '1' }, 'cluster.servers', /is required/],
