@@ -126,7 +126,8 @@ export class ConfigApi {
         sendId(req, res, 202, cluster.uuid);
         return;
       }
-      sendJson(res, 200, { clusters: this.sidecar.listClusters() });
+      // The seed's list: an array of what GET /configuration/cluster/{id} answers, newest first.
+      sendJson(res, 200, this.sidecar.listClusters().map((cluster) => ({ cluster })));
       return;
     }
 

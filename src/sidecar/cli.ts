@@ -144,7 +144,7 @@ export function buildCli(): Command {
   apiOptions(cluster.command('list').description('all versions, newest first').option('--json', 'print the raw JSON'))
     .action(run(async (opts: { json?: boolean }, cmd: Command) => {
       const { data } = await call(target(cmd), 'GET', '/configuration/cluster');
-      const list = (data as { clusters: Row[] }).clusters;
+      const list = (data as Array<{ cluster: Row }>).map((item) => item.cluster);
       if (opts.json) {
         process.stdout.write(JSON.stringify(data, null, 2) + '\n');
         return;

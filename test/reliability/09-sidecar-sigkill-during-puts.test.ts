@@ -25,7 +25,7 @@ t.test(`SIGKILL during a stream of PUTs, ${ROUNDS} rounds: every 202 survives`, 
   for (let round = 0; round < ROUNDS; round++) {
     const sc = await startBinary(t, ['--config', cfg, '--state', state]);
     const list = await api(sc.apiPort, 'GET', '/configuration/cluster');
-    const present = new Set<string>((list.json?.clusters ?? []).map((c: { uuid: string }) => c.uuid));
+    const present = new Set<string>((list.json ?? []).map((c: { cluster: { uuid: string } }) => c.cluster.uuid));
     lost = [...acked].filter((id) => !present.has(id));
     t.same(lost, [], `round ${round}: every version acknowledged so far is back (${acked.size} acked, ${present.size} present)`);
     t.same([...present].filter((id) => !sent.has(id)), [], `round ${round}: nothing appeared that was never sent`);
@@ -56,7 +56,7 @@ t.test(`SIGKILL during a stream of PUTs, ${ROUNDS} rounds: every 202 survives`, 
   }
   const last = await startBinary(t, ['--config', cfg, '--state', state]);
   const list = await api(last.apiPort, 'GET', '/configuration/cluster');
-  const present = new Set<string>((list.json?.clusters ?? []).map((c: { uuid: string }) => c.uuid));
+  const present = new Set<string>((list.json ?? []).map((c: { cluster: { uuid: string } }) => c.cluster.uuid));
   lost = [...acked].filter((id) => !present.has(id));
   t.same(lost, [], `after the last kill every acknowledged version is back (${acked.size} acked, ${present.size} present)`);
   t.ok(acked.size >= ROUNDS * STREAMS, `the PUTs went through between kills (${acked.size})`);

@@ -174,7 +174,7 @@ t.test('without a launcher, a containers version is a clear 400', async (t) => {
   t.equal(r.json.error.code, 'UPS_ERR_NO_LAUNCHER');
   t.equal(r.json.error.field, 'cluster.containers');
   t.match(r.json.error.message, /cannot be started here/);
-  t.equal((await api(sc.apiAddress.port, 'GET', '/configuration/cluster')).json.clusters.length, 1);
+  t.equal((await api(sc.apiAddress.port, 'GET', '/configuration/cluster')).json.length, 1);
 });
 
 t.test('on restart, running containers are adopted and missing ones launched again', async (t) => {

@@ -35,7 +35,7 @@ t.test('a version acknowledged with 202 survives SIGKILL', async (t) => {
 
   const third = await startBinary(t, ['--config', cfgFile, '--state', state]);
   const list = await api(third.apiPort, 'GET', '/configuration/cluster');
-  t.same(list.json.clusters.map((c: { uuid: string }) => c.uuid), ['v3', 'v1'], 'the delete and the add survived');
+  t.same(list.json.map((c: { cluster: { uuid: string } }) => c.cluster.uuid), ['v3', 'v1'], 'the delete and the add survived');
   const st = await api(third.apiPort, 'GET', '/status');
   t.equal(st.json.versions[0].percentage, 0, 'the GRADUAL share set by PATCH survived');
   t.equal((await get(third.proxyPort)).body, 'v1', 'share 0: new clients stay on v1');

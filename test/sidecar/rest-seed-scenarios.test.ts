@@ -28,7 +28,7 @@ t.test('add, get, list, delete round trip in the seed\'s wire format', async (t)
 
   const list = await api(port, 'GET', '/configuration/cluster');
   t.equal(list.status, 200);
-  t.same(list.json.clusters.map((c: { version: string }) => c.version), ['2.0.0', '1.0.0'], 'newest first');
+  t.same(list.json.map((c: { cluster: { version: string } }) => c.cluster.version), ['2.0.0', '1.0.0'], 'newest first');
   t.same((await api(port, 'GET', '/configuration/cluster/')).json, list.json, 'the trailing slash lists too');
   t.equal((await get(sc.proxyPort)).body, 'v2', 'INSTANT: new clients go to the new version');
   const metrics = await api(port, 'GET', '/metrics');
@@ -40,10 +40,10 @@ t.test('add, get, list, delete round trip in the seed\'s wire format', async (t)
   const old = await api(port, 'PUT', '/configuration/cluster', { cluster: { uuid: 'old', version: '0.9.0', servers: [{ hostname: '127.0.0.1', port: v1.port }] } }, { accept: 'application/json' });
   t.equal(old.status, 202);
   t.same(old.json, { uuid: 'old' }, 'a client that accepts JSON gets {"uuid"}');
-  t.same((await api(port, 'GET', '/configuration/cluster')).json.clusters.map((c: { uuid: string }) => c.uuid), [uuid, 'v1', 'old'], 'ordered by version, not by arrival');
+  t.same((await api(port, 'GET', '/configuration/cluster')).json.map((c: { cluster: { uuid: string } }) => c.cluster.uuid), [uuid, 'v1', 'old'], 'ordered by version, not by arrival');
   const tenth = await api(port, 'PUT', '/configuration/cluster', { cluster: { uuid: 'ten', version: '10.0', servers: [{ hostname: '127.0.0.1', port: v2.port }] } });
   t.equal(tenth.status, 202);
-  t.equal((await api(port, 'GET', '/configuration/cluster')).json.clusters[0].uuid, 'ten', '"10.0" sorts above "2.0.0" (not string order)');
+  t.equal((await api(port, 'GET', '/configuration/cluster')).json[0].cluster.uuid, 'ten', '"10.0" sorts above "2.0.0" (not string order)');
 
   const del = await api(port, 'DELETE', `/configuration/cluster/${uuid}`);
   t.equal(del.status, 202);
@@ -65,7 +65,7 @@ t.test('bad clusters are refused with 400 naming the problem, and change nothing
     ['invalid JSON', '{invalid}', /not valid JSON/, 'body'],
     ['empty object', {}, /cluster: is required/, 'cluster'],
     ['empty body', '', /empty/, 'body'],
-    ['no version', { cluster: { servers: [{ hostname: '127.0.0.1', port: 1 }] } }, /version: is required/, 'cluster.version'],
+    ['fields of two modes, no mode', { cluster: { servers: [{ hostname: '127.0.0.1', port: 1 }], upgradeTransition: { sessionTimeout: 1, percentageTransitionPerRequest: 5 } } }, /give "mode" to say which/, 'cluster.upgradeTransition.percentageTransitionPerRequest'],
     ['port as a string', { cluster: { version: '2', servers: [{ hostname: '127.0.0.1', port: '80' }] } }, /integer from 1 to 65535/, 'cluster.servers[0].port'],
     ['servers as an object', { cluster: { version: '2', servers: { hostname: 'x' } } }, /array/, 'cluster.servers'],
     ['cluster is a string', { cluster: 'v2' }, /must be an object/, 'cluster'],
