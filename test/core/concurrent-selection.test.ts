@@ -6,7 +6,7 @@ import { at, backends, proxyFor } from '../helpers/proxy.js';
 const CONCURRENT = { mode: 'CONCURRENT', firstByteTimeout: 1500 };
 
 t.test('CONCURRENT answers from the newest unless it answers 5xx (all four combinations)', async (t) => {
-  for (const [newStatus, oldStatus, want] of [[200, 200, 'new'], [200, 500, 'new'], [500, 200, 'old'], [500, 500, 'new']] as const) {
+  for (const [newStatus, oldStatus, want] of [[200, 200, 'new'], [200, 500, 'new'], [500, 200, 'old'], [500, 500, 'old']] as const) {
     const [o, n] = await backends(t, ['old', 'new'], (name) => (_req, res) => {
       res.statusCode = name === 'new' ? newStatus : oldStatus;
       res.end(name);

@@ -12,9 +12,14 @@ t.test('the newest good answer wins once every newer one failed', async (t) => {
   t.equal(chooseLeg([leg('bad'), older]), older, 'so does a newest that never answered');
 });
 
-t.test('when every leg failed: the newest answer, else nothing', async (t) => {
+t.test('when every leg failed: the previous version\'s answer, whatever its status, else nothing', async (t) => {
+  const previous5xx = leg('bad', 500);
+  t.equal(chooseLeg([leg('bad', 502), previous5xx]), previous5xx, 'both 5xx: the previous version\'s 5xx (the thesis\'s rule)');
+  const oldest5xx = leg('bad', 504);
+  t.equal(chooseLeg([leg('bad', 502), leg('bad', 503), oldest5xx]), oldest5xx, 'with three legs, the oldest that answered');
   const newest5xx = leg('bad', 502);
-  t.equal(chooseLeg([newest5xx, leg('bad', 500)]), newest5xx);
+  t.equal(chooseLeg([newest5xx, leg('bad')]), newest5xx, 'a previous version that never answered leaves the newest\'s 5xx');
+  t.equal(chooseLeg([leg('bad', 502), leg('pending')]), undefined, 'a 5xx waits for the previous version');
   const old5xx = leg('bad', 503);
   t.equal(chooseLeg([leg('bad'), old5xx]), old5xx);
   t.equal(chooseLeg([leg('bad'), leg('bad')]), null);
