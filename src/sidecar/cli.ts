@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ApiCallError, call, resolveTarget, table, type ApiTarget } from './client.js';
+import { rewritePrototypeFlags } from './prototype-flags.js';
 import type { Sidecar } from './sidecar.js';
 
 const EXAMPLE = `
@@ -20,6 +21,7 @@ configService.port and a cluster is optional):
 Examples:
   upshift --config upshift.json                  start the sidecar
   upshift --config upshift.json --log-level DEBUG
+  upshift -configFile=upshift.json -logLevel=DEBUG   the same, in the prototype's flags
   upshift status --config upshift.json           versions, health and traffic share
   upshift cluster add v2.json                    add a version ({"cluster": {...}})
   upshift cluster list
@@ -105,8 +107,8 @@ export function buildCli(): Command {
   const program = new Command('upshift')
     .description('A reverse proxy for zero-downtime upgrades: routes each client to the right version of your app and rolls back when the newest misbehaves.')
     .enablePositionalOptions()
-    .option('-c, --config <file>', 'config file (JSON) to start the sidecar with')
-    .addOption(new Option('-l, --log-level <level>', 'log level: CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG or a pino level (default: the config\'s logLevel, else INFO)'))
+    .option('-c, --config <file>', 'config file (JSON) to start the sidecar with; the prototype\'s -configFile=FILE and -configFile FILE work too')
+    .addOption(new Option('-l, --log-level <level>', 'log level: CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG or a pino level (default: the config\'s logLevel, else INFO); the prototype\'s -logLevel=LEVEL and -logLevel LEVEL work too'))
     .option('-s, --state <file>', 'state file that keeps runtime changes across restarts (default: <config>.state.json)')
     .option('--no-state', 'keep runtime changes in memory only')
     .option('--api-token <token>', 'require this bearer token on the config API (default: UPSHIFT_API_TOKEN, else configService.token)')
@@ -232,5 +234,5 @@ async function serve(configFile: string, opts: { logLevel?: string; state?: stri
 }
 
 export async function runCli(argv: string[] = process.argv): Promise<void> {
-  await buildCli().parseAsync(argv);
+  await buildCli().parseAsync(rewritePrototypeFlags(argv));
 }
