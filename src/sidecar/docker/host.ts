@@ -2,14 +2,18 @@ import type Docker from 'dockerode';
 import { InvalidOptionError } from '../../core/errors.js';
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
+/** The engine's plain-TCP port, the prototype's default for `dockerHost.port`. */
+export const DEFAULT_DOCKER_TCP_PORT = 2375;
 
 /**
  * Turns the `dockerHost` setting into dockerode options. Accepted forms:
  * a socket path (`/var/run/docker.sock`), `unix:///path`, `host:port`,
  * `tcp://host:port`, `http://host:port`, `https://host:port` (TLS files from
  * DOCKER_CERT_PATH are not read: terminate TLS elsewhere or use a socket).
- * or the seed's object form `{ "host": "...", "port": 2375 }` (a host with
- * no port is a socket path). Unset: `DOCKER_HOST`, else /var/run/docker.sock.
+ * the object form `{ "host": "...", "port": 2375 }` (a host with no port is
+ * a socket path), or the prototype's `{ "ip": "...", "port": 2375 }` (port
+ * default 2375, Docker's plain-TCP port). Unset: `DOCKER_HOST`, else
+ * /var/run/docker.sock.
  */
 export function dockerOptions(dockerHost: unknown, env: NodeJS.ProcessEnv = process.env): Docker.DockerOptions & { describe: string } {
   const field = dockerHost === undefined || dockerHost === null ? 'DOCKER_HOST' : 'dockerHost';
@@ -18,6 +22,13 @@ export function dockerOptions(dockerHost: unknown, env: NodeJS.ProcessEnv = proc
     given = undefined;
   } else if (typeof dockerHost === 'string') {
     given = dockerHost;
+  } else if (typeof dockerHost === 'object' && !Array.isArray(dockerHost) && 'ip' in dockerHost) {
+    const { ip, port = DEFAULT_DOCKER_TCP_PORT, ...rest } = dockerHost as { ip?: unknown; port?: unknown };
+    const extra = Object.keys(rest)[0];
+    if (extra !== undefined) throw new InvalidOptionError(`dockerHost.${extra}`, 'unknown field (expected ip, port)');
+    if (typeof ip !== 'string' || ip === '') throw new InvalidOptionError('dockerHost.ip', 'must be a non-empty string (the engine\'s address)');
+    if (!(typeof port === 'number' || (typeof port === 'string' && /^\d+$/.test(port)))) throw new InvalidOptionError('dockerHost.port', 'must be a port number');
+    given = `${ip.includes(':') && !ip.startsWith('[') ? `[${ip}]` : ip}:${port}`;
   } else if (typeof dockerHost === 'object' && !Array.isArray(dockerHost)) {
     const { host, port } = dockerHost as { host?: unknown; port?: unknown };
     if (typeof host !== 'string' || host === '') throw new InvalidOptionError('dockerHost.host', 'must be a non-empty string');
@@ -26,7 +37,7 @@ export function dockerOptions(dockerHost: unknown, env: NodeJS.ProcessEnv = proc
     }
     given = port === undefined || port === null || port === '' || host.startsWith('unix://') || host.startsWith('/') ? host : `${host}:${port}`;
   } else {
-    throw new InvalidOptionError('dockerHost', 'must be a socket path, "host:port" or {"host", "port"}');
+    throw new InvalidOptionError('dockerHost', 'must be a socket path, "host:port", {"host", "port"} or {"ip", "port"}');
   }
   const raw = (given ?? env.DOCKER_HOST ?? '').trim() || DEFAULT_DOCKER_SOCKET;
   if (raw.startsWith('unix://')) {

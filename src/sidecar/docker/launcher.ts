@@ -5,6 +5,7 @@ import type { ServerAddress } from '../../core/index.js';
 import { InvalidOptionError } from '../../core/errors.js';
 import type { Launcher, LaunchProgress, LaunchSpec } from '../launcher.js';
 import { dockerOptions } from './host.js';
+import { proxyTarget } from './ports.js';
 import { probeOnce } from './probe.js';
 import {
   LABELS, imageRef, redact, specDigest, validateContainers, type ContainerSpec,
@@ -98,9 +99,10 @@ class LaunchAborted extends Error {}
  * Runs each container-backed version as Docker containers (see `Launcher`).
  *
  * Every container carries labels naming this sidecar, the version's uuid and
- * version, its index in the spec and a digest of its spec. The port named by
- * `portToProxy` is published on `publishIp` (127.0.0.1) at a port Docker
- * picks; that address is what the proxy dials. A container's death is seen
+ * version, its index in the spec and a digest of its spec. A container port
+ * named by `portToProxy` is published on `publishIp` (127.0.0.1) at a port
+ * Docker picks, and that address is what the proxy dials; a host port of
+ * `portBindings` is dialed where it is bound (ports.ts). A container's death is seen
  * through the engine's event stream and through the proxy's own failed dials
  * (`upshift:upstream:failure`), and reported once as `died`.
  */
@@ -277,7 +279,9 @@ export class DockerLauncher extends EventEmitter implements Launcher {
     }
     const hostNet = c.network === 'host';
     const probePort = c.readiness.type !== 'none' ? c.readiness.port : undefined;
-    for (const p of [c.portToProxy, probePort]) {
+    const target = proxyTarget(c);
+    // A host-port portToProxy (the prototype's model) is bound as given in portBindings.
+    for (const p of [target?.model === 'published' ? target.containerPort : undefined, probePort]) {
       if (p === undefined || hostNet) continue;
       const key = `${p}/tcp`;
       exposed[key] = {};
@@ -350,8 +354,11 @@ export class DockerLauncher extends EventEmitter implements Launcher {
       ports.set(port, { hostname: host, port: hostPort });
     }
     let proxy: ServerAddress | undefined;
-    if (c.portToProxy !== undefined) {
-      proxy = ports.get(c.portToProxy);
+    const target = proxyTarget(c);
+    if (target?.model === 'host') {
+      proxy = target.address;
+    } else if (target !== undefined) {
+      proxy = ports.get(target.containerPort);
       if (proxy === undefined) throw new Error(`container ${name}: port ${c.portToProxy} was not published (network ${c.network ?? 'default'})`);
     }
     return { proxy, ports };

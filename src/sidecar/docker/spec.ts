@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { InvalidVersionError } from '../../core/errors.js';
+import { findProxyTarget, type PortBinding } from './ports.js';
 
 /**
  * The `containers` value of a cluster: the seed's container schema plus
@@ -25,7 +26,7 @@ export interface ReadinessProbe {
   interval: number;
 }
 
-export interface PortBinding { hostIp: string; hostPort: string }
+export type { PortBinding } from './ports.js';
 
 export interface ContainerSpec {
   image: string;
@@ -40,9 +41,9 @@ export interface ContainerSpec {
   /** `host:container[:mode]` binds, or a bare container path for an anonymous volume. */
   volumes: string[];
   volumesFrom: string[];
-  /** Container port (`80/tcp`) → host bindings, on top of the one upshift adds for `portToProxy`. */
+  /** Container port (`80/tcp`) → host bindings, on top of the one upshift adds for a container-port `portToProxy`. */
   portBindings: Record<string, PortBinding[]>;
-  /** The container port the proxy sends traffic to; omitted for a helper container that takes none. */
+  /** The port the proxy sends traffic to (see `ProxyTarget` in ports.ts for its two meanings); omitted for a helper container that takes none. */
   portToProxy: number | undefined;
   links: string[];
   user: string | undefined;
@@ -325,6 +326,8 @@ function container(v: unknown, path: string): ContainerSpec {
   }
   const volumes = stringList(v, 'volumes', path) ?? [];
   volumes.forEach((s, i) => { if (s.length === 0) throw new InvalidVersionError(`${path}.volumes[${i}]`, 'must not be empty'); });
+  const bindings = portBindings(v.portBindings, `${path}.portBindings`);
+  if (portToProxy !== undefined) findProxyTarget(portToProxy, bindings, network, path);
 
   return {
     image,
@@ -337,7 +340,7 @@ function container(v: unknown, path: string): ContainerSpec {
     hostname: optString(v, 'hostname', path, { nonEmpty: true }),
     volumes,
     volumesFrom: stringList(v, 'volumesFrom', path) ?? [],
-    portBindings: portBindings(v.portBindings, `${path}.portBindings`),
+    portBindings: bindings,
     portToProxy,
     links: stringList(v, 'links', path) ?? [],
     user: optString(v, 'user', path, { nonEmpty: true }),
