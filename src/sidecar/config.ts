@@ -31,7 +31,7 @@ export interface SidecarConfigInput {
   cluster?: unknown;
   /** Versions to start with. */
   clusters?: unknown[];
-  /** The Docker engine for versions given as `containers`: a socket path, `host:port`, or the seed's `{ "host", "port" }`. Default `DOCKER_HOST`, else `/var/run/docker.sock`. */
+  /** The Docker engine for versions given as `containers`: a socket path, `host:port`, `{ "host", "port" }` or the seed's `{ "ip", "port" }` (port default 2375). Default `DOCKER_HOST`, else `/var/run/docker.sock`. */
   dockerHost?: unknown;
   /** Names this sidecar in its containers' labels; keep it across restarts, differ between sidecars sharing a Docker engine. Default `UPSHIFT_SIDECAR_ID`, else `default`. */
   sidecarId?: string;

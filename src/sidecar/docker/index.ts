@@ -11,7 +11,7 @@ export type { ContainerSpec, ReadinessProbe, PortBinding } from './spec.js';
  *
  *   const launcher = await createDockerLauncher({ dockerHost: config.dockerHost, sidecarId, logger });
  *
- * `dockerHost` is a socket path, host:port or {host, port} (default
+ * `dockerHost` is a socket path, host:port, {host, port} or {ip, port} (default
  * DOCKER_HOST, else /var/run/docker.sock); `sidecarId` names this sidecar in
  * container labels and must stay the same across restarts so it finds its
  * containers again (default UPSHIFT_SIDECAR_ID, else "default"). Resolves
