@@ -122,7 +122,8 @@ t.test('PATCH changes the transition and the share, and validates like PUT', asy
   const before = (await api(port, 'GET', '/configuration/cluster')).text;
   const bad: Array<[object, string]> = [
     [{ cluster: { percentage: 101 } }, 'cluster.percentage'],
-    [{ cluster: { upgradeTransition: { sessionTimeout: 5 } } }, 'cluster.upgradeTransition.sessionTimeout'],
+    [{ cluster: { upgradeTransition: { mode: 'GRADUAL', sessionTimeout: 5 } } }, 'cluster.upgradeTransition.sessionTimeout'],
+    [{ cluster: { upgradeTransition: { sessionTimeout: 5, initialPercentage: 5 } } }, 'cluster.upgradeTransition.initialPercentage'],
     [{ cluster: { servers: [] } }, 'cluster.servers'],
     [{ cluster: { uuid: 'other' } }, 'cluster.uuid'],
     [{ cluster: { nope: 1 } }, 'cluster.nope'],
