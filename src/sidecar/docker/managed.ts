@@ -1,0 +1,54 @@
+import type { ServerAddress } from '../../core/index.js';
+import type { ContainerSpec } from './spec.js';
+
+export type ManagedState = 'launching' | 'ready' | 'dead' | 'stopping';
+
+/**
+ * One launch of a version: what it created and where it stands. The
+ * launcher creates it; readiness, deaths and reconcile read it and set
+ * `exited` / `state` as they learn what the engine did.
+ */
+export interface Managed {
+  uuid: string;
+  version: string;
+  specs: ContainerSpec[];
+  /** Containers created so far, in spec order. */
+  containers: Array<{ id: string; name: string; index: number }>;
+  addresses: ServerAddress[];
+  state: ManagedState;
+  abort: AbortController;
+  /** Set by the events stream when one of its containers exits during the launch. */
+  exited: string | undefined;
+  launching: Promise<unknown> | undefined;
+  checking: boolean;
+}
+
+export function newManaged(uuid: string, version: string, specs: ContainerSpec[], state: ManagedState): Managed {
+  return {
+    uuid, version, specs, containers: [], addresses: [], state,
+    abort: new AbortController(), exited: undefined, launching: undefined, checking: false,
+  };
+}
+
+/** The logging calls the launcher makes (pino's signature). Never given secrets. */
+export interface LauncherLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export const noopLogger: LauncherLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Waits `ms`, or less when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
