@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { ApiCallError, call, resolveTarget, table, type ApiTarget } from './client.js';
 import { rewritePrototypeFlags } from './prototype-flags.js';
 import type { Sidecar } from './sidecar.js';
+import { tokenFromArgs } from './token.js';
 
 const EXAMPLE = `
 Example config (the seed's format; everything but proxy.port,
@@ -205,10 +206,11 @@ async function serve(configFile: string, opts: { logLevel?: string; state?: stri
     const [{ loadConfigFile }, { validateContainers }, { startSidecar }] = await Promise.all([
       import('./config.js'), import('./docker/spec.js'), import('./sidecar.js'),
     ]);
+    const token = tokenFromArgs(opts.apiToken);
     const config = loadConfigFile(configFile, {
       ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
       ...(typeof opts.state === 'string' ? { stateFile: opts.state } : {}),
-      ...((opts.apiToken ?? process.env['UPSHIFT_API_TOKEN']) ? { apiToken: opts.apiToken ?? process.env['UPSHIFT_API_TOKEN'] } : {}),
+      ...(token !== undefined ? { apiToken: token.value, apiTokenSource: token.source } : {}),
     }, validateContainers);
     if (opts.state === false) config.stateFile = undefined;
     else config.stateFile ??= `${configFile}.state.json`;

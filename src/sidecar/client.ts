@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { checkToken, tokenFromArgs } from './token.js';
 
 /** Where a CLI subcommand finds the running sidecar's config API. */
 export interface ApiTarget {
@@ -20,7 +21,13 @@ export class ApiCallError extends Error {
  */
 export function resolveTarget(opts: { api?: string; config?: string; apiToken?: string }): ApiTarget {
   let base = opts.api ?? process.env['UPSHIFT_API'];
-  let token = opts.apiToken ?? process.env['UPSHIFT_API_TOKEN'];
+  const given = tokenFromArgs(opts.apiToken);
+  let token: string | undefined;
+  try {
+    token = given === undefined ? undefined : checkToken(given);
+  } catch (err) {
+    throw new ApiCallError((err as Error).message);
+  }
   if (opts.config !== undefined) {
     let cs: { host?: unknown; port?: unknown; token?: unknown } | undefined;
     try {
@@ -33,7 +40,13 @@ export function resolveTarget(opts: { api?: string; config?: string; apiToken?: 
       if (host === '0.0.0.0' || host === '::') host = '127.0.0.1';
       base = `http://${host.includes(':') ? `[${host}]` : host}:${cs.port}`;
     }
-    if (token === undefined && typeof cs?.token === 'string') token = cs.token;
+    if (token === undefined && typeof cs?.token === 'string') {
+      try {
+        token = checkToken({ value: cs.token, source: `${opts.config}: configService.token` });
+      } catch (err) {
+        throw new ApiCallError((err as Error).message);
+      }
+    }
   }
   base ??= 'http://127.0.0.1:9090';
   if (!/^https?:\/\//.test(base)) base = `http://${base}`;

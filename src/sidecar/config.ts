@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { resolveOptions, validateVersion, type ProxyOptions, type UpshiftError } from '../core/index.js';
 import { ConfigError } from './errors.js';
+import { checkToken } from './token.js';
 import { toPinoLevel, LOG_LEVEL_NAMES, type LogLevel } from './logging.js';
 
 /**
@@ -143,6 +144,8 @@ export interface ConfigOverrides {
   logLevel?: string;
   stateFile?: string;
   apiToken?: string;
+  /** Where `apiToken` came from, for the error that refuses it. Default `--api-token`. */
+  apiTokenSource?: string;
   /** Resolves a relative `stateFile` in the file against this directory. */
   baseDir?: string;
 }
@@ -178,8 +181,9 @@ export function parseConfig(input: unknown, overrides: ConfigOverrides = {}, val
   if (logLevel === undefined) {
     throw new ConfigError(overrides.logLevel !== undefined ? '--log-level' : 'logLevel', `must be one of ${LOG_LEVEL_NAMES.join(', ')}, got ${JSON.stringify(levelName)}`);
   }
-  const token = overrides.apiToken ?? c.configService.token;
-  if (token !== undefined && (token === '' || /[\s]/.test(token))) throw new ConfigError('configService.token', 'must be a non-empty string without spaces');
+  const token = overrides.apiToken !== undefined
+    ? checkToken({ value: overrides.apiToken, source: overrides.apiTokenSource ?? '--api-token' })
+    : c.configService.token === undefined ? undefined : checkToken({ value: c.configService.token, source: 'configService.token' });
   let stateFile = overrides.stateFile ?? c.stateFile;
   if (stateFile !== undefined && overrides.stateFile === undefined && overrides.baseDir !== undefined) stateFile = path.resolve(overrides.baseDir, stateFile);
   return {
