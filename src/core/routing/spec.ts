@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidVersionError } from '../errors.js';
+import { given } from '../given.js';
 
 /** The four ways traffic moves to the newest version. */
 export const TRANSITION_MODES = ['INSTANT', 'SESSION', 'GRADUAL', 'CONCURRENT'] as const;
@@ -34,9 +35,9 @@ export interface TransitionInput {
 
 /** A version as the seed's `cluster` JSON describes it, plus a few optional extras. */
 export interface VersionInput {
-  /** Id of the version: 1–64 characters of `[A-Za-z0-9._-]`. Generated when absent. */
+  /** Id of the version: 1–64 characters of `[A-Za-z0-9._-]`, not `.` or `..`. Generated when absent. */
   uuid?: string;
-  /** Release name; ordered semantically (semver, else numeric-aware). Default "0.0", as the seed's. */
+  /** Release name, without control characters; ordered semantically (semver, else numeric-aware). Default "0.0", as the seed's. */
   version?: string;
   /** Backend addresses of this version. */
   servers?: ServerAddress[];
@@ -111,9 +112,24 @@ function typeName(v: unknown): string {
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
+/**
+ * A uuid is a path segment of the REST API (`/configuration/cluster/{uuid}`)
+ * and must reach it unchanged: `.` and `..` are dot segments that URL
+ * normalisation (RFC 3986 5.2.4, `new URL()`, curl, fetch) removes, so a
+ * version so named could be added but never read, changed or removed. The
+ * other characters allowed need no percent-encoding.
+ */
 export function isValidVersionId(id: unknown): id is string {
-  return typeof id === 'string' && ID_RE.test(id);
+  return typeof id === 'string' && ID_RE.test(id) && id !== '.' && id !== '..';
 }
+
+/**
+ * Characters a version name must not hold: C0 and C1 controls (CR, LF, NUL,
+ * ESC...), DEL, and the bidirectional and line-separator controls. The name is
+ * printed by the CLI and emitted as a Prometheus label value; any of these
+ * would let a version rewrite a terminal or a scrape.
+ */
+const VERSION_FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 /** Validates one server address; throws `InvalidVersionError` naming the field. */
 export function validateServer(input: unknown, field: string): ServerAddress {
@@ -123,10 +139,10 @@ export function validateServer(input: unknown, field: string): ServerAddress {
   }
   const { hostname, port } = input;
   if (typeof hostname !== 'string' || !HOST_RE.test(hostname)) {
-    throw new InvalidVersionError(`${field}.hostname`, `must be a host name or IP address, got ${JSON.stringify(hostname)}`);
+    throw new InvalidVersionError(`${field}.hostname`, `must be a host name or IP address, got ${given(hostname)}`);
   }
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new InvalidVersionError(`${field}.port`, `must be an integer from 1 to 65535, got ${JSON.stringify(port)}`);
+    throw new InvalidVersionError(`${field}.port`, `must be an integer from 1 to 65535, got ${given(port)}`);
   }
   return { hostname, port };
 }
@@ -159,7 +175,7 @@ export function inferMode(input: Record<string, unknown>, field: string): Transi
 
 function numberIn(v: unknown, field: string, min: number, max: number, integer: boolean, unit: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
-    throw new InvalidVersionError(field, `must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}${unit}, got ${JSON.stringify(v)}`);
+    throw new InvalidVersionError(field, `must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}${unit}, got ${given(v)}`);
   }
   return v;
 }
@@ -178,7 +194,7 @@ export function validateTransition(input: unknown, field: string): Transition {
     const m = input['mode'];
     const up = typeof m === 'string' ? m.toUpperCase() : m;
     if (typeof up !== 'string' || !(TRANSITION_MODES as readonly string[]).includes(up)) {
-      throw new InvalidVersionError(`${field}.mode`, `must be one of ${TRANSITION_MODES.join(', ')}, got ${JSON.stringify(m)}`);
+      throw new InvalidVersionError(`${field}.mode`, `must be one of ${TRANSITION_MODES.join(', ')}, got ${given(m)}`);
     }
     mode = up as TransitionMode;
   }
@@ -209,7 +225,7 @@ export function validateTransition(input: unknown, field: string): Transition {
     const list = input['sideEffectMethods'];
     if (!Array.isArray(list)) throw new InvalidVersionError(`${field}.sideEffectMethods`, `must be an array of method names, got ${typeName(list)}`);
     sideEffectMethods = Object.freeze(list.map((m, i) => {
-      if (typeof m !== 'string' || !METHOD_RE.test(m)) throw new InvalidVersionError(`${field}.sideEffectMethods[${i}]`, `must be an HTTP method name, got ${JSON.stringify(m)}`);
+      if (typeof m !== 'string' || !METHOD_RE.test(m)) throw new InvalidVersionError(`${field}.sideEffectMethods[${i}]`, `must be an HTTP method name, got ${given(m)}`);
       return m.toUpperCase();
     }));
   }
@@ -238,11 +254,14 @@ export function validateVersion(input: unknown, opts: ValidateVersionOptions = {
   } else if (isValidVersionId(input['uuid'])) {
     uuid = input['uuid'];
   } else {
-    throw new InvalidVersionError(`${root}.uuid`, `must be 1-64 characters of A-Z a-z 0-9 . _ -, got ${JSON.stringify(input['uuid'])}`);
+    throw new InvalidVersionError(`${root}.uuid`, `must be 1-64 characters of A-Z a-z 0-9 . _ -, and not "." or "..", got ${given(input['uuid'])}`);
   }
   const version = input['version'] ?? DEFAULT_VERSION;
   if (typeof version !== 'string' || version.trim() === '' || version.length > 128) {
-    throw new InvalidVersionError(`${root}.version`, `must be a non-empty string of at most 128 characters, got ${JSON.stringify(version)}`);
+    throw new InvalidVersionError(`${root}.version`, `must be a non-empty string of at most 128 characters, got ${given(version)}`);
+  }
+  if (VERSION_FORBIDDEN.test(version)) {
+    throw new InvalidVersionError(`${root}.version`, `must not contain control characters (CR, LF, NUL, other C0/C1, bidi or line-separator controls), got ${given(version)}`);
   }
   let servers: ServerAddress[] = [];
   const noServers = input['servers'] === undefined || (Array.isArray(input['servers']) && input['servers'].length === 0);
@@ -259,7 +278,7 @@ export function validateVersion(input: unknown, opts: ValidateVersionOptions = {
   if (input['balancing'] !== undefined) {
     const b = input['balancing'];
     if (typeof b !== 'string' || !(BALANCING_POLICIES as readonly string[]).includes(b)) {
-      throw new InvalidVersionError(`${root}.balancing`, `must be one of ${BALANCING_POLICIES.join(', ')}, got ${JSON.stringify(b)}`);
+      throw new InvalidVersionError(`${root}.balancing`, `must be one of ${BALANCING_POLICIES.join(', ')}, got ${given(b)}`);
     }
     balancing = b as BalancingPolicy;
   }
