@@ -1,4 +1,5 @@
 import { InvalidOptionError } from './errors.js';
+import { given } from './given.js';
 import { isCookieAttributeValue, isCookieName, type CookieOptions, type SameSite } from './http/cookies.js';
 import type { VersionInput } from './routing/spec.js';
 
@@ -134,7 +135,8 @@ function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], pat
   for (const k of Object.keys(obj)) {
     if (!allowed.includes(k)) {
       const field = path ? `${path}.${k}` : k;
-      const hint = HINTS[k];
+      // Own keys only: `__proto__` or `constructor` must not find Object.prototype's.
+      const hint = Object.hasOwn(HINTS, k) ? HINTS[k] : undefined;
       throw new InvalidOptionError(field, hint ? `unsupported option, use ${hint} instead` : `unknown option (expected one of ${allowed.join(', ')})`);
     }
   }
@@ -149,7 +151,7 @@ function section(v: unknown, path: string): Record<string, unknown> {
 function int(v: unknown, path: string, def: number, min: number, max: number): number {
   if (v === undefined) return def;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new InvalidOptionError(path, `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    throw new InvalidOptionError(path, `must be an integer from ${min} to ${max}, got ${given(v)}`);
   }
   return v;
 }
