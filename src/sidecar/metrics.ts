@@ -94,7 +94,8 @@ export class Metrics {
     });
     this.rollbacks = new Counter({ name: 'upshift_rollbacks_total', help: 'Times the newest version went down and new traffic moved to an older one.', labelNames: ['from', 'to'], registers: [r] });
     this.changes = new Counter({ name: 'upshift_config_changes_total', help: 'Versions added, updated and removed through the config API.', labelNames: ['action'], registers: [r] });
-    collectDefaultMetrics({ register: r, prefix: 'upshift_process_' });
+    // prom-client names these process_* and nodejs_*: the prefix is ours alone (upshift_process_*, upshift_nodejs_*).
+    collectDefaultMetrics({ register: r, prefix: 'upshift_' });
     // The snapshot lives for one scrape: drop it after the registry read every metric.
     const origMetrics = r.metrics.bind(r);
     r.metrics = async () => {
