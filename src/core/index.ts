@@ -6,12 +6,12 @@ export { ProxyEventEmitter, EVENT_NAMES, CHANNEL_PREFIX } from './events.js';
 export type { ProxyEvents, ProxyEventName } from './events.js';
 export * from './errors.js';
 export {
-  validateVersion, validateServers, validateTransition, inferMode, toClusterJSON, isValidVersionId,
+  validateVersion, validateServers, validateTransition, inferMode, toClusterJSON, isValidVersionId, patchVersion,
   TRANSITION_MODES, BALANCING_POLICIES, DEFAULT_SESSION_TIMEOUT, DEFAULT_PERCENTAGE_STEP,
   DEFAULT_CONCURRENT_VERSIONS, DEFAULT_SIDE_EFFECT_METHODS, DEFAULT_VERSION,
 } from './routing/spec.js';
 export type {
-  VersionInput, VersionSpec, TransitionInput, Transition, TransitionMode, ServerAddress, ClusterJSON, BalancingPolicy,
+  VersionInput, VersionSpec, TransitionInput, Transition, TransitionMode, ServerAddress, ClusterJSON, BalancingPolicy, PatchedVersion,
 } from './routing/spec.js';
 export { compareVersions } from './routing/order.js';
 export { route } from './routing/router.js';

@@ -7,7 +7,7 @@ import { ProxyEventEmitter } from './events.js';
 import { resolveOptions, type ProxyOptions, type ResolvedOptions } from './options.js';
 import { RoutingTable } from './routing/table.js';
 import {
-  inferMode, toClusterJSON, validateVersion, type BalancingPolicy, type ClusterJSON, type ServerAddress,
+  patchVersion, toClusterJSON, validateVersion, type BalancingPolicy, type ClusterJSON, type ServerAddress,
   type TransitionInput, type TransitionMode, type VersionInput,
 } from './routing/spec.js';
 import type { VersionState } from './routing/version.js';
@@ -196,42 +196,9 @@ export class Proxy {
   updateVersion(id: string, patch: VersionPatch | unknown, opts: AddVersionOptions = {}): ClusterJSON {
     const v = this.table.get(id);
     if (v === undefined) throw new VersionNotFoundError(id);
-    if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new InvalidVersionError('cluster', 'must be an object');
-    const p = patch as Record<string, unknown>;
-    for (const k of Object.keys(p)) {
-      if (!['version', 'servers', 'upgradeTransition', 'balancing', 'percentage', 'uuid'].includes(k)) {
-        throw new InvalidVersionError(`cluster.${k}`, 'unknown field (expected version, servers, upgradeTransition, balancing, percentage)');
-      }
-    }
-    if (p['uuid'] !== undefined && p['uuid'] !== id) throw new InvalidVersionError('cluster.uuid', 'cannot be changed');
-    const current = toClusterJSON(v.spec);
-    let transition: Record<string, unknown> = { ...current.upgradeTransition };
-    if (p['upgradeTransition'] !== undefined) {
-      const t = p['upgradeTransition'];
-      if (typeof t !== 'object' || t === null || Array.isArray(t)) throw new InvalidVersionError('cluster.upgradeTransition', 'must be an object');
-      const next = t as Record<string, unknown>;
-      // Without a mode, the patch's fields say it, as in a new version: {"sessionTimeout": 60} on a GRADUAL version switches it to SESSION.
-      const mode = typeof next['mode'] === 'string' ? next['mode'].toUpperCase() : inferMode(next, 'cluster.upgradeTransition') ?? current.upgradeTransition.mode;
-      transition = mode === current.upgradeTransition.mode ? { ...transition, ...next } : { ...next };
-      // Defaults of the old mode (e.g. GRADUAL's initialPercentage) do not carry over to a new one.
-    }
-    const merged = {
-      uuid: id,
-      version: p['version'] ?? current.version,
-      servers: p['servers'] ?? current.servers,
-      upgradeTransition: transition,
-      ...(p['balancing'] !== undefined ? { balancing: p['balancing'] } : current.balancing ? { balancing: current.balancing } : {}),
-    };
-    const spec = validateVersion(merged, { serversOptional: opts.allowNoServers === true });
+    const { spec, percentage } = patchVersion(toClusterJSON(v.spec), patch, { serversOptional: opts.allowNoServers === true });
     if (spec.servers.length === 0 && opts.allowNoServers !== true && v.servers.length > 0) {
       throw new InvalidVersionError('cluster.servers', 'must list at least one server');
-    }
-    let percentage: number | undefined;
-    if (p['percentage'] !== undefined) {
-      const pct = p['percentage'];
-      if (typeof pct !== 'number' || !Number.isFinite(pct) || pct < 0 || pct > 100) throw new InvalidVersionError('cluster.percentage', 'must be a number from 0 to 100');
-      if (spec.transition.mode !== 'GRADUAL') throw new InvalidVersionError('cluster.percentage', `only applies to mode GRADUAL, but mode is ${spec.transition.mode}`);
-      percentage = pct;
     }
     this.table.update(spec);
     if (percentage !== undefined) this.setPercentage(v, percentage);

@@ -1,6 +1,6 @@
 import type { DestinationStream, Logger } from 'pino';
 import {
-  createProxy, InvalidVersionError, VersionNotFoundError, validateVersion,
+  createProxy, InvalidVersionError, patchVersion, toClusterJSON, validateVersion, VersionExistsError, VersionNotFoundError,
   type ClusterJSON, type Proxy, type ProxyStatus, type ServerAddress, type VersionStatus,
 } from '../core/index.js';
 import { ConfigApi } from './api.js';
@@ -11,6 +11,7 @@ import { validateContainers } from './docker/spec.js';
 import { ConfigError, NoLauncherError, StateFileError } from './errors.js';
 import type { LaunchState, Launcher, LaunchSpec } from './launcher.js';
 import { createLogger, logProxyEvents } from './logging.js';
+import { Changes, toStored, withVersion } from './changes.js';
 import { Metrics } from './metrics.js';
 import { StateStore, type StoredCluster } from './store.js';
 
@@ -69,6 +70,7 @@ export class Sidecar implements ClusterService {
   private readonly deps: SidecarDeps;
   private readonly launches = new Map<string, LaunchRecord>();
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly changes: Changes;
   private launcherPromise: Promise<Launcher> | undefined;
   private wiredLaunchers = new WeakSet<Launcher>();
   private stopLogging: () => void = () => {};
@@ -82,6 +84,7 @@ export class Sidecar implements ClusterService {
     this.log = log;
     this.deps = deps;
     this.store = config.stateFile === undefined ? undefined : new StateStore(config.stateFile);
+    this.changes = new Changes(this.store, log, () => this.snapshot());
     this.metrics = new Metrics(proxy, (uuid) => this.launches.get(uuid)?.info.state);
     this.api = new ConfigApi(this, config.api, log);
   }
@@ -244,18 +247,7 @@ export class Sidecar implements ClusterService {
 
   private snapshot(): StoredCluster[] {
     const status = new Map(this.proxy.status().versions.map((v) => [v.uuid, v]));
-    return this.proxy.listVersions().map((json) => {
-      const rec = this.launches.get(json.uuid);
-      const out: StoredCluster = { ...json };
-      // A container version's servers come from its containers on every start.
-      if (rec !== undefined) {
-        delete out['servers'];
-        out['containers'] = rec.containers;
-      }
-      const pct = status.get(json.uuid)?.percentage;
-      if (pct !== undefined) out['percentage'] = pct;
-      return out;
-    });
+    return this.proxy.listVersions().map((json) => toStored(json, this.launches.get(json.uuid)?.containers, status.get(json.uuid)?.percentage));
   }
 
   private view(json: ClusterJSON): ClusterView {
@@ -288,7 +280,7 @@ export class Sidecar implements ClusterService {
     if (!isObject(input)) throw new InvalidVersionError('cluster', `must be an object, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : `a ${typeof input}`}`);
     const hasContainers = input['containers'] !== undefined;
     // Checked in full before anything changes.
-    validateVersion(input, { extraKeys: ['containers'], serversOptional: hasContainers });
+    const spec = validateVersion(input, { extraKeys: ['containers'], serversOptional: hasContainers });
     if (hasContainers && input['servers'] !== undefined) throw new InvalidVersionError('cluster.servers', 'give servers or containers, not both');
     let launcher: Launcher | undefined;
     let containers: unknown;
@@ -297,31 +289,38 @@ export class Sidecar implements ClusterService {
       containers = launcher.validate(input['containers'], 'cluster.containers');
     }
     const { containers: _c, ...rest } = input;
-    const json = this.proxy.addVersion(rest, { allowNoServers: hasContainers });
-    if (hasContainers) this.launches.set(json.uuid, { containers, info: { state: 'starting', since: new Date().toISOString() } });
-    try {
-      await this.persist();
-    } catch (err) {
-      this.launches.delete(json.uuid);
-      await this.proxy.removeVersion(json.uuid).catch(() => {});
-      throw this.stateWriteError(err);
-    }
-    this.metrics.change('add');
-    if (launcher !== undefined) this.launch(launcher, { uuid: json.uuid, version: json.version, containers });
-    return this.view(json);
+    return this.changes.run(async () => {
+      if (this.proxy.getVersion(spec.uuid) !== undefined) throw new VersionExistsError(spec.uuid);
+      await this.changes.commit(withVersion(this.snapshot(), toStored(toClusterJSON(spec), hasContainers ? containers : undefined, undefined)));
+      // The uuid generated for the commit is the one the proxy gets.
+      const json = await this.changes.apply(() => this.proxy.addVersion({ ...rest, uuid: spec.uuid }, { allowNoServers: hasContainers }));
+      if (hasContainers) this.launches.set(json.uuid, { containers, info: { state: 'starting', since: new Date().toISOString() } });
+      this.metrics.change('add');
+      if (launcher !== undefined) this.launch(launcher, { uuid: json.uuid, version: json.version, containers });
+      return this.view(json);
+    });
   }
 
   /** Changes a version (transition, GRADUAL share, servers, balancing). */
   async updateCluster(id: string, patch: unknown): Promise<ClusterView> {
-    if (this.proxy.getVersion(id) === undefined) throw new VersionNotFoundError(id);
-    if (!isObject(patch)) throw new InvalidVersionError('cluster', 'must be an object');
-    const rec = this.launches.get(id);
-    if (patch['containers'] !== undefined) throw new InvalidVersionError('cluster.containers', 'cannot be changed; add a new version and remove this one');
-    if (rec !== undefined && patch['servers'] !== undefined) throw new InvalidVersionError('cluster.servers', 'come from this version\'s containers and cannot be set');
-    const json = this.proxy.updateVersion(id, patch, { allowNoServers: rec !== undefined });
-    await this.persist().catch((err) => { throw this.stateWriteError(err); });
-    this.metrics.change('update');
-    return this.view(json);
+    return this.changes.run(async () => {
+      const current = this.proxy.getVersion(id);
+      if (current === undefined) throw new VersionNotFoundError(id);
+      if (!isObject(patch)) throw new InvalidVersionError('cluster', 'must be an object');
+      const rec = this.launches.get(id);
+      if (patch['containers'] !== undefined) throw new InvalidVersionError('cluster.containers', 'cannot be changed; add a new version and remove this one');
+      if (rec !== undefined && patch['servers'] !== undefined) throw new InvalidVersionError('cluster.servers', 'come from this version\'s containers and cannot be set');
+      const next = patchVersion(current, patch, { serversOptional: rec !== undefined });
+      const json = toClusterJSON(next.spec);
+      // The share the proxy will have: the one set, else the current one while the mode and start stay
+      // (else none is stored, and a restart begins at initialPercentage as the proxy does now).
+      const same = json.upgradeTransition.mode === current.upgradeTransition.mode && json.upgradeTransition.initialPercentage === current.upgradeTransition.initialPercentage;
+      const pct = next.percentage ?? (same ? this.proxy.status().versions.find((v) => v.uuid === id)?.percentage : undefined);
+      await this.changes.commit(this.snapshot().map((e) => (e.uuid === id ? toStored(json, rec?.containers, pct) : e)));
+      const applied = await this.changes.apply(() => this.proxy.updateVersion(id, patch, { allowNoServers: rec !== undefined }));
+      this.metrics.change('update');
+      return this.view(applied);
+    });
   }
 
   /**
@@ -330,10 +329,15 @@ export class Sidecar implements ClusterService {
    * background, then its containers are stopped.
    */
   async removeCluster(id: string): Promise<ClusterView> {
+    return this.changes.run(() => this.removeCommitted(id));
+  }
+
+  private async removeCommitted(id: string): Promise<ClusterView> {
     const json = this.proxy.getVersion(id);
     if (json === undefined) throw new VersionNotFoundError(id);
     const view = this.view(json);
     const rec = this.launches.get(id);
+    await this.changes.commit(this.snapshot().filter((e) => e.uuid !== id));
     this.launches.delete(id);
     const drained = this.proxy.removeVersion(id, { drainTimeout: this.config.drainTimeout });
     this.track(drained.then(async () => {
@@ -342,15 +346,8 @@ export class Sidecar implements ClusterService {
       await launcher.stop(id);
       this.log.info({ event: 'stop', uuid: id, version: json.version }, `containers of version ${json.version} stopped`);
     }).catch((err: Error) => this.log.error({ event: 'stop', uuid: id, err: err.message }, `stopping version ${json.version}: ${err.message}`)));
-    await this.persist().catch((err) => { throw this.stateWriteError(err); });
     this.metrics.change('remove');
     return view;
-  }
-
-  private stateWriteError(err: unknown): StateFileError {
-    const e = new StateFileError(this.store?.file ?? '', `cannot be written: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    this.log.error({ event: 'state', err: e.message }, e.message);
-    return e;
   }
 
   /** Per-version state, health, share and counters, newest first. */

@@ -317,3 +317,54 @@ export function toClusterJSON(spec: VersionSpec): ClusterJSON {
   if (spec.balancing !== 'round-robin') out.balancing = spec.balancing;
   return out;
 }
+
+/** A version with a patch applied, checked in full (see `patchVersion`). */
+export interface PatchedVersion {
+  readonly spec: VersionSpec;
+  /** GRADUAL: the share the patch sets, when it sets one. */
+  readonly percentage: number | undefined;
+}
+
+const PATCH_KEYS = ['version', 'servers', 'upgradeTransition', 'balancing', 'percentage', 'uuid'];
+
+/**
+ * What a PATCH body makes of a version, without changing anything: the
+ * caller can store the result before it applies it. `upgradeTransition` is
+ * merged into the current one when its mode (given, else the one its fields
+ * imply) is the current one; another mode starts afresh.
+ * Throws `InvalidVersionError` naming the field.
+ */
+export function patchVersion(current: ClusterJSON, patch: unknown, opts: { serversOptional?: boolean } = {}): PatchedVersion {
+  if (!isObject(patch)) throw new InvalidVersionError('cluster', 'must be an object');
+  for (const k of Object.keys(patch)) {
+    if (!PATCH_KEYS.includes(k)) {
+      throw new InvalidVersionError(`cluster.${k}`, 'unknown field (expected version, servers, upgradeTransition, balancing, percentage)');
+    }
+  }
+  if (patch['uuid'] !== undefined && patch['uuid'] !== current.uuid) throw new InvalidVersionError('cluster.uuid', 'cannot be changed');
+  let transition: Record<string, unknown> = { ...current.upgradeTransition };
+  if (patch['upgradeTransition'] !== undefined) {
+    const next = patch['upgradeTransition'];
+    if (!isObject(next)) throw new InvalidVersionError('cluster.upgradeTransition', 'must be an object');
+    // Without a mode, the patch's fields say it, as in a new version: {"sessionTimeout": 60} on a GRADUAL version switches it to SESSION.
+    const mode = typeof next['mode'] === 'string' ? next['mode'].toUpperCase() : inferMode(next, 'cluster.upgradeTransition') ?? current.upgradeTransition.mode;
+    // Defaults of the old mode (e.g. GRADUAL's initialPercentage) do not carry over to a new one.
+    transition = mode === current.upgradeTransition.mode ? { ...transition, ...next } : { ...next };
+  }
+  const merged = {
+    uuid: current.uuid,
+    version: patch['version'] ?? current.version,
+    servers: patch['servers'] ?? current.servers,
+    upgradeTransition: transition,
+    ...(patch['balancing'] !== undefined ? { balancing: patch['balancing'] } : current.balancing ? { balancing: current.balancing } : {}),
+  };
+  const spec = validateVersion(merged, { serversOptional: opts.serversOptional === true });
+  let percentage: number | undefined;
+  if (patch['percentage'] !== undefined) {
+    const pct = patch['percentage'];
+    if (typeof pct !== 'number' || !Number.isFinite(pct) || pct < 0 || pct > 100) throw new InvalidVersionError('cluster.percentage', 'must be a number from 0 to 100');
+    if (spec.transition.mode !== 'GRADUAL') throw new InvalidVersionError('cluster.percentage', `only applies to mode GRADUAL, but mode is ${spec.transition.mode}`);
+    percentage = pct;
+  }
+  return { spec, percentage };
+}
