@@ -1,4 +1,4 @@
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { StateFileError } from './errors.js';
 
@@ -25,6 +25,31 @@ export class StateStore {
 
   constructor(file: string) {
     this.file = path.resolve(file);
+  }
+
+  /**
+   * Removes the temp files (`<file>.<pid>.<n>.tmp`) of writes a crash cut
+   * short: they hold environment values too, and nothing reads them. Call
+   * before the first write. Resolves with how many were removed.
+   */
+  async removeLeftovers(): Promise<number> {
+    const dir = path.dirname(this.file);
+    const base = path.basename(this.file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const mine = new RegExp(`^${base}\\.\\d+\\.\\d+\\.tmp$`);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const name of names.filter((n) => mine.test(n))) {
+      try {
+        await unlink(path.join(dir, name));
+        removed++;
+      } catch { /* gone already, or not ours to remove: the next start tries again */ }
+    }
+    return removed;
   }
 
   /** The saved clusters, or undefined when there is no state file yet. */
