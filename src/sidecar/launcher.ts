@@ -17,6 +17,12 @@ export interface LaunchProgress {
 
 export interface LaunchSpec {
   uuid: string;
+  /**
+   * Names this launch of the version. A uuid that is removed and added again
+   * while its containers drain has two launches; `stop` and `died` name the
+   * one they mean. The launcher makes one up when it is not given.
+   */
+  launchId?: string;
   version: string;
   /** The `containers` value, as returned by `validate`. */
   containers: unknown;
@@ -31,8 +37,11 @@ export interface Launcher {
    * created and rejects with an Error whose message says why.
    */
   launch(spec: LaunchSpec, onProgress: (p: LaunchProgress) => void): Promise<ServerAddress[]>;
-  /** Stops and removes the version's containers (called after its connections drained). */
-  stop(uuid: string): Promise<void>;
+  /**
+   * Stops and removes the containers of one launch (called after its
+   * connections drained); without `launchId`, of every launch of the uuid.
+   */
+  stop(uuid: string, launchId?: string): Promise<void>;
   /**
    * At startup, with the versions restored from the state file: adopts their
    * running containers (no duplicates), removes containers this sidecar owns
@@ -40,7 +49,7 @@ export interface Launcher {
    * whose containers are running. Versions missing from the map must be launched again.
    */
   reconcile(specs: LaunchSpec[]): Promise<Map<string, ServerAddress[]>>;
-  /** `died`: a ready version's container stopped unexpectedly. */
-  on(event: 'died', listener: (uuid: string, reason: string) => void): this;
+  /** `died`: a ready version's container stopped unexpectedly (`launchId`: which launch of it). */
+  on(event: 'died', listener: (uuid: string, reason: string, launchId?: string) => void): this;
   close(): Promise<void>;
 }

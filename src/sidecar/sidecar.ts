@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { DestinationStream, Logger } from 'pino';
 import {
   createProxy, InvalidVersionError, patchVersion, toClusterJSON, validateVersion, VersionExistsError, VersionNotFoundError,
@@ -27,6 +28,8 @@ export interface SidecarDeps {
 }
 
 interface LaunchRecord {
+  /** This record's launch: a uuid removed and added again gets a new one, so the old launch's stop cannot hit it. */
+  launchId: string;
   containers: unknown;
   info: LaunchInfo;
 }
@@ -102,6 +105,8 @@ export class Sidecar implements ClusterService {
 
   /** @internal Restores versions (state file, else config), reconciles containers, opens the config port. */
   async start(): Promise<void> {
+    const leftovers = this.store === undefined ? 0 : await this.store.removeLeftovers();
+    if (leftovers > 0) this.log.info({ event: 'state', stateFile: this.store!.file, removed: leftovers }, `removed ${leftovers} leftover temp file(s) of ${this.store!.file} (writes cut short by a crash)`);
     const stored = this.store === undefined ? undefined : await this.store.load();
     const source = stored !== undefined ? [...stored].reverse() : this.config.clusters;
     for (const [i, input] of source.entries()) {
@@ -129,7 +134,7 @@ export class Sidecar implements ClusterService {
     const { containers, percentage, ...rest } = input;
     const json = this.proxy.addVersion(rest, { allowNoServers: containers !== undefined });
     if (containers !== undefined) {
-      this.launches.set(json.uuid, { containers, info: { state: 'starting', message: 'waiting for the launcher', since: new Date().toISOString() } });
+      this.launches.set(json.uuid, { launchId: newLaunchId(), containers, info: { state: 'starting', message: 'waiting for the launcher', since: new Date().toISOString() } });
     }
     if (typeof percentage === 'number' && json.upgradeTransition.mode === 'GRADUAL') this.proxy.setPercentage(json.uuid, percentage);
   }
@@ -144,13 +149,14 @@ export class Sidecar implements ClusterService {
     } catch (err) {
       for (const [uuid] of wanted) this.setLaunch(uuid, 'failed', (err as Error).message);
       if (wanted.length > 0) this.log.error({ event: 'launcher', err: (err as Error).message }, `container versions cannot start: ${(err as Error).message}`);
+      else this.log.warn({ event: 'launcher', err: (err as Error).message }, `no container launcher: ${(err as Error).message}`);
       return;
     }
     const specs: LaunchSpec[] = [];
     for (const [uuid, rec] of wanted) {
       try {
         rec.containers = launcher.validate(rec.containers, 'cluster.containers');
-        specs.push({ uuid, version: this.proxy.getVersion(uuid)!.version, containers: rec.containers });
+        specs.push({ uuid, launchId: rec.launchId, version: this.proxy.getVersion(uuid)!.version, containers: rec.containers });
       } catch (err) {
         this.setLaunch(uuid, 'failed', (err as Error).message);
       }
@@ -183,7 +189,7 @@ export class Sidecar implements ClusterService {
     }));
     if (!this.wiredLaunchers.has(launcher)) {
       this.wiredLaunchers.add(launcher);
-      launcher.on('died', (uuid, reason) => this.onDied(uuid, reason));
+      launcher.on('died', (uuid, reason, launchId) => this.onDied(uuid, reason, launchId));
     }
     return launcher;
   }
@@ -207,7 +213,7 @@ export class Sidecar implements ClusterService {
     }).then((servers) => {
       if (!current()) {
         // Deleted while it started: what started must not outlive it.
-        return launcher.stop(spec.uuid);
+        return launcher.stop(spec.uuid, spec.launchId);
       }
       this.proxy.updateVersion(spec.uuid, { servers }, { allowNoServers: true });
       this.setLaunch(spec.uuid, 'ready');
@@ -226,9 +232,11 @@ export class Sidecar implements ClusterService {
    * the version is down and new traffic falls back now, rather than after
    * each client meets a refused connection; the status says what happened.
    */
-  private onDied(uuid: string, reason: string): void {
+  private onDied(uuid: string, reason: string, launchId: string | undefined): void {
     const rec = this.launches.get(uuid);
     if (rec === undefined || this.proxy.getVersion(uuid) === undefined) return;
+    // A death of a launch this uuid no longer runs (removed, draining) is not this version's.
+    if (launchId !== undefined && launchId !== rec.launchId) return;
     this.setLaunch(uuid, 'failed', `container died: ${reason}`);
     this.proxy.updateVersion(uuid, { servers: [] }, { allowNoServers: true });
     this.log.warn({ event: 'died', uuid, reason }, `container of version ${this.proxy.getVersion(uuid)?.version} died (${reason}): traffic falls back`);
@@ -294,9 +302,10 @@ export class Sidecar implements ClusterService {
       await this.changes.commit(withVersion(this.snapshot(), toStored(toClusterJSON(spec), hasContainers ? containers : undefined, undefined)));
       // The uuid generated for the commit is the one the proxy gets.
       const json = await this.changes.apply(() => this.proxy.addVersion({ ...rest, uuid: spec.uuid }, { allowNoServers: hasContainers }));
-      if (hasContainers) this.launches.set(json.uuid, { containers, info: { state: 'starting', since: new Date().toISOString() } });
+      const launchId = newLaunchId();
+      if (hasContainers) this.launches.set(json.uuid, { launchId, containers, info: { state: 'starting', since: new Date().toISOString() } });
       this.metrics.change('add');
-      if (launcher !== undefined) this.launch(launcher, { uuid: json.uuid, version: json.version, containers });
+      if (launcher !== undefined) this.launch(launcher, { uuid: json.uuid, launchId, version: json.version, containers });
       return this.view(json);
     });
   }
@@ -343,7 +352,7 @@ export class Sidecar implements ClusterService {
     this.track(drained.then(async () => {
       if (rec === undefined) return;
       const launcher = await this.getLauncher();
-      await launcher.stop(id);
+      await launcher.stop(id, rec.launchId);
       this.log.info({ event: 'stop', uuid: id, version: json.version }, `containers of version ${json.version} stopped`);
     }).catch((err: Error) => this.log.error({ event: 'stop', uuid: id, err: err.message }, `stopping version ${json.version}: ${err.message}`)));
     this.metrics.change('remove');
@@ -424,3 +433,7 @@ function isParsed(c: unknown): c is SidecarConfig {
   return isObject(c) && isObject(c['api']) && Array.isArray(c['clusters']) && typeof c['drainTimeout'] === 'number';
 }
 
+/** Names one launch of a container version (12 hex digits). */
+function newLaunchId(): string {
+  return randomBytes(6).toString('hex');
+}

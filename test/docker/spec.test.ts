@@ -1,6 +1,7 @@
 import t from 'tap';
 import { InvalidVersionError, InvalidOptionError } from '../../src/core/errors.js';
-import { validateContainers, imageRef, redact } from '../../src/sidecar/docker/spec.js';
+import { validateContainers, imageRef } from '../../src/sidecar/docker/spec.js';
+import { redact } from '../../src/sidecar/docker/redact.js';
 import { dockerOptions } from '../../src/sidecar/docker/host.js';
 
 // The `containers` schema and the `dockerHost` setting, without an engine:

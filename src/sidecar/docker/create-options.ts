@@ -8,6 +8,8 @@ export interface CreateContext {
   /** Host address the proxied port is published on. */
   publishIp: string;
   uuid: string;
+  /** The launch the container belongs to (see `Managed.launchId`). */
+  launchId: string;
   version: string;
   /** How many containers the version has (a single one gets no index suffix). */
   count: number;
@@ -17,9 +19,13 @@ function safeName(s: string): string {
   return s.replace(/[^a-zA-Z0-9_.-]+/g, '-').replace(/^[^a-zA-Z0-9]+/, '');
 }
 
-/** `upshift-<sidecarId>-<version>-<uuid>`, plus `-<index>` when the version has several containers. */
+/**
+ * `upshift-<sidecarId>-<version>-<uuid>-<launch>`, plus `-<index>` when the
+ * version has several containers. The launch part lets a uuid be added again
+ * while its previous containers still drain.
+ */
 export function defaultName(ctx: CreateContext, index: number): string {
-  const base = safeName(`upshift-${ctx.sidecarId}-${ctx.version}-${ctx.uuid.slice(0, 12)}`).slice(0, 110);
+  const base = safeName(`upshift-${ctx.sidecarId}-${ctx.version}-${ctx.uuid.slice(0, 12)}-${ctx.launchId}`).slice(0, 110);
   return ctx.count === 1 ? base : `${base}-${index}`;
 }
 
@@ -65,6 +71,7 @@ export function createOptions(ctx: CreateContext, index: number, c: ContainerSpe
       ...c.labels,
       [LABELS.sidecar]: ctx.sidecarId,
       [LABELS.uuid]: ctx.uuid,
+      [LABELS.launch]: ctx.launchId,
       [LABELS.version]: ctx.version,
       [LABELS.index]: String(index),
       [LABELS.spec]: specDigest(ctx.uuid, index, c),

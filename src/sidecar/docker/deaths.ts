@@ -1,5 +1,6 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import type Docker from 'dockerode';
+import type { Engine } from './engine.js';
 import { engineMessage, engineStatus } from './errors.js';
 import type { LauncherLogger, Managed } from './managed.js';
 import { exitText } from './readiness.js';
@@ -7,7 +8,7 @@ import { LABELS } from './spec.js';
 
 export interface DeathWatchOptions {
   /** For inspecting containers (bounded calls). */
-  docker: Docker;
+  calls: Engine;
   /** For the event stream (no idle timeout: it stays quiet for long stretches). */
   eventsDocker: Docker;
   engine: string;
@@ -15,7 +16,9 @@ export interface DeathWatchOptions {
   log: LauncherLogger;
   /** Watch the engine's event stream; false relies on the proxy's failed dials alone. */
   useEvents: boolean;
-  /** The launcher's launches, by uuid (read only here). */
+  /** Milliseconds a caller of `watch` waits for the stream to connect; the attempt is cut then and retried. */
+  connectTimeoutMs: number;
+  /** The launcher's launches, by launch id (read only here). */
   launches: ReadonlyMap<string, Managed>;
   /** A ready launch died (called once per launch). */
   onDied(m: Managed, reason: string): void;
@@ -31,7 +34,11 @@ interface EngineEvent { status?: string; Action?: string; id?: string; time?: nu
  * its readiness wait fails at once.
  */
 export class DeathWatch {
+  /** Container id → launch id. */
   private readonly byContainer = new Map<string, string>();
+  private readonly stop = new AbortController();
+  /** Set once a failure to connect was logged at warn level; cleared by a success. */
+  private warned = false;
   private stream: NodeJS.ReadableStream | undefined;
   private connected: Promise<void> | undefined;
   private since = Math.floor(Date.now() / 1000);
@@ -39,8 +46,7 @@ export class DeathWatch {
   private readonly onUpstreamFailure = (msg: unknown): void => {
     const uuid = (msg as { uuid?: unknown } | null)?.uuid;
     if (typeof uuid !== 'string') return;
-    const m = this.o.launches.get(uuid);
-    if (m !== undefined) this.checkAlive(m, 'the proxy could not reach it');
+    for (const m of this.o.launches.values()) if (m.uuid === uuid) this.checkAlive(m, 'the proxy could not reach it');
   };
 
   constructor(private readonly o: DeathWatchOptions) {
@@ -49,7 +55,7 @@ export class DeathWatch {
 
   /** Remembers which launch a container belongs to (events may lack its labels). */
   track(containerId: string, m: Managed): void {
-    this.byContainer.set(containerId, m.uuid);
+    this.byContainer.set(containerId, m.launchId);
   }
 
   untrack(containerId: string): void {
@@ -70,9 +76,10 @@ export class DeathWatch {
     void (async () => {
       try {
         for (const { id, name } of m.containers) {
-          const info = await this.o.docker.getContainer(id).inspect().catch((err: unknown) => (engineStatus(err) === 404 ? null : undefined));
+          const info = await this.o.calls.call(`inspect ${name}`, (d, signal) => d.getContainer(id).inspect({ abortSignal: signal }))
+            .catch((err: unknown) => (engineStatus(err) === 404 ? null : undefined));
           if (info === null) return this.markDied(m, `container ${name} is gone (${why})`);
-          if (info !== undefined && !info.State.Running) return this.markDied(m, `container ${name} ${exitText(info)} (${why})`);
+          if (info !== undefined && !info.State.Running) return this.markDied(m, `container ${name} ${exitText(info, m.hide)} (${why})`);
         }
       } finally {
         m.checking = false;
@@ -85,9 +92,9 @@ export class DeathWatch {
     const action = ev.Action ?? ev.status;
     const id = ev.Actor?.ID ?? ev.id;
     const attrs = ev.Actor?.Attributes ?? {};
-    const uuid = attrs[LABELS.uuid] ?? (id !== undefined ? this.byContainer.get(id) : undefined);
-    if (uuid === undefined || (action !== 'die' && action !== 'oom')) return;
-    const m = this.o.launches.get(uuid);
+    const launchId = (id !== undefined ? this.byContainer.get(id) : undefined) ?? attrs[LABELS.launch];
+    if (launchId === undefined || (action !== 'die' && action !== 'oom')) return;
+    const m = this.o.launches.get(launchId);
     if (m === undefined) return;
     const name = attrs.name ?? id?.slice(0, 12) ?? 'unknown';
     const reason = action === 'oom'
@@ -97,7 +104,12 @@ export class DeathWatch {
     else if (m.state === 'ready') this.markDied(m, reason);
   }
 
-  /** Connects the engine's event stream (once; reconnects after an error). Resolves when connected or failed. */
+  /**
+   * Connects the engine's event stream (once; reconnects after an error).
+   * Resolves when connected or failed, at the latest after
+   * `connectTimeoutMs`: an engine that takes the request and never answers
+   * must not hold up a launch or the start-up.
+   */
   watch(): Promise<void> {
     if (this.closed || !this.o.useEvents) return Promise.resolve();
     if (this.connected !== undefined) return this.connected;
@@ -108,17 +120,29 @@ export class DeathWatch {
   private async connect(): Promise<void> {
     const o = this.o;
     let stream: NodeJS.ReadableStream;
+    // Cut only a connect that does not answer: the connected stream lives on.
+    const attempt = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; attempt.abort(); }, o.connectTimeoutMs);
     try {
       stream = await o.eventsDocker.getEvents({
         since: this.since,
         filters: { type: ['container'], event: ['die', 'oom'], label: [`${LABELS.sidecar}=${o.sidecarId}`] },
+        abortSignal: AbortSignal.any([attempt.signal, this.stop.signal]),
       } as Docker.GetEventsOptions);
     } catch (err) {
-      o.log.warn({ engine: o.engine, err: engineMessage(err) }, 'cannot watch Docker events; retrying');
       this.connected = undefined;
+      if (this.closed) return;
+      const reason = timedOut ? `no answer within ${o.connectTimeoutMs / 1000} s` : engineMessage(err);
+      // Said once at warn level until the stream connects; each retry after that at debug.
+      (this.warned ? o.log.debug : o.log.warn).call(o.log, { engine: o.engine, err: reason }, `cannot watch Docker events (${reason}); retrying in 2 s, deaths are found through the proxy's failed dials meanwhile`);
+      this.warned = true;
       setTimeout(() => { if (!this.closed && this.connected === undefined) void this.watch(); }, 2000).unref();
       return;
+    } finally {
+      clearTimeout(timer);
     }
+    this.warned = false;
     if (this.closed) {
       (stream as unknown as { destroy(): void }).destroy();
       return;
@@ -153,6 +177,7 @@ export class DeathWatch {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.stop.abort();
     diagnostics_channel.unsubscribe('upshift:upstream:failure', this.onUpstreamFailure);
     const s = this.stream;
     this.stream = undefined;

@@ -1,19 +1,24 @@
-import type Docker from 'dockerode';
-import { DockerCallError, ImageUnavailableError, LaunchAbortedError, engineMessage, engineStatus } from './errors.js';
+import { callError, type Engine } from './engine.js';
+import { ImageUnavailableError, LaunchAbortedError, engineMessage, engineStatus } from './errors.js';
 
-/** Uses the local image, or pulls it (bounded by `pullTimeoutMs`); `signal` aborts a pull. */
-export async function ensureImage(docker: Docker, ref: string, pullTimeoutMs: number, progress: (msg: string) => void, signal: AbortSignal): Promise<void> {
+/**
+ * Uses the local image, or pulls it (bounded by `pullTimeoutMs`); `signal`
+ * aborts a pull. `hide` takes environment values out of the engine's words.
+ */
+export async function ensureImage(engine: Engine, ref: string, pullTimeoutMs: number, progress: (msg: string) => void, signal: AbortSignal, hide: (engineText: string) => string): Promise<void> {
   progress(`checking image ${ref}`);
   try {
-    await docker.getImage(ref).inspect();
+    await engine.call(`cannot inspect image ${ref}`, (d) => d.getImage(ref).inspect(), { signal });
     return;
   } catch (err) {
-    if (engineStatus(err) !== 404) throw new DockerCallError(`cannot inspect image ${ref}`, engineMessage(err), engineStatus(err));
+    if (signal.aborted) throw new LaunchAbortedError();
+    if (engineStatus(err) !== 404) throw callError(`cannot inspect image ${ref}`, err, hide);
   }
   progress(`image ${ref} is not present: pulling it`);
   const timeout = AbortSignal.timeout(pullTimeoutMs);
   const both = AbortSignal.any([signal, timeout]);
   try {
+    const docker = engine.docker;
     const stream = await docker.pull(ref, { abortSignal: both });
     await new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
@@ -30,7 +35,7 @@ export async function ensureImage(docker: Docker, ref: string, pullTimeoutMs: nu
     });
   } catch (err) {
     if (signal.aborted) throw new LaunchAbortedError();
-    throw new ImageUnavailableError(ref, engineMessage(err));
+    throw new ImageUnavailableError(ref, hide(engineMessage(err)));
   }
   progress(`pulled image ${ref}`);
 }

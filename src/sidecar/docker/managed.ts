@@ -1,4 +1,5 @@
 import type { ServerAddress } from '../../core/index.js';
+import { engineTextRedactor } from './redact.js';
 import type { ContainerSpec } from './spec.js';
 
 export type ManagedState = 'launching' | 'ready' | 'dead' | 'stopping';
@@ -9,6 +10,8 @@ export type ManagedState = 'launching' | 'ready' | 'dead' | 'stopping';
  * `exited` / `state` as they learn what the engine did.
  */
 export interface Managed {
+  /** This launch, unique in the process (containers carry it as a label): stops and deaths are keyed to it, not to the uuid. */
+  launchId: string;
   uuid: string;
   version: string;
   specs: ContainerSpec[];
@@ -21,12 +24,15 @@ export interface Managed {
   exited: string | undefined;
   launching: Promise<unknown> | undefined;
   checking: boolean;
+  /** Hides this launch's environment values in text the engine sent. */
+  hide: (engineText: string) => string;
 }
 
-export function newManaged(uuid: string, version: string, specs: ContainerSpec[], state: ManagedState): Managed {
+export function newManaged(launchId: string, uuid: string, version: string, specs: ContainerSpec[], state: ManagedState): Managed {
   return {
-    uuid, version, specs, containers: [], addresses: [], state,
+    launchId, uuid, version, specs, containers: [], addresses: [], state,
     abort: new AbortController(), exited: undefined, launching: undefined, checking: false,
+    hide: engineTextRedactor(specs),
   };
 }
 

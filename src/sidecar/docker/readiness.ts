@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import type { ServerAddress } from '../../core/index.js';
-import { ContainerFailedError, DockerCallError, engineMessage, engineStatus } from './errors.js';
+import { callError, type Engine } from './engine.js';
+import { ContainerFailedError } from './errors.js';
 import { sleep, type Managed } from './managed.js';
 import { proxyTarget } from './ports.js';
 import { probeOnce } from './probe.js';
@@ -12,16 +13,16 @@ export interface Published {
   ports: Map<number, ServerAddress>;
 }
 
-/** How a stopped container ended, in words ("exited with code 3: ..."). */
-export function exitText(info: Docker.ContainerInspectInfo): string {
+/** How a stopped container ended, in words ("exited with code 3: ..."); `hide` cleans the engine's error text. */
+export function exitText(info: Docker.ContainerInspectInfo, hide: (engineText: string) => string): string {
   const s = info.State;
-  const detail = s.Error ? `: ${s.Error}` : '';
+  const detail = s.Error ? `: ${hide(s.Error)}` : '';
   if (s.OOMKilled) return 'was killed for using too much memory';
   return `exited with code ${s.ExitCode}${detail}`;
 }
 
 /** Reads a started container's published ports from the engine. */
-export async function publishedAddress(docker: Docker, publishIp: string, id: string, name: string, c: ContainerSpec): Promise<Published> {
+export async function publishedAddress(engine: Engine, publishIp: string, id: string, name: string, c: ContainerSpec, hide: (engineText: string) => string): Promise<Published> {
   const ports = new Map<number, ServerAddress>();
   if (c.network === 'host') {
     const proxy = c.portToProxy === undefined ? undefined : { hostname: '127.0.0.1', port: c.portToProxy };
@@ -30,11 +31,11 @@ export async function publishedAddress(docker: Docker, publishIp: string, id: st
   }
   let info: Docker.ContainerInspectInfo;
   try {
-    info = await docker.getContainer(id).inspect();
+    info = await engine.call(`cannot inspect container ${name}`, (d, signal) => d.getContainer(id).inspect({ abortSignal: signal }));
   } catch (err) {
-    throw new DockerCallError(`cannot inspect container ${name}`, engineMessage(err), engineStatus(err));
+    throw callError(`cannot inspect container ${name}`, err, hide);
   }
-  if (!info.State.Running) throw new ContainerFailedError(`container ${name} ${exitText(info)} right after it started`);
+  if (!info.State.Running) throw new ContainerFailedError(`container ${name} ${exitText(info, hide)} right after it started`);
   for (const [key, list] of Object.entries(info.NetworkSettings.Ports ?? {})) {
     const port = Number(key.split('/')[0]);
     const b = (list ?? []).find((x) => x.HostIp === publishIp) ?? (list ?? [])[0];
@@ -69,7 +70,7 @@ export function probeTarget(c: ContainerSpec, name: string, published: Published
  * Probes until the container is ready; throws when it exits, when the
  * deadline passes, or (through `check`) when the launch is aborted.
  */
-export async function waitReady(docker: Docker, m: Managed, id: string, name: string, c: ContainerSpec, target: ServerAddress, check: () => void): Promise<void> {
+export async function waitReady(engine: Engine, m: Managed, id: string, name: string, c: ContainerSpec, target: ServerAddress, check: () => void): Promise<void> {
   const deadline = Date.now() + c.readiness.deadline * 1000;
   const intervalMs = Math.max(10, c.readiness.interval * 1000);
   let lastInspect = Date.now();
@@ -83,8 +84,8 @@ export async function waitReady(docker: Docker, m: Managed, id: string, name: st
     // The event stream normally tells us a container exited; look ourselves now and then too.
     if (Date.now() - lastInspect >= 1000) {
       lastInspect = Date.now();
-      const info = await docker.getContainer(id).inspect().catch(() => undefined);
-      if (info !== undefined && !info.State.Running) throw new ContainerFailedError(`container ${name} ${exitText(info)} before it was ready`);
+      const info = await engine.call(`inspect ${name}`, (d, signal) => d.getContainer(id).inspect({ abortSignal: signal })).catch(() => undefined);
+      if (info !== undefined && !info.State.Running) throw new ContainerFailedError(`container ${name} ${exitText(info, m.hide)} before it was ready`);
     }
     await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())), m.abort.signal);
   }

@@ -1,11 +1,12 @@
 import type Docker from 'dockerode';
 import type { LaunchSpec } from '../launcher.js';
+import type { Engine } from './engine.js';
 import { newManaged, type LauncherLogger, type Managed } from './managed.js';
 import { publishedAddress } from './readiness.js';
 import { LABELS, specDigest, validateContainers, type ContainerSpec } from './spec.js';
 
 export interface ReconcileContext {
-  docker: Docker;
+  engine: Engine;
   publishIp: string;
   log: LauncherLogger;
   /** This sidecar's containers (all states). */
@@ -14,6 +15,8 @@ export interface ReconcileContext {
   removeAll(list: Docker.ContainerInfo[]): Promise<void>;
   /** True when a launch of this uuid is under way or running already: its containers are left alone. */
   known(uuid: string): boolean;
+  /** The launch id for an adopted version that comes without one. */
+  newLaunchId(): string;
 }
 
 export function containerName(c: Docker.ContainerInfo): string {
@@ -75,12 +78,13 @@ async function adopt(ctx: ReconcileContext, spec: LaunchSpec, cs: ContainerSpec[
     if (c.Labels[LABELS.spec] !== specDigest(spec.uuid, index, spec0)) return undefined;
     byIndex.set(index, c);
   }
-  const m = newManaged(spec.uuid, spec.version, cs, 'ready');
+  // The adopted containers keep the launch label of the run that made them; the launch knows them by id.
+  const m = newManaged(spec.launchId ?? ctx.newLaunchId(), spec.uuid, spec.version, cs, 'ready');
   for (const [index, c] of [...byIndex.entries()].sort((a, b) => a[0] - b[0])) {
     const name = containerName(c);
     let published;
     try {
-      published = await publishedAddress(ctx.docker, ctx.publishIp, c.Id, name, cs[index]!);
+      published = await publishedAddress(ctx.engine, ctx.publishIp, c.Id, name, cs[index]!, m.hide);
     } catch (err) {
       ctx.log.warn({ uuid: spec.uuid, container: name, err: (err as Error).message }, 'cannot adopt container');
       return undefined;

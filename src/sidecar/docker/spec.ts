@@ -7,7 +7,7 @@ import { findProxyTarget, type PortBinding } from './ports.js';
  * labels, network, a readiness probe and a restart policy. `validate`
  * checks it and returns the normalized form below; every error names the
  * field (`cluster.containers[0].memory`). Environment values are secrets:
- * no message built here ever contains one.
+ * no message built here ever contains one (see redact.ts for the engine's).
  */
 
 export type ProbeType = 'tcp' | 'http' | 'none';
@@ -66,6 +66,8 @@ export const LABELS = {
   version: 'io.upshift.version',
   index: 'io.upshift.index',
   spec: 'io.upshift.spec',
+  /** One launch of a version: a uuid removed and added again has two, and each is stopped alone. */
+  launch: 'io.upshift.launch',
 } as const;
 
 export const MAX_CONTAINERS = 16;
@@ -392,15 +394,4 @@ export function asContainerSpecs(v: unknown, field = 'containers'): ContainerSpe
  */
 export function specDigest(uuid: string, index: number, c: ContainerSpec): string {
   return createHash('sha256').update(JSON.stringify([uuid, index, c])).digest('hex').slice(0, 24);
-}
-
-/** Replaces every environment value of at least 4 characters found in `text` with `***`. */
-export function redact(text: string, specs: readonly ContainerSpec[]): string {
-  let out = text;
-  for (const c of specs) {
-    for (const [, value] of c.environment) {
-      if (value.length >= 4 && out.includes(value)) out = out.split(value).join('***');
-    }
-  }
-  return out;
 }
