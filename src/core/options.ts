@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { InvalidOptionError } from './errors.js';
 import { given } from './given.js';
 import { isCookieAttributeValue, isCookieName, type CookieOptions, type SameSite } from './http/cookies.js';
@@ -42,7 +43,11 @@ export interface ProxyOptions {
     retryBuffer?: number;
     /** Response bytes a CONCURRENT loser may buffer before it is paused. Default 1048576. */
     concurrentBuffer?: number;
-    /** Open client connections; beyond, new ones are closed at once. Default 0 (no limit). */
+    /**
+     * Open client connections; beyond, new ones are closed at once; 0: no limit.
+     * Default: derived from the process's file-descriptor limit (`defaultConnections`),
+     * so the descriptors of a full proxy leave a reserve for the sidecar's config API and `/healthz`.
+     */
     connections?: number;
   };
   health?: {
@@ -112,7 +117,37 @@ export const DEFAULT_SESSION_COOKIE = 'dynsoftup';
 export const DEFAULT_TRANSITION_COOKIE = 'transition';
 export const DEFAULT_TRANSITION_MAX_AGE = 30 * 24 * 3600;
 export const DEFAULT_TIMEOUTS = Object.freeze({ connect: 3000, head: 10_000, idle: 60_000, firstByte: 30_000, linger: 1000 });
-export const DEFAULT_LIMITS = Object.freeze({ headSize: 65_536, responseHeadSize: 131_072, retryBuffer: 65_536, concurrentBuffer: 1_048_576, connections: 0 });
+/** The soft limit on open file descriptors (RLIMIT_NOFILE), from /proc/self/limits; undefined when unknown or unlimited. */
+export function fdLimit(limitsText?: string): number | undefined {
+  let text = limitsText;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/limits', 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+  const soft = /^Max open files\s+(\S+)/m.exec(text)?.[1];
+  const n = Number(soft);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * The default of `limits.connections` for a file-descriptor limit: a
+ * reserve (a quarter of the limit, at most 256) stays for everything that
+ * is not a client connection (the config API and `/healthz`, the state file,
+ * logs, Docker, health checks), and half of the rest is for clients, since a
+ * proxied connection holds two descriptors (client and server). 0 (no
+ * limit) when the limit is unknown. CONCURRENT legs and http mode's idle
+ * pool hold more: set `limits.connections` yourself when they are large.
+ */
+export function defaultConnections(limit: number | undefined): number {
+  if (limit === undefined) return 0;
+  const reserve = Math.min(256, Math.floor(limit / 4));
+  return Math.max(1, Math.floor((limit - reserve) / 2));
+}
+
+export const DEFAULT_LIMITS = Object.freeze({ headSize: 65_536, responseHeadSize: 131_072, retryBuffer: 65_536, concurrentBuffer: 1_048_576, connections: defaultConnections(fdLimit()) });
 export const DEFAULT_HEALTH = Object.freeze({ maxFails: 1, ejectBase: 1000, ejectMax: 30_000, onVersionDown: 'keep' as const });
 export const DEFAULT_ACTIVE_HEALTH = Object.freeze({ interval: 5000, timeout: 2000 });
 export const DEFAULT_HTTP = Object.freeze({ maxIdlePerServer: 64, maxPerServer: 0, idleTimeout: 4000, xForwardedFor: false, forwarded: false, retries: 3 });
