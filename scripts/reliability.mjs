@@ -7,7 +7,7 @@
 // one line "N passed, N failed" counting assertions. Exit status 1 on any
 // failure.
 //
-//   npm run test:reliability                               CI profile, scenarios 1-9
+//   npm run test:reliability                               CI profile, scenarios 1-9 and 11 (hostile inputs)
 //   RELIABILITY_PROFILE=soak npm run test:reliability      adds scenario 10 (10 min soak) and longer runs
 //   npm run test:reliability -- 05 06                      only the scenarios whose file names start so
 import { spawn, spawnSync } from 'node:child_process';
