@@ -13,6 +13,7 @@ import { ConfigError, NoLauncherError, StateFileError } from './errors.js';
 import type { LaunchState, Launcher, LaunchSpec } from './launcher.js';
 import { createLogger, logProxyEvents } from './logging.js';
 import { Changes, toStored, withVersion } from './changes.js';
+import { warnIfUnauthenticated } from './exposure.js';
 import { Metrics } from './metrics.js';
 import { StateStore, type StoredCluster } from './store.js';
 
@@ -416,9 +417,7 @@ export async function startSidecar(config: unknown, deps: SidecarDeps = {}): Pro
     await sidecar.close({ drainTimeout: 0 }).catch(() => {});
     throw err;
   }
-  if (cfg.api.token === undefined && !isLoopback(cfg.api.host)) {
-    log.warn({ event: 'unauthenticated', api: sidecar.apiAddress }, `the config API listens on ${cfg.api.host} without a token: anyone who can reach port ${sidecar.apiAddress.port} can change routing. Set configService.token (or --api-token, UPSHIFT_API_TOKEN), or listen on 127.0.0.1`);
-  }
+  warnIfUnauthenticated(log, cfg.api, sidecar.apiAddress.port);
   log.info({ event: 'started', proxy: sidecar.proxyAddress, api: sidecar.apiAddress, stateFile: cfg.stateFile, auth: cfg.api.token !== undefined }, `upshift listening on ${sidecar.proxyAddress.host}:${sidecar.proxyAddress.port}, config API on ${sidecar.apiAddress.host}:${sidecar.apiAddress.port}`);
   return sidecar;
 }
@@ -439,9 +438,4 @@ function isParsed(c: unknown): c is SidecarConfig {
 /** Names one launch of a container version (12 hex digits). */
 function newLaunchId(): string {
   return randomBytes(6).toString('hex');
-}
-
-/** An address only this host can reach: 127.0.0.0/8, ::1, localhost. */
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./i.test(host);
 }
