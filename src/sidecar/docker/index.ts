@@ -2,7 +2,9 @@ import { DockerLauncher, type DockerLauncherOptions } from './launcher.js';
 
 export { DockerLauncher } from './launcher.js';
 export type { DockerLauncherOptions, LauncherLogger } from './launcher.js';
-export * from './errors.js';
+export {
+  DockerUnreachableError, DockerTimeoutError, DockerCallError, ImageUnavailableError, ContainerFailedError, LaunchAbortedError, LauncherStateError,
+} from './errors.js';
 export { dockerOptions, DEFAULT_DOCKER_SOCKET } from './host.js';
 export { validateContainers, imageRef, LABELS, LABEL_PREFIX, MAX_CONTAINERS } from './spec.js';
 export type { ContainerSpec, ReadinessProbe, PortBinding } from './spec.js';
