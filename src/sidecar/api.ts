@@ -7,6 +7,7 @@ import type { ClusterService } from './cluster-service.js';
 import {
   BadBodyError, BodyTooLargeError, ConfigError, MethodNotAllowedError, PathNotFoundError, UnauthorizedError, restStatus,
 } from './errors.js';
+import { STATUS_PAGE } from './page/index.js';
 
 export interface ApiOptions {
   host: string;
@@ -115,6 +116,13 @@ export class ConfigApi {
       sendJson(res, 200, { status: 'ok' });
       return;
     }
+    // The status page holds no data (its calls carry the token), so it is served to anyone who can reach the port.
+    if (path === '/') {
+      allow(method, ['GET', 'HEAD']);
+      res.writeHead(200, { ...STATUS_PAGE.headers, 'Content-Length': STATUS_PAGE.body.length });
+      res.end(method === 'HEAD' ? undefined : STATUS_PAGE.body);
+      return;
+    }
     this.authorize(req);
 
     if (path === CLUSTERS || path === `${CLUSTERS}/`) {
@@ -170,7 +178,7 @@ export class ConfigApi {
       res.end(text);
       return;
     }
-    throw new PathNotFoundError(path, '/configuration/cluster, /status, /metrics, /healthz');
+    throw new PathNotFoundError(path, '/ (the status page), /configuration/cluster, /status, /metrics, /healthz');
   }
 
   /** Bearer token, compared in constant time (digests have equal length whatever was sent). */

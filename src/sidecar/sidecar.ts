@@ -15,6 +15,7 @@ import { createLogger, logProxyEvents } from './logging.js';
 import { Changes, toStored, withVersion } from './changes.js';
 import { warnIfUnauthenticated } from './exposure.js';
 import { Metrics } from './metrics.js';
+import { RecentEvents, type RecentEvent } from './recent-events.js';
 import { StateStore, type StoredCluster } from './store.js';
 
 export interface SidecarDeps {
@@ -73,6 +74,7 @@ export class Sidecar implements ClusterService {
   private readonly store: StateStore | undefined;
   private readonly deps: SidecarDeps;
   private readonly launches = new Map<string, LaunchRecord>();
+  private readonly recent: RecentEvents;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly changes: Changes;
   private launcherPromise: Promise<Launcher> | undefined;
@@ -90,6 +92,7 @@ export class Sidecar implements ClusterService {
     this.store = config.stateFile === undefined ? undefined : new StateStore(config.stateFile);
     this.changes = new Changes(this.store, log, () => this.snapshot());
     this.metrics = new Metrics(proxy, (uuid) => this.launches.get(uuid)?.info.state);
+    this.recent = new RecentEvents(proxy);
     this.api = new ConfigApi(this, config.api, log);
   }
 
@@ -199,6 +202,7 @@ export class Sidecar implements ClusterService {
     const rec = this.launches.get(uuid);
     if (rec === undefined) return;
     rec.info = message === undefined ? { state, since: new Date().toISOString() } : { state, message, since: new Date().toISOString() };
+    this.recent.launch(uuid, this.proxy.getVersion(uuid)?.version, state, message);
   }
 
   private launch(launcher: Launcher, spec: LaunchSpec): void {
@@ -360,11 +364,12 @@ export class Sidecar implements ClusterService {
     return view;
   }
 
-  /** Per-version state, health, share and counters, newest first. */
-  status(): ProxyStatus & { versions: Array<VersionStatus & { launch?: LaunchInfo }> } {
+  /** Per-version state, health, share and counters, newest first; the last notable events, oldest first. */
+  status(): ProxyStatus & { versions: Array<VersionStatus & { launch?: LaunchInfo }>; events: RecentEvent[] } {
     const s = this.proxy.status();
     return {
       ...s,
+      events: this.recent.list(),
       versions: s.versions.map((v) => {
         const rec = this.launches.get(v.uuid);
         return rec === undefined ? v : { ...v, launch: rec.info };
@@ -384,6 +389,7 @@ export class Sidecar implements ClusterService {
       // Background drains and launches end by then, or are cut off after the deadline.
       await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, drainTimeout).unref())]);
       this.stopLogging();
+      this.recent.close();
       this.metrics.close();
       const launcher = this.deps.launcher ?? (this.launcherPromise ? await this.launcherPromise.catch(() => undefined) : undefined);
       await launcher?.close().catch(() => {});
