@@ -24,6 +24,10 @@ function clock(iso) {
   var d = new Date(iso);
   return isNaN(d) ? '' : d.toLocaleTimeString([], { hour12: false });
 }
+/** Shares move in fractions of a percent under GRADUAL: one decimal at most. */
+function pct(n) {
+  return String(Math.round(Number(n) * 10) / 10) + '%';
+}
 function fmt(n, digits) {
   return n === undefined || n === null || isNaN(n) ? '\u2014' : n.toFixed(digits);
 }
@@ -104,7 +108,7 @@ function verdictLine(v) {
   var parts = [];
   if (j) {
     parts.push('<span class="v ' + esc(j.verdict) + '">' + esc(j.verdict) + '</span>');
-    if (j.window && j.window.requests !== undefined) parts.push(esc(j.window.requests) + ' judged, ' + esc(j.window.failures) + ' failed');
+    if (j.window && j.window.requests !== undefined) parts.push('window ' + esc(j.window.requests) + ' request(s), ' + esc(j.window.failures) + ' failed');
     // The rule: roll back when the lower bound of the failure rate exceeds the bound.
     if (j.lower !== undefined && j.bound !== undefined) parts.push('failure rate ≥ ' + fmt(j.lower * 100, 1) + '% (rollback above ' + fmt(j.bound * 100, 1) + '%)');
   }
@@ -122,7 +126,7 @@ function card(v, r) {
   var j = v.judgement;
   var p99 = j && j.window ? j.window.p99FirstByteMs : undefined;
   var errRate = r && r.err !== null ? fmt(r.err * 100, 1) + '%' : (v.requests > 0 ? fmt(v.errors / v.requests * 100, 1) + '% all' : '\u2014');
-  var mode = v.mode + (v.percentage !== undefined ? ' ' + v.percentage + '%' : '');
+  var mode = v.mode + (v.percentage !== undefined ? ' ' + pct(v.percentage) : '');
   var html = '<section class="version ' + esc(v.state) + '" data-uuid="' + esc(v.uuid) + '">'
     + '<div class="top"><span class="name">' + esc(v.version) + '</span>'
     + (v.newest ? '<span class="tag newest">newest</span>' : '')
@@ -134,7 +138,7 @@ function card(v, r) {
     + '<button data-action="promote" data-uuid="' + esc(v.uuid) + '">Promote</button>'
     + '<button data-action="resume" data-uuid="' + esc(v.uuid) + '">Resume</button>'
     + '</span></div>'
-    + '<div class="share"><span>share</span><div class="bar"><span data-share="' + esc(v.share) + '"></span></div><b>' + esc(v.share) + '%</b></div>'
+    + '<div class="share"><span>share</span><div class="bar"><span data-share="' + esc(v.share) + '"></span></div><b>' + esc(pct(v.share)) + '</b></div>'
     + '<div class="figures">'
     + '<span>req/s <b class="rps">' + (r ? fmt(r.rps, 1) : '\u2014') + '</b></span>'
     + '<span>errors <b>' + errRate + '</b></span>'

@@ -30,7 +30,7 @@ button.danger { color: var(--bad); }
 .share { display: flex; align-items: center; gap: 8px; margin: 8px 0 6px; }
 .bar { flex: 1; height: 10px; background: #eef1f6; border-radius: 5px; overflow: hidden; }
 .bar span { display: block; height: 100%; width: 0; background: var(--accent); transition: width .4s; }
-.share b { width: 44px; text-align: right; }
+.share b { min-width: 52px; text-align: right; }
 .figures { display: flex; gap: 18px; flex-wrap: wrap; color: var(--mute); }
 .figures b { color: var(--ink); font-weight: 600; }
 .verdict { margin-top: 6px; }
