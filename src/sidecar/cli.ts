@@ -24,6 +24,8 @@ Examples:
   upshift --config upshift.json --log-level DEBUG
   upshift -configFile=upshift.json -logLevel=DEBUG   the same, in the prototype's flags
   upshift status --config upshift.json           versions, health and traffic share
+  upshift watch                                  the same, live (Ctrl-C ends it)
+  upshift open                                   print the status page's address
   upshift cluster add v2.json                    add a version ({"cluster": {...}})
   upshift cluster list
   upshift cluster rm <uuid>
@@ -142,6 +144,29 @@ export function buildCli(): Command {
       process.stdout.write(table(rows) + '\n');
     }));
   apiOptions(program.commands.at(-1)!);
+
+  apiOptions(program.command('watch')
+    .description('a live view of the status: versions, share, requests/s, errors, p99, verdict, servers, last events (Ctrl-C ends it)')
+    .option('--interval <seconds>', 'time between refreshes', '1')
+    .option('--count <n>', 'stop after this many refreshes'))
+    .action(run(async (opts: { interval: string; count?: string }, cmd: Command) => {
+      const interval = Number(opts.interval);
+      if (!(interval >= 0.1)) fail(`--interval must be a number of seconds, at least 0.1 (got ${opts.interval})`);
+      const count = opts.count === undefined ? undefined : Number(opts.count);
+      if (count !== undefined && !(Number.isInteger(count) && count >= 1)) fail(`--count must be a whole number, at least 1 (got ${opts.count})`);
+      const { watch } = await import('./watch.js');
+      await watch(target(cmd), { interval, count, out: process.stdout });
+    }));
+
+  apiOptions(program.command('open')
+    .description('print the address of the status page (GET / of the config API), live in a browser'))
+    .action(run(async (_o: unknown, cmd: Command) => {
+      const t = target(cmd);
+      // Reached first, so a wrong address is said here rather than in the browser.
+      await call(t, 'GET', '/healthz');
+      process.stdout.write(`${t.base}/\n`);
+      if (t.token !== undefined) process.stderr.write('the page asks for the API token (it keeps it in memory only)\n');
+    }));
 
   const cluster = program.command('cluster').description('list, add, change and remove versions of a running sidecar');
   apiOptions(cluster.command('list').description('all versions, newest first').option('--json', 'print the raw JSON'))
