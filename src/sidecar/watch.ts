@@ -119,9 +119,9 @@ export async function watch(target: ApiTarget, o: WatchOptions): Promise<void> {
   let frames = 0;
   let ok = false;
   if (tty) {
-    // Alternate screen, cursor hidden; both restored however the command ends.
-    o.out.write('\x1b[?1049h\x1b[?25l');
-    const restore = (): void => { o.out.write('\x1b[?25h\x1b[?1049l'); };
+    // The cursor is hidden while frames redraw, shown again however the command ends; the last frame stays on screen.
+    o.out.write('\x1b[?25l');
+    const restore = (): void => { o.out.write('\x1b[?25h'); };
     process.once('exit', restore);
     process.once('SIGINT', () => process.exit(0));
   }
