@@ -45,7 +45,7 @@ export class RecentEvents {
   private readonly ring: RecentEvent[] = [];
   private readonly off: Array<() => void> = [];
 
-  constructor(proxy: Proxy, private readonly size = RECENT_EVENTS) {
+  constructor(proxy: Pick<Proxy, 'events'>, private readonly size = RECENT_EVENTS) {
     // Judgement's own events, when the core has them, are kept too.
     const extra: Record<string, (p: Record<string, unknown>) => Omit<RecentEvent, 'at' | 'type'>> = {
       promote: (p) => ({ uuid: String(p['uuid']), version: String(p['version']), text: `${String(p['version'])} promoted` }),
