@@ -4,8 +4,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { isValidVersionId, VersionNotFoundError } from '../core/index.js';
 import type { ClusterService } from './cluster-service.js';
+import { crossSiteRefusal } from './cross-site.js';
 import {
-  BadBodyError, BodyTooLargeError, ConfigError, MethodNotAllowedError, PathNotFoundError, UnauthorizedError, restStatus,
+  BadBodyError, BodyTooLargeError, ConfigError, CrossSiteError, MethodNotAllowedError, PathNotFoundError, UnauthorizedError, restStatus,
 } from './errors.js';
 import { STATUS_PAGE } from './page/index.js';
 
@@ -123,6 +124,9 @@ export class ConfigApi {
       res.end(method === 'HEAD' ? undefined : STATUS_PAGE.body);
       return;
     }
+    // The page above is static and harmless wherever a link to it comes from; everything below is refused to other sites.
+    const refused = crossSiteRefusal(req.headers, { listenHost: this.opts.host, token: this.tokenDigest !== undefined });
+    if (refused !== undefined) throw new CrossSiteError(refused);
     this.authorize(req);
 
     if (path === CLUSTERS || path === `${CLUSTERS}/`) {

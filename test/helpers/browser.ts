@@ -12,13 +12,13 @@ type Tap = { fail(msg: string): void; comment(...msg: unknown[]): void; plan(n: 
  * that is a failure; elsewhere the file plans no assertions and says how to
  * install it.
  */
-export async function browserOrExplain(t: Tap): Promise<Browser | undefined> {
+export async function browserOrExplain(t: Tap, extraArgs: string[] = []): Promise<Browser | undefined> {
   let reason: string;
   if (existsSync(CHROMIUM)) {
     try {
       const browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', ...extraArgs],
         timeout: 60_000,
       });
       t.teardown(() => browser.close());
