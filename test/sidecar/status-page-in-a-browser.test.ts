@@ -60,6 +60,12 @@ t.test('without a token: versions, a new one within 2 s, rollback from the page'
   t.equal(status.versions.find((v: { uuid: string }) => v.uuid === 'v2').state, 'rolled-back', 'the API says v2 is rolled back');
   await page.locator('.version[data-uuid="v2"] .state.rolled-back').waitFor({ timeout: 2000 });
   t.pass('and the page shows it');
+  t.equal(await card(page, 'v2').locator('button[data-action="rollback"]').count(), 0, 'a rolled-back version offers no second rollback');
+  await card(page, 'v2').locator('button[data-action="resume"]').click();
+  await dialog.waitFor({ state: 'visible', timeout: 2000 });
+  await dialog.locator('button[value="ok"]').click();
+  await page.locator('.version[data-uuid="v2"] .state.up').waitFor({ timeout: 5000 });
+  t.pass('and Resume puts it back');
   t.same(problems, [], 'no script error and nothing refused by the page\'s CSP');
 });
 

@@ -122,6 +122,18 @@ function verdictLine(v) {
   return '<div class="verdict">verdict: ' + parts.join(' \u00b7 ') + '</div>';
 }
 
+/** The buttons that can change something: a rolled-back version can be resumed, not rolled back again. */
+function actions(v) {
+  var rolledBack = v.state === 'rolled-back' || v.rolledBack !== undefined;
+  var promoted = v.promotedAt !== undefined;
+  var button = function (action, label, cls) {
+    return '<button' + (cls ? ' class="' + cls + '"' : '') + ' data-action="' + action + '" data-uuid="' + esc(v.uuid) + '">' + label + '</button>';
+  };
+  return (rolledBack ? '' : button('rollback', 'Rollback', 'danger'))
+    + (promoted || rolledBack ? '' : button('promote', 'Promote'))
+    + (rolledBack || promoted ? button('resume', 'Resume') : '');
+}
+
 function card(v, r) {
   var j = v.judgement;
   var p99 = j && j.window ? j.window.p99FirstByteMs : undefined;
@@ -133,11 +145,7 @@ function card(v, r) {
     + '<span class="tag">' + esc(mode) + '</span>'
     + '<span class="state ' + esc(v.state) + '">' + esc(v.state) + '</span>'
     + '<span class="uuid">' + esc(v.uuid) + '</span>'
-    + '<span class="actions">'
-    + '<button class="danger" data-action="rollback" data-uuid="' + esc(v.uuid) + '">Rollback</button>'
-    + '<button data-action="promote" data-uuid="' + esc(v.uuid) + '">Promote</button>'
-    + '<button data-action="resume" data-uuid="' + esc(v.uuid) + '">Resume</button>'
-    + '</span></div>'
+    + '<span class="actions">' + actions(v) + '</span></div>'
     + '<div class="share"><span>share</span><div class="bar"><span data-share="' + esc(v.share) + '"></span></div><b>' + esc(pct(v.share)) + '</b></div>'
     + '<div class="figures">'
     + '<span>req/s <b class="rps">' + (r ? fmt(r.rps, 1) : '\u2014') + '</b></span>'
