@@ -14,11 +14,14 @@ import type { Counts } from './window.js';
  * taking the first rung that holds at least `minSample` outcomes. Then, with
  * one-sided Wilson score bounds at `z` standard deviations,
  *
- *     roll back  ⇔  n₁ ≥ minSample  and  lower(x₁, n₁) > upper(x₀, n₀) + margin
- *                                    (no reference: lower(x₁, n₁) > absolute)
+ *     roll back  ⇔  n₁ ≥ minSample  and  lower(x₁, n₁) > bound
+ *     bound = min(upper(x₀, n₀) + margin, max(absolute, x₀/n₀ + margin))
+ *                                    (no reference: bound = absolute)
  *
  * i.e. even the most favourable reading of the newest is worse, by more than
- * `margin`, than the least favourable reading of the previous version. Two
+ * `margin`, than the least favourable reading of the previous version; a
+ * reference that is merely uncertain (few outcomes, few failures) is not
+ * allowed to make the rule more lenient than the absolute threshold. Two
  * bounds at z = 3 make a false alarm on equal versions vanishingly rare (each
  * side is wrong with p ≈ 0.0013, and both must be wrong by more than the
  * margin at once), which is what a test run on every failure needs; a newest
@@ -39,7 +42,7 @@ export interface ErrorEvidence {
   /** Lower Wilson bound of the newest's error proportion. */
   readonly lower: number;
   readonly reference: { readonly rung: Rung; readonly requests: number; readonly failures: number };
-  /** What `lower` had to exceed: upper(reference) + margin, or the absolute threshold. */
+  /** What `lower` had to exceed (see the rule above). */
   readonly bound: number;
 }
 
@@ -102,8 +105,14 @@ export function judgeErrors(
   } else {
     reference = { rung: 'absolute', requests: 0, failures: 0 };
   }
-  if (reference.rung === 'absolute') bound = absolute;
-  else bound = wilsonUpper(reference.failures, reference.requests, z) + margin;
+  if (reference.rung === 'absolute') {
+    bound = absolute;
+  } else {
+    // An uncertain reference (few outcomes) must not make the rule more
+    // lenient than having none, unless it really fails that often.
+    const observed = reference.failures / reference.requests;
+    bound = Math.min(wilsonUpper(reference.failures, reference.requests, z) + margin, Math.max(absolute, observed + margin));
+  }
   const evidence: ErrorEvidence = { newest, lower, reference, bound };
   if (!(lower > bound)) return { verdict: 'pass', evidence };
   const reason = newest.unreachable * 2 > newest.failures ? 'unreachable' : 'errors';
