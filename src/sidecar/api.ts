@@ -19,6 +19,8 @@ export interface ApiOptions {
 
 const CLUSTERS = '/configuration/cluster';
 const ID_PATH = /^\/configuration\/cluster\/([^/]+)$/;
+/** An operator's judgement of a version: roll it back now, promote it (end the transition), resume judging it. */
+const JUDGE_PATH = /^\/configuration\/cluster\/([^/]+)\/(rollback|promote|resume)$/;
 
 /** Refused uploads are read and dropped up to this many bytes or this long, then the socket is cut. */
 const LINGER_BYTES = 64 * 1024 * 1024;
@@ -166,6 +168,18 @@ export class ConfigApi {
       }
       if (!known) notFound(id);
       sendJson(res, 200, { cluster: this.sidecar.getCluster(id) });
+      return;
+    }
+
+    const j = JUDGE_PATH.exec(path);
+    if (j !== null) {
+      const id = j[1]!;
+      const action = j[2] as 'rollback' | 'promote' | 'resume';
+      allow(method, ['POST']);
+      if (!isValidVersionId(id) || !this.sidecar.hasCluster(id)) notFound(id);
+      const cluster = await this.sidecar.judgeCluster(id, action);
+      this.log.info({ event: 'api', method, path, uuid: id }, `version ${cluster.version}: ${action}`);
+      sendJson(res, 200, { cluster });
       return;
     }
 

@@ -29,6 +29,7 @@ Examples:
   upshift cluster add v2.json                    add a version ({"cluster": {...}})
   upshift cluster list
   upshift cluster rm <uuid>
+  upshift rollback <uuid>                        roll a version back now (promote, resume likewise)
   upshift demo                                   two demo versions behind a sidecar
 
 Log levels: CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG (the seed's) or
@@ -131,12 +132,12 @@ export function buildCli(): Command {
         process.stdout.write(JSON.stringify(data, null, 2) + '\n');
         return;
       }
-      const s = data as { address: { host: string; port: number }; connections: number; versions: Array<Omit<Row, 'servers'> & { mode: string; state: string; newest: boolean; share: number; percentage?: number; requests: number; errors: number; fallbacksIn: number; fallbacksOut: number; ejections: number; servers: Array<{ hostname: string; port: number; healthy: boolean }> }> };
+      const s = data as { address: { host: string; port: number }; connections: number; versions: Array<Omit<Row, 'servers'> & { mode: string; state: string; rolledBack?: { reason: string }; newest: boolean; share: number; percentage?: number; requests: number; errors: number; fallbacksIn: number; fallbacksOut: number; ejections: number; servers: Array<{ hostname: string; port: number; healthy: boolean }> }> };
       process.stdout.write(`proxy ${s.address.host}:${s.address.port}, ${s.connections} open connection(s)\n`);
       const rows = [['VERSION', 'UUID', 'MODE', 'STATE', 'SHARE', 'REQUESTS', 'ERRORS', 'FALLBACKS', 'EJECTIONS', 'SERVERS']];
       for (const v of s.versions) {
         rows.push([
-          v.version + (v.newest ? ' *' : ''), v.uuid, v.mode + (v.percentage !== undefined ? ` ${v.percentage}%` : ''), v.state, `${v.share}%`,
+          v.version + (v.newest ? ' *' : ''), v.uuid, v.mode + (v.percentage !== undefined ? ` ${v.percentage}%` : ''), v.state + (v.rolledBack ? ` (${v.rolledBack.reason})` : ''), `${v.share}%`,
           String(v.requests), String(v.errors), `${v.fallbacksOut} out/${v.fallbacksIn} in`, String(v.ejections),
           (v.launch ? `${v.launch.state}${v.launch.message ? ` (${v.launch.message})` : ''} ` : '') + v.servers.map((x) => `${x.hostname}:${x.port}${x.healthy ? '' : ' (ejected)'}`).join(','),
         ]);
@@ -211,6 +212,20 @@ export function buildCli(): Command {
       await call(target(cmd), 'DELETE', `/configuration/cluster/${encodeURIComponent(uuid)}`);
       process.stdout.write(`removed ${uuid}; its connections are draining\n`);
     }));
+
+  const judgements = {
+    rollback: ['roll a version back now: no new traffic, its clients go back to the previous version', 'rolled back'],
+    promote: ['end the transition: the version takes every new client now and is no longer judged', 'promoted'],
+    resume: ['put a rolled-back or promoted version back under judgement, its counters reset', 'resumed'],
+  } as const;
+  for (const [action, [description, done]] of Object.entries(judgements)) {
+    apiOptions(program.command(action).argument('<uuid>').description(description))
+      .action(run(async (uuid: string, _o: unknown, cmd: Command) => {
+        const { data } = await call(target(cmd), 'POST', `/configuration/cluster/${encodeURIComponent(uuid)}/${action}`);
+        const c = (data as { cluster: { uuid: string; version: string } }).cluster;
+        process.stdout.write(`version ${c.version} (${c.uuid}) ${done}\n`);
+      }));
+  }
 
   program.command('demo')
     .description('start two demo app versions behind a sidecar and print curl commands to try each transition mode')
