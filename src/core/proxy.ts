@@ -4,14 +4,14 @@ import { StreamConnection } from './connection/stream.js';
 import type { ProxyContext } from './context.js';
 import { InvalidVersionError, ProxyClosedError, VersionNotFoundError } from './errors.js';
 import { ProxyEventEmitter } from './events.js';
-import { Judge, type JudgementStatus } from './judge/judge.js';
+import { Judge, type JudgementStatus, type RollbackOptions } from './judge/judge.js';
 import { resolveOptions, type ProxyOptions, type ResolvedOptions } from './options.js';
 import { RoutingTable } from './routing/table.js';
 import {
   patchVersion, toClusterJSON, validateVersion, type BalancingPolicy, type ClusterJSON, type ServerAddress,
   type TransitionInput, type TransitionMode, type VersionInput,
 } from './routing/spec.js';
-import { ROLLBACK_REASONS, type RollbackReason } from './routing/standing.js';
+import type { RollbackReason } from './routing/standing.js';
 import type { VersionState } from './routing/version.js';
 import { Health } from './upstream/health.js';
 import { UpstreamPool } from './upstream/pool.js';
@@ -267,37 +267,30 @@ export class Proxy {
   // ------------------------------------------------------------------ judgement
 
   /**
-   * Rolls a version back now: no new traffic in any mode, its SESSION and
-   * GRADUAL clients go back to the previous version. It stays listed, rolled
-   * back, until `resume` or `promote`. `reason` defaults to `operator`.
-   * Throws `VersionNotFoundError`, or `NoRollbackTargetError` when no other
-   * version is left to take its traffic.
+   * Rolls a version back now (reason `operator` by default): no new traffic in
+   * any mode, its SESSION and GRADUAL clients go back, it stays listed until
+   * `resume` or `promote`. Throws `VersionNotFoundError`, or
+   * `NoRollbackTargetError` when no other version could take its traffic.
    */
-  rollback(id: string, reason: RollbackReason = 'operator', opts: { at?: number; evidence?: object; restored?: boolean } = {}): ClusterJSON {
-    if (!ROLLBACK_REASONS.includes(reason)) throw new InvalidVersionError('reason', `must be one of ${ROLLBACK_REASONS.join(', ')}`);
-    const v = this.mustGet(id);
-    this.judge.rollback(v, reason, opts);
-    return toClusterJSON(v.spec);
+  rollback(id: string, reason: RollbackReason = 'operator', opts: RollbackOptions = {}): ClusterJSON {
+    return this.judged(id, (v) => this.judge.rollback(v, reason, opts));
   }
 
   /** Ends the transition: while it is the newest, the version takes every new client now and is no longer judged. */
   promote(id: string, opts: { at?: number; restored?: boolean } = {}): ClusterJSON {
-    const v = this.mustGet(id);
-    this.judge.promote(v, opts);
-    return toClusterJSON(v.spec);
+    return this.judged(id, (v) => this.judge.promote(v, opts));
   }
 
   /** Puts a rolled-back or promoted version back under judgement, its counters reset. */
   resume(id: string): ClusterJSON {
-    const v = this.mustGet(id);
-    this.judge.resume(v);
-    return toClusterJSON(v.spec);
+    return this.judged(id, (v) => this.judge.resume(v));
   }
 
-  private mustGet(id: string): VersionState {
+  private judged(id: string, act: (v: VersionState) => void): ClusterJSON {
     const v = this.table.get(id);
     if (v === undefined) throw new VersionNotFoundError(id);
-    return v;
+    act(v);
+    return toClusterJSON(v.spec);
   }
 
   /** A version in the seed's JSON shape, or undefined. */

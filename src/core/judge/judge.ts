@@ -1,7 +1,7 @@
-import { NoRollbackTargetError } from '../errors.js';
+import { InvalidVersionError, NoRollbackTargetError } from '../errors.js';
 import type { ProxyEventEmitter } from '../events.js';
 import type { RoutingTable } from '../routing/table.js';
-import { JUDGED, type RollbackReason } from '../routing/standing.js';
+import { JUDGED, ROLLBACK_REASONS, type RollbackReason } from '../routing/standing.js';
 import type { VersionState } from '../routing/version.js';
 import { mergeJudge, type JudgeOptions, type RetryBudget } from './options.js';
 import type { Attempt, ExchangeRecord, JudgeSink } from './types.js';
@@ -169,6 +169,7 @@ export class Judge implements JudgeSink {
    * Throws `NoRollbackTargetError` when no other eligible version is left.
    */
   rollback(v: VersionState, reason: RollbackReason, opts: RollbackOptions = {}): void {
+    if (!ROLLBACK_REASONS.includes(reason)) throw new InvalidVersionError('reason', `must be one of ${ROLLBACK_REASONS.join(', ')}`);
     if (v.standing.state === 'rolled-back') return;
     const to = this.previous(v) ?? this.table.snapshot.find((x) => x !== v && x.eligible);
     if (to === undefined) throw new NoRollbackTargetError(v.uuid);
