@@ -522,11 +522,12 @@ export class HttpConnection implements DialHooks, PoolUser {
         ev.publish('fallback', { proxyId: this.ctx.id, connectionId: this.id, fromUuid: intended.uuid, fromVersion: intended.version, toUuid: v.uuid, toVersion: v.version, reason: this.plan!.reason });
       }
     }
-    this.sentAt = Date.now();
+    const now = Date.now();
+    this.sentAt = now;
     const deadline = v.spec.transition.firstByteTimeout ?? this.ctx.opts.timeouts.firstByte;
     // A deadline long against the sweep's period is swept (at most a few
     // per cent late); a short one gets a timer of its own.
-    if (deadline >= this.ctx.sweepEvery * 16) this.firstByteAt = Date.now() + deadline;
+    if (deadline >= this.ctx.sweepEvery * 16) this.firstByteAt = now + deadline;
     else {
       this.firstByteAt = 0;
       this.timer = setTimeout(onFirstByteTimeout, deadline, this);

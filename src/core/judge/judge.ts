@@ -63,7 +63,11 @@ export interface RollbackOptions {
  * standing (rollback, promote, resume). The rule itself is `verdict.ts`.
  */
 export class Judge implements JudgeSink {
-  private readonly entries = new WeakMap<VersionState, Entry>();
+  /** Requests recorded so far: the windows' common measure of "the same period". */
+  private seq = 0;
+  /** The version under judgement, cached for the routing snapshot it was found in (standing changes clear it). */
+  private judgedFor: readonly VersionState[] | undefined;
+  private judgedCache: VersionState | undefined;
 
   constructor(
     private readonly proxyId: number,
@@ -98,12 +102,12 @@ export class Judge implements JudgeSink {
       for (const a of attempts) this.entry(a.version).excused++;
       return;
     }
-    const now = this.now();
+    const seq = ++this.seq;
     const judged = this.judged();
     let evaluate = false;
     for (const a of attempts) {
       const e = this.entry(a.version);
-      e.window.push(a.outcome, now, a.firstByteMs);
+      e.window.push(a.outcome, seq, a.firstByteMs);
       if (a.version !== judged) continue;
       // The verdict can only turn to fail when the newest fails (or, for latency, is slow).
       if (a.outcome !== 'good') evaluate = true;
@@ -112,12 +116,19 @@ export class Judge implements JudgeSink {
         evaluate = true;
       }
     }
-    if (judged !== undefined && evaluate) this.evaluate(judged, now);
+    if (judged !== undefined && evaluate) this.evaluate(judged, this.now());
   }
 
   /** The version under judgement: the newest eligible one, if judgement is on for it, it is not promoted, and it has a previous version. */
   private judged(): VersionState | undefined {
     const snap = this.table.snapshot;
+    if (snap === this.judgedFor) return this.judgedCache;
+    this.judgedFor = snap;
+    this.judgedCache = this.findJudged(snap);
+    return this.judgedCache;
+  }
+
+  private findJudged(snap: readonly VersionState[]): VersionState | undefined {
     let i = 0;
     while (i < snap.length && !snap[i]!.eligible) i++;
     const v = snap[i];
@@ -175,6 +186,7 @@ export class Judge implements JudgeSink {
     if (to === undefined) throw new NoRollbackTargetError(v.uuid);
     const at = opts.at ?? this.now();
     v.standing = Object.freeze({ state: 'rolled-back', reason, at, evidence: opts.evidence });
+    this.judgedFor = undefined;
     this.entry(v).last = { action: 'rollback', at, reason, evidence: opts.evidence };
     if (v.spec.transition.mode === 'GRADUAL' && v.percentage !== 0) this.setShare(v, 0);
     if (opts.restored === true) return;
@@ -188,6 +200,7 @@ export class Judge implements JudgeSink {
   promote(v: VersionState, opts: { at?: number; restored?: boolean } = {}): void {
     const at = opts.at ?? this.now();
     v.standing = Object.freeze({ state: 'promoted', at });
+    this.judgedFor = undefined;
     this.entry(v).last = { action: 'promote', at, reason: undefined, evidence: undefined };
     if (v.spec.transition.mode === 'GRADUAL' && v.percentage !== 100 && opts.restored !== true) this.setShare(v, 100);
     if (opts.restored !== true) this.events.publish('promote', { proxyId: this.proxyId, uuid: v.uuid, version: v.version });
@@ -197,6 +210,7 @@ export class Judge implements JudgeSink {
   resume(v: VersionState): void {
     const wasRolledBack = v.standing.state === 'rolled-back';
     v.standing = JUDGED;
+    this.judgedFor = undefined;
     const e = this.entry(v);
     e.window = new OutcomeWindow(e.opts.window);
     e.excused = 0;
@@ -238,11 +252,11 @@ export class Judge implements JudgeSink {
   }
 
   private entry(v: VersionState): Entry {
-    let e = this.entries.get(v);
+    let e = v.judgeSlot as Entry | undefined;
     if (e === undefined) {
       const opts = mergeJudge(this.base, v.spec.judge);
       e = { spec: v.spec, opts, window: new OutcomeWindow(opts.window), excused: 0, latencySamples: 0, last: undefined };
-      this.entries.set(v, e);
+      v.judgeSlot = e;
     } else if (e.spec !== v.spec) {
       // The version's spec changed (its `judge` fields may have): keep the outcomes unless the window size changed.
       e.spec = v.spec;

@@ -19,15 +19,17 @@ export interface Counts {
 export const NO_COUNTS: Counts = Object.freeze({ requests: 0, failures: 0, good: 0, status: 0, unreachable: 0, reset: 0, timeout: 0 });
 
 /**
- * The latest `size` judged outcomes of one version, as a ring: the time of
- * each, its class, and its first-byte latency when a head came back. Counts
- * per class are kept as outcomes enter and leave, so the whole window's
- * figures cost nothing to read; the part since a time (the "same period" as
- * another version's window) is found by a binary search over the times.
+ * The latest `size` judged outcomes of one version, as a ring: when each was
+ * recorded (the judge's sequence number of the request, shared by every
+ * version, so "the same period" needs no clock on the request path), its
+ * class, and its first-byte latency when a head came back. Counts per class
+ * are kept as outcomes enter and leave, so the whole window's figures cost
+ * nothing to read; the part since a sequence number (the same period as
+ * another version's window) is found by a binary search.
  */
 export class OutcomeWindow {
   readonly size: number;
-  private readonly at: Float64Array;
+  private readonly when: Float64Array;
   private readonly kind: Uint8Array;
   private readonly ms: Float64Array;
   /** Per slot: failures recorded up to and including it, since the window began. */
@@ -39,7 +41,7 @@ export class OutcomeWindow {
 
   constructor(size: number) {
     this.size = size;
-    this.at = new Float64Array(size);
+    this.when = new Float64Array(size);
     this.kind = new Uint8Array(size);
     this.ms = new Float64Array(size);
     this.cumFail = new Float64Array(size);
@@ -50,16 +52,16 @@ export class OutcomeWindow {
     return Math.min(this.total, this.size);
   }
 
-  /** Time of the oldest outcome held, or undefined when empty. */
+  /** Sequence number of the oldest outcome held, or undefined when empty. */
   get oldestAt(): number | undefined {
-    return this.total === 0 ? undefined : this.at[this.slot(0)];
+    return this.total === 0 ? undefined : this.when[this.slot(0)];
   }
 
-  push(outcome: Outcome, now: number, firstByteMs: number | undefined): void {
+  push(outcome: Outcome, seq: number, firstByteMs: number | undefined): void {
     const i = this.total % this.size;
     if (this.total >= this.size) this.perKind[this.kind[i]!]!--;
     const k = KIND[outcome];
-    this.at[i] = now;
+    this.when[i] = seq;
     this.kind[i] = k;
     this.ms[i] = firstByteMs ?? Number.NaN;
     if (k !== 0) this.failuresEver++;
@@ -75,7 +77,7 @@ export class OutcomeWindow {
     return { requests, failures: requests - good, good, status, unreachable, reset, timeout };
   }
 
-  /** Requests and failures among the outcomes at or after `t` (classes are not split: the rule needs the two totals). */
+  /** Requests and failures among the outcomes recorded at or after `t` (classes are not split: the rule needs the two totals). */
   since(t: number): { requests: number; failures: number } {
     const n = this.length;
     // First position (0 = oldest) whose time is >= t.
@@ -83,7 +85,7 @@ export class OutcomeWindow {
     let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.at[this.slot(mid)]! < t) lo = mid + 1;
+      if (this.when[this.slot(mid)]! < t) lo = mid + 1;
       else hi = mid;
     }
     if (lo === n) return { requests: 0, failures: 0 };
@@ -98,7 +100,7 @@ export class OutcomeWindow {
     const n = this.length;
     for (let p = 0; p < n; p++) {
       const i = this.slot(p);
-      if (t !== undefined && this.at[i]! < t) continue;
+      if (t !== undefined && this.when[i]! < t) continue;
       const v = this.ms[i]!;
       if (!Number.isNaN(v)) out.push(v);
     }

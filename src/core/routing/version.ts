@@ -36,6 +36,8 @@ export class VersionState implements Orderable {
   wasDown = false;
   /** Judgement's standing: judged, rolled back (no new traffic) or promoted (see standing.ts). */
   standing: Standing = JUDGED;
+  /** Judgement's own state of this version (its outcome window), owned and typed by judge/judge.ts; a field, not a map, since every answer reaches it. */
+  judgeSlot: unknown = undefined;
 
   constructor(spec: VersionSpec, addedSeq: number) {
     this.spec = spec;
