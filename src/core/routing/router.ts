@@ -11,7 +11,7 @@ function randomId(): string {
 /**
  * Routes one request: a pure, synchronous function of the routing snapshot
  * (newest first), the request facts and the time. Rolled-back versions are
- * not eligible: no strategy sees them. Versions with no routable server are
+ * not eligible: no strategy sees them, unless no other version is left. Versions with no routable server are
  * moved behind the others; the mode of the newest version that can serve
  * decides (if the newest is down or rolled back, traffic has gone back and
  * the next one's mode applies; a promoted newest is routed as INSTANT).
@@ -24,8 +24,11 @@ export function route(snapshot: readonly VersionState[], facts: RequestFacts, no
     const v = snapshot[i]!;
     if (!v.up(now) || !v.eligible) {
       // Slow path only when something is down or rolled back: split once.
-      const eligible = snapshot.filter((x) => x.eligible);
+      let eligible = snapshot.filter((x) => x.eligible);
       rolledBack = eligible.length !== snapshot.length;
+      // Every version left is rolled back (the others were removed): serving
+      // from one is better than refusing everyone.
+      if (eligible.length === 0) eligible = snapshot;
       up = eligible.filter((x) => x.up(now));
       down = eligible.filter((x) => !x.up(now));
       break;

@@ -39,6 +39,13 @@ t.test('a SESSION cookie naming a rolled-back version is rewritten on the next a
   t.equal(route(snap2, facts({ sessionCookie: 'o' }), NOW).sessionMaxAge, undefined, 'a cookie naming a live version is left alone');
 });
 
+t.test('when every version left is rolled back, they serve rather than nobody', async (t) => {
+  const snap = [version('2.0', 'new'), version('1.0', 'old')];
+  rollBack(snap[0]!);
+  rollBack(snap[1]!);
+  t.same(ids(route(snap, facts(), NOW)), ['new', 'old']);
+});
+
 t.test('a promoted newest takes every new client (routed as INSTANT)', async (t) => {
   const snap = [version('2.0', 'new', 'GRADUAL', { initialPercentage: 0 }), version('1.0', 'old')];
   t.same(ids(route(snap, facts({ transitionCookie: 'client-abcdefgh' }), NOW)), ['old', 'new'], 'share 0: the previous version');
