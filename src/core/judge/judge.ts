@@ -97,16 +97,17 @@ export class Judge implements JudgeSink {
   record(r: ExchangeRecord): void {
     const attempts = r.attempts;
     if (attempts.length === 0) return;
-    if (failedOnSeveralVersions(attempts)) {
-      // Paired evidence: the request's fault, not a version's.
-      for (const a of attempts) this.entry(a.version).excused++;
-      return;
-    }
+    // Paired evidence: failures on two versions or more are the request's fault, not theirs.
+    const excuse = failedOnSeveralVersions(attempts);
     const seq = ++this.seq;
     const judged = this.judged();
     let evaluate = false;
     for (const a of attempts) {
       const e = this.entry(a.version);
+      if (excuse && a.outcome !== 'good') {
+        e.excused++;
+        continue;
+      }
       e.window.push(a.outcome, seq, a.firstByteMs);
       if (a.version !== judged) continue;
       // The verdict can only turn to fail when the newest fails (or, for latency, is slow).
@@ -272,18 +273,19 @@ function referenceOf(ev: ErrorEvidence): { rung: Rung; requests: number; failure
 }
 
 /**
- * Every attempt failed, on at least two versions: the request failed wherever
- * it went, so it says nothing against any of them (one client sending a
- * broken request must never roll everyone back). A failure on one version
- * only (not retried elsewhere) has no pair and counts.
+ * The request failed on at least two versions (the newest and the previous
+ * one, or everywhere it went): it says nothing against any of them, and its
+ * failures count for none (one client sending a broken request must never
+ * roll everyone back). A version that answered it well still counts that. A
+ * failure on one version only (not tried elsewhere) has no pair and counts.
  */
 function failedOnSeveralVersions(attempts: readonly Attempt[]): boolean {
   if (attempts.length < 2) return false;
-  const first = attempts[0]!.version;
-  let several = false;
+  let first: VersionState | undefined;
   for (const a of attempts) {
-    if (a.outcome === 'good') return false;
-    if (a.version !== first) several = true;
+    if (a.outcome === 'good') continue;
+    if (first === undefined) first = a.version;
+    else if (a.version !== first) return true;
   }
-  return several;
+  return false;
 }

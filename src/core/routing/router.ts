@@ -24,7 +24,7 @@ export function route(snapshot: readonly VersionState[], facts: RequestFacts, no
     const v = snapshot[i]!;
     if (!v.up(now) || !v.eligible) {
       // Slow path only when something is down or rolled back: split once.
-      let eligible = snapshot.filter((x) => x.eligible);
+      let eligible: readonly VersionState[] = snapshot.filter((x) => x.eligible);
       rolledBack = eligible.length !== snapshot.length;
       // Every version left is rolled back (the others were removed): serving
       // from one is better than refusing everyone.

@@ -22,6 +22,7 @@ function prng(seed: number): () => number {
 
 interface Rig {
   judge: Judge;
+  table: RoutingTable;
   v1: VersionState;
   v2: VersionState;
   rollbacks: Array<{ reason: string; evidence: unknown }>;
@@ -42,7 +43,7 @@ function rig(judge: Partial<Record<string, unknown>> = {}): Rig {
   const opts: JudgeOptions = mergeJudge(DEFAULT_JUDGE, validateJudge(judge, 'judge', (f, m) => new Error(`${f}: ${m}`)));
   const j = new Judge(1, opts, table, events, (v, p) => { v.percentage = p; }, () => clock.now);
   return {
-    judge: j, v1, v2, rollbacks, clock,
+    judge: j, table, v1, v2, rollbacks, clock,
     one(v, outcome, firstByteMs) {
       // One tick per request of the newest: the previous version's requests share its times (the same period).
       if (v === v2) clock.now++;
@@ -144,6 +145,11 @@ t.test('paired evidence: a request failing on the newest and the previous counts
   const s = r.judge.status(r.v2);
   t.equal(s.window.failures, 0);
   t.equal(s.window.excused, 200);
+  // Failed on the newest and the previous, answered by an older one: still not the newest's fault.
+  const v0 = r.table.add(validateVersion({ uuid: 'v0', version: '0.9', servers: [{ hostname: '127.0.0.1', port: 1 }] }));
+  r.judge.record({ attempts: [{ version: r.v2, outcome: 'timeout' }, { version: r.v1, outcome: 'reset' }, { version: v0, outcome: 'good', status: 200 }], idempotent: true });
+  t.equal(r.judge.status(r.v2).window.failures, 0);
+  t.equal(r.judge.status(v0).window.good, 1, 'the version that answered well counts it');
   // The newest failing where the previous answers well is the newest's fault.
   for (let i = 0; i < 150 && r.v2.standing.state === 'judged'; i++) {
     r.clock.now++;
