@@ -5,12 +5,12 @@ import {
   NoUpstreamError, UpstreamClosedError, toHttpStatus, type UpshiftError,
 } from '../errors.js';
 import { readCookie } from '../http/cookies.js';
-import { failureOutcome, headAttempt } from '../judge/outcome.js';
-import type { Attempt } from '../judge/types.js';
 import { HeadFinder, HeadSizeExceeded } from '../http/parser.js';
 import { parseRequestHead, type RequestHead } from '../http/request-head.js';
 import { errorResponse } from '../http/responses.js';
 import { injectCookies } from '../http/response-head.js';
+import { failureOutcome, headAttempt } from '../judge/outcome.js';
+import type { Attempt } from '../judge/types.js';
 import { route } from '../routing/router.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
