@@ -16,7 +16,7 @@ import { Changes, toStored, withVersion } from './changes.js';
 import { warnIfUnauthenticated } from './exposure.js';
 import { Metrics } from './metrics.js';
 import { RecentEvents, type RecentEvent } from './recent-events.js';
-import { judgedEntry, restoreStanding, storedStanding } from './standing.js';
+import { judgeVersion, persistVerdicts, restoreStanding, withStanding, type JudgeAction } from './standing.js';
 import { StateStore, type StoredCluster } from './store.js';
 
 export interface SidecarDeps {
@@ -81,7 +81,6 @@ export class Sidecar implements ClusterService {
   private launcherPromise: Promise<Launcher> | undefined;
   private wiredLaunchers = new WeakSet<Launcher>();
   private stopLogging: () => void = () => {};
-  private stopPersistingVerdicts: () => void = () => {};
   private closing: Promise<void> | undefined;
   private started = false;
 
@@ -125,7 +124,7 @@ export class Sidecar implements ClusterService {
     }
     // Events are logged from here on: a start that fails says one thing only, its reason.
     this.stopLogging = logProxyEvents(this.proxy, this.log);
-    this.stopPersistingVerdicts = this.persistVerdicts();
+    persistVerdicts(this.proxy, () => this.track(this.changes.run(() => this.changes.commit(this.snapshot())).catch(() => { /* logged by commit */ })));
     await this.reconcile();
     // Writing the state at once pins the uuids generated for config versions across restarts.
     if (this.store !== undefined && stored === undefined) await this.persist();
@@ -145,16 +144,6 @@ export class Sidecar implements ClusterService {
     }
     if (typeof percentage === 'number' && json.upgradeTransition.mode === 'GRADUAL') this.proxy.setPercentage(json.uuid, percentage);
     if (standing !== undefined) restoreStanding(this.proxy, json.uuid, standing);
-  }
-
-  /** A rollback judgement decided on its own is written to the state file, so it survives a restart. */
-  private persistVerdicts(): () => void {
-    const onRollback = (p: { reason: string }): void => {
-      if (p.reason !== 'errors' && p.reason !== 'latency' && p.reason !== 'unreachable') return;
-      this.track(this.changes.run(() => this.changes.commit(this.snapshot())).catch(() => { /* logged by commit */ }));
-    };
-    this.proxy.events.on('rollback', onRollback);
-    return () => this.proxy.events.off('rollback', onRollback);
   }
 
   /** Adopts running containers of restored versions and launches the missing ones. */
@@ -274,13 +263,7 @@ export class Sidecar implements ClusterService {
 
   private snapshot(): StoredCluster[] {
     const status = new Map(this.proxy.status().versions.map((v) => [v.uuid, v]));
-    return this.proxy.listVersions().map((json) => {
-      const st = status.get(json.uuid);
-      const out = toStored(json, this.launches.get(json.uuid)?.containers, st?.percentage);
-      const standing = st === undefined ? undefined : storedStanding(st);
-      if (standing !== undefined) out['standing'] = standing;
-      return out;
-    });
+    return this.proxy.listVersions().map((json) => withStanding(toStored(json, this.launches.get(json.uuid)?.containers, status.get(json.uuid)?.percentage), status.get(json.uuid)));
   }
 
   private view(json: ClusterJSON): ClusterView {
@@ -384,16 +367,8 @@ export class Sidecar implements ClusterService {
     return view;
   }
 
-  /** An operator's `rollback`, `promote` or `resume`: committed to the state file first, then applied (a refusal is taken back out). */
-  async judgeCluster(id: string, action: 'rollback' | 'promote' | 'resume'): Promise<ClusterView> {
-    return this.changes.run(async () => {
-      const current = this.proxy.status().versions.find((v) => v.uuid === id);
-      if (current === undefined) throw new VersionNotFoundError(id);
-      const at = Date.now();
-      await this.changes.commit(this.snapshot().map((e) => (e.uuid === id ? judgedEntry(e, current, action, at) : e)));
-      const json = await this.changes.apply(() => action === 'rollback' ? this.proxy.rollback(id, 'operator', { at }) : action === 'promote' ? this.proxy.promote(id, { at }) : this.proxy.resume(id));
-      return this.view(json);
-    });
+  async judgeCluster(id: string, action: JudgeAction): Promise<ClusterView> {
+    return this.changes.run(async () => this.view(await judgeVersion(this.proxy, this.changes, () => this.snapshot(), id, action)));
   }
 
   /** Per-version state, health, share and counters, newest first; the last notable events, oldest first. */
@@ -422,7 +397,6 @@ export class Sidecar implements ClusterService {
       await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, drainTimeout).unref())]);
       this.stopLogging();
       this.recent.close();
-      this.stopPersistingVerdicts();
       this.metrics.close();
       const launcher = this.deps.launcher ?? (this.launcherPromise ? await this.launcherPromise.catch(() => undefined) : undefined);
       await launcher?.close().catch(() => {});
