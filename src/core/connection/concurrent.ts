@@ -2,11 +2,10 @@ import type net from 'node:net';
 import { chooseLeg } from './choose.js';
 import { BadResponseError, FirstByteTimeoutError, NoUpstreamError, UpstreamClosedError, type UpshiftError } from '../errors.js';
 import { HeadFinder } from '../http/parser.js';
-import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
 import { DialSequence, type Candidate } from '../upstream/dial.js';
 import type { ServerState } from '../upstream/server.js';
-import { reportFailure } from './report.js';
+import type { Exchange } from './exchange.js';
 import type { StreamConnection } from './stream.js';
 
 /**
@@ -48,18 +47,18 @@ export class ConcurrentExchange {
   private readonly timer: NodeJS.Timeout;
   private done = false;
 
-  constructor(private readonly conn: StreamConnection, plan: Plan) {
+  constructor(private readonly conn: StreamConnection, private readonly ex: Exchange) {
+    const plan = ex.plan;
     const n = plan.fanOut;
     this.rest = plan.targets.slice(n);
     const ctx = conn.ctx;
     const limits = ctx.opts.limits;
     this.legs = plan.targets.slice(0, n).map((version) => ({
-      version, seq: new DialSequence([version], conn), socket: null, server: null, outcome: 'pending' as Outcome,
+      version, seq: new DialSequence([version], ex), socket: null, server: null, outcome: 'pending' as Outcome,
       status: 0, finder: new HeadFinder('RESPONSE', limits.responseHeadSize, true), chunks: [], bytes: 0,
       headStart: 0, headEnd: 0, ended: false, closed: false, err: undefined, listeners: [],
     }));
-    const deadline = plan.targets[0]!.spec.transition.firstByteTimeout ?? ctx.opts.timeouts.firstByte;
-    this.timer = setTimeout(() => this.deadline(), deadline);
+    this.timer = setTimeout(() => this.deadline(), ex.firstByteDeadline(plan.targets[0]!));
     for (const leg of this.legs) leg.seq.next((err, c, s) => this.connected(leg, err, c, s));
   }
 
@@ -122,13 +121,7 @@ export class ConcurrentExchange {
     leg.status = r.statusCode;
     leg.headStart = r.start;
     leg.headEnd = r.end;
-    const v = leg.version;
-    if (r.statusCode >= 500) {
-      this.settle(leg, 'bad', undefined);
-    } else {
-      this.conn.ctx.health.success(v, leg.server!);
-      this.settle(leg, 'good', undefined);
-    }
+    this.settle(leg, r.statusCode >= 500 ? 'bad' : 'good', undefined);
   }
 
   private settle(leg: Leg, outcome: Outcome, err: UpshiftError | undefined): void {
@@ -136,13 +129,15 @@ export class ConcurrentExchange {
     leg.outcome = outcome;
     leg.err = err;
     if (outcome === 'bad' && leg.status === 0) {
-      // Failed without an answer: count it against the server, and stop the leg.
+      // Failed without an answer: counted against its version (never an ejection), and the leg stops.
       if (leg.socket !== null && leg.server !== null) {
         leg.socket.destroy();
-        if (err !== undefined) reportFailure(this.conn.ctx, this.conn.id, leg.version, leg.server, err);
-        // Not an ejection: see StreamConnection.onFailure (only failed connects eject).
+        this.ex.legFailed(leg.version, leg.server, err?.code === 'UPS_ERR_FIRST_BYTE_TIMEOUT' ? 'timeout' : 'reset', err);
+      } else {
+        leg.version.stats.errors++;
+        // A failed connect is in the record already; a connect still under way at the deadline is a timeout.
+        if (err?.code === 'UPS_ERR_FIRST_BYTE_TIMEOUT') this.ex.leg(leg.version, null, 'timeout');
       }
-      leg.version.stats.errors++;
     }
     this.decide();
   }
@@ -181,10 +176,7 @@ export class ConcurrentExchange {
       leg.seq.cancel();
       if (leg.socket !== null) {
         // A loser that answered still counts as a request it served.
-        if (leg.status !== 0) {
-          leg.version.stats.requests++;
-          if (leg.status >= 500) leg.version.stats.errors++;
-        }
+        if (leg.status !== 0) this.ex.leg(leg.version, leg.server, this.ex.account(leg.version, leg.server!, leg.status), leg.status);
         leg.socket.on('error', noop);
         leg.socket.destroy();
       }

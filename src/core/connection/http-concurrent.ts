@@ -2,11 +2,11 @@ import type net from 'node:net';
 import { chooseLeg } from './choose.js';
 import { BadResponseError, FirstByteTimeoutError, NoUpstreamError, UpstreamClosedError, type UpshiftError } from '../errors.js';
 import { HeadFinder } from '../http/parser.js';
-import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
 import { DialSequence, type Candidate, type DialHooks } from '../upstream/dial.js';
 import type { ConnectionLimit, PoolUser } from '../upstream/pool.js';
 import type { ServerState } from '../upstream/server.js';
+import type { Exchange } from './exchange.js';
 import type { HttpConnection } from './http.js';
 
 /**
@@ -45,7 +45,7 @@ class Leg implements DialHooks {
   }
 
   get connectTimeout(): number {
-    return this.owner.conn.connectTimeout;
+    return this.owner.ex.connectTimeout;
   }
 
   get limit(): ConnectionLimit {
@@ -59,11 +59,11 @@ class Leg implements DialHooks {
   }
 
   onSuccess(c: Candidate, socket: net.Socket, ms: number): void {
-    this.owner.conn.onSuccess(c, socket, ms);
+    this.owner.ex.onSuccess(c, socket, ms);
   }
 
   onFailure(c: Candidate, err: Error): void {
-    this.owner.conn.onFailure(c, err);
+    this.owner.ex.onFailure(c, err);
   }
 }
 
@@ -73,13 +73,13 @@ export class HttpConcurrent implements PoolUser {
   private readonly timer: NodeJS.Timeout;
   private done = false;
 
-  constructor(readonly conn: HttpConnection, plan: Plan) {
+  constructor(readonly conn: HttpConnection, readonly ex: Exchange) {
+    const plan = ex.plan;
     const n = plan.fanOut;
     this.rest = plan.targets.slice(n);
     const limits = conn.ctx.opts.limits;
     this.legs = plan.targets.slice(0, n).map((v) => new Leg(this, v, limits.responseHeadSize));
-    const deadline = plan.targets[0]!.spec.transition.firstByteTimeout ?? conn.ctx.opts.timeouts.firstByte;
-    this.timer = setTimeout(onDeadline, deadline, this);
+    this.timer = setTimeout(onDeadline, ex.firstByteDeadline(plan.targets[0]!), this);
     for (const leg of this.legs) leg.seq.next((err, c, s) => this.connected(leg, err, c, s));
   }
 
@@ -208,13 +208,14 @@ export class HttpConcurrent implements PoolUser {
       if (leg.socket !== null && leg.server !== null) {
         this.conn.pool.discard(leg.socket);
         leg.socket = null;
-        if (err !== undefined) this.conn.reportFailure(leg.version, leg.server, err);
+        this.ex.legFailed(leg.version, leg.server, err?.code === 'UPS_ERR_FIRST_BYTE_TIMEOUT' ? 'timeout' : 'reset', err);
+      } else {
+        leg.version.stats.errors++;
+        // A failed connect is in the record already; a connect still under way at the deadline is a timeout.
+        if (err?.code === 'UPS_ERR_FIRST_BYTE_TIMEOUT') this.ex.leg(leg.version, null, 'timeout');
       }
-      leg.version.stats.errors++;
       // A leg that will never connect no longer holds the kept bytes.
       if (!this.done) this.trim();
-    } else if (leg.server !== null && leg.status < 500) {
-      this.conn.ctx.health.success(leg.version, leg.server);
     }
     this.decide();
   }
@@ -249,10 +250,7 @@ export class HttpConcurrent implements PoolUser {
       leg.seq.cancel();
       if (leg.socket !== null) {
         // A loser that answered still counts as a request it served.
-        if (leg.status !== 0) {
-          leg.version.stats.requests++;
-          if (leg.status >= 500) leg.version.stats.errors++;
-        }
+        if (leg.status !== 0) this.ex.leg(leg.version, leg.server, this.ex.account(leg.version, leg.server!, leg.status), leg.status);
         this.conn.pool.discard(leg.socket);
         leg.socket = null;
       }

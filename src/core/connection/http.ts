@@ -12,9 +12,12 @@ import { errorResponse } from '../http/responses.js';
 import { route } from '../routing/router.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
-import { DialSequence, type Candidate, type DialHooks } from '../upstream/dial.js';
+import type { Candidate } from '../upstream/dial.js';
+import { isIdempotent } from '../upstream/failover.js';
 import type { PoolUser, UpstreamPool } from '../upstream/pool.js';
 import type { ServerState } from '../upstream/server.js';
+import type { Connection } from './connection.js';
+import { Exchange, type ClientSide } from './exchange.js';
 import { HttpConcurrent } from './http-concurrent.js';
 import * as report from './report.js';
 
@@ -50,16 +53,13 @@ export type HttpState = 'head' | 'routing' | 'concurrent' | 'exchange' | 'tunnel
 const kConn = Symbol('upshift.http.connection');
 type Tagged = net.Socket & { [kConn]?: HttpConnection };
 
-/** Idempotent methods (RFC 9110 §9.2.2): sending one again after a failure before any response byte is safe. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-
 const enum Body { None, Length, Chunked, Eof }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 /** Body bytes that came with a rewritten head are copied behind it up to this size (one write); larger ones go by writev. */
 const COPY_BODY = 16 * 1024;
 
-export class HttpConnection implements DialHooks, PoolUser {
+export class HttpConnection implements PoolUser, Connection {
   state: HttpState = 'head';
   readonly client: net.Socket;
   readonly pool: UpstreamPool;
@@ -73,7 +73,8 @@ export class HttpConnection implements DialHooks, PoolUser {
   // The request in flight.
   req: RequestHead | null = null;
   plan: Plan | null = null;
-  private seq: DialSequence | null = null;
+  /** The request's way through its plan (accounting, failover, judgement's record). */
+  ex: Exchange | null = null;
   private websocket = false;
   reqDone = true;
   private reqLeft = 0;
@@ -85,10 +86,6 @@ export class HttpConnection implements DialHooks, PoolUser {
   /** Request bytes written to the current upstream, kept for a retry; null once too many or not retryable. */
   sent: Buffer[] | null = null;
   private sentBytes = 0;
-  private retriesLeft = 0;
-  private noReuse = false;
-  private reusing = false;
-  private routed = false;
   private closeAfter = false;
   /** See `isAmbiguous`: answered, then neither connection carries another message. */
   private ambiguous = false;
@@ -155,14 +152,6 @@ export class HttpConnection implements DialHooks, PoolUser {
     client.on('error', onClientError);
     client.on('close', onClientClose);
     client.on('drain', onClientDrain);
-  }
-
-  get connectTimeout(): number {
-    return this.ctx.opts.timeouts.connect;
-  }
-
-  get limit(): UpstreamPool {
-    return this.pool;
   }
 
   // ---------------------------------------------------------------- client side
@@ -254,10 +243,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.ambiguous = isAmbiguous(head, buf, end);
     this.websocket = head.upgrade && isWebSocket(head);
     this.closeAfter = head.close;
-    this.retryable = IDEMPOTENT.has(head.method);
-    this.retriesLeft = opts.http.retries;
-    this.noReuse = false;
-    this.routed = false;
+    this.retryable = isIdempotent(head.method);
     this.rsent = 0;
     this.sent = this.retryable ? [] : null;
     this.sentBytes = 0;
@@ -298,9 +284,10 @@ export class HttpConnection implements DialHooks, PoolUser {
       this.fail(new NoUpstreamError('no version is configured'));
       return;
     }
+    const ex = this.ex = new Exchange(this.ctx, this.id, plan, head.method, { pool: this.pool, user: this });
     if (plan.fanOut > 1 && !this.websocket) {
       this.state = 'concurrent';
-      this.exchange = new HttpConcurrent(this, plan);
+      this.exchange = new HttpConcurrent(this, ex);
       return;
     }
     // The usual case first: the chosen version has one server, it is up and
@@ -310,14 +297,12 @@ export class HttpConnection implements DialHooks, PoolUser {
       const server = first.servers[0]!;
       const socket = server.available(Date.now()) ? this.pool.take(server, this) : undefined;
       if (socket !== undefined) {
-        this.seq = null;
         this.attach(first, server, socket, true);
         this.writePending();
         return;
       }
     }
-    this.seq = new DialSequence(plan.targets, this);
-    this.seq.next(this.dialedCb);
+    ex.dial(this.dialedCb);
   }
 
   /**
@@ -414,7 +399,8 @@ export class HttpConnection implements DialHooks, PoolUser {
   clientClose(): void {
     this.clientOpen = false;
     if (this.state !== 'closed') this.state = 'closing';
-    this.seq?.cancel();
+    this.ex?.cancel();
+    this.ex?.decide();
     this.exchange?.abort();
     this.exchange = null;
     const up = this.up;
@@ -428,34 +414,10 @@ export class HttpConnection implements DialHooks, PoolUser {
 
   // -------------------------------------------------------------- upstream side
 
-  reuse(c: Candidate): net.Socket | undefined {
-    if (this.noReuse) return undefined;
-    const s = this.pool.take(c.server, this);
-    if (s !== undefined) this.reusing = true;
-    return s;
-  }
-
-  onSuccess(c: Candidate, _socket: net.Socket, ms: number): void {
-    report.reportConnect(this.ctx, this.id, c.version, c.server, ms);
-  }
-
-  onFailure(c: Candidate, err: Error): void {
-    report.reportFailure(this.ctx, this.id, c.version, c.server, err);
-    // Only a failed connect ejects a server (as in stream mode): after the
-    // request went out, a close or a stall may be the request's doing.
-    this.ctx.health.failure(c.version, c.server);
-  }
-
-  /** A server failed after the request went out: reported and counted, never an ejection. */
-  reportFailure(v: VersionState, s: ServerState, err: Error): void {
-    report.reportFailure(this.ctx, this.id, v, s, err);
-  }
-
   private readonly dialedCb = (err: Error | null, c?: Candidate, socket?: net.Socket): void => this.dialed(err, c, socket);
 
   private dialed(err: Error | null, c?: Candidate, socket?: net.Socket): void {
-    const reused = this.reusing;
-    this.reusing = false;
+    const reused = this.ex?.takeReused() ?? false;
     if (this.state !== 'routing') {
       if (socket !== undefined) {
         if (reused) {
@@ -468,7 +430,9 @@ export class HttpConnection implements DialHooks, PoolUser {
       return;
     }
     if (err !== null || c === undefined || socket === undefined) {
-      this.fail(err as UpshiftError);
+      // When a retry finds no other server, the client hears about the failure that started it.
+      const cause = this.ex!.cause;
+      this.fail(cause !== null && (err as UpshiftError).code === 'UPS_ERR_NO_UPSTREAM' ? cause : err as UpshiftError);
       return;
     }
     if (!reused) this.pool.adopt(socket, c.server, this);
@@ -488,26 +452,9 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.rfinder = null;
     this.rbuf = null;
     this.rgot = 0;
-    if (!reused) v.stats.connections++;
     v.open.add(this);
-    if (!this.routed) {
-      this.routed = true;
-      const plan = this.plan!;
-      const ev = this.ctx.events;
-      if (ev.enabled('route')) {
-        ev.publish('route', { proxyId: this.ctx.id, connectionId: this.id, uuid: v.uuid, version: v.version, mode: plan.mode, reason: plan.reason });
-      }
-    }
-    const intended = this.plan!.targets[0];
-    if (intended !== undefined && intended !== v && !intended.spec.transition.mode.startsWith('CONC')) {
-      v.stats.fallbacksIn++;
-      intended.stats.fallbacksOut++;
-      const ev = this.ctx.events;
-      if (ev.enabled('fallback')) {
-        ev.publish('fallback', { proxyId: this.ctx.id, connectionId: this.id, fromUuid: intended.uuid, fromVersion: intended.version, toUuid: v.uuid, toVersion: v.version, reason: this.plan!.reason });
-      }
-    }
-    const deadline = v.spec.transition.firstByteTimeout ?? this.ctx.opts.timeouts.firstByte;
+    this.ex!.attached(v, s, reused);
+    const deadline = this.ex!.firstByteDeadline(v);
     // A deadline long against the sweep's period is swept (at most a few
     // per cent late); a short one gets a timer of its own.
     if (deadline >= this.ctx.sweepEvery * 16) this.firstByteAt = Date.now() + deadline;
@@ -542,7 +489,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.pending = [];
     this.pendingBytes = 0;
     this.attach(v, s, socket, reused);
-    this.seq = new DialSequence(this.plan!.targets.filter((x) => x !== v), this);
+    this.ex!.fallBack(this.plan!.targets.filter((x) => x !== v));
     if (buffered !== null && buffered.length > 0) this.upstreamData(socket, buffered);
     if (this.clientOpen && !this.clientEnded) this.client.resume();
   }
@@ -556,8 +503,8 @@ export class HttpConnection implements DialHooks, PoolUser {
       return;
     }
     this.state = 'routing';
-    this.seq = new DialSequence(rest, this);
-    this.seq.next(this.dialedCb);
+    this.ex!.fallBack(rest);
+    this.ex!.dial(this.dialedCb);
   }
 
   upstreamData(socket: net.Socket, chunk: Buffer): void {
@@ -604,13 +551,13 @@ export class HttpConnection implements DialHooks, PoolUser {
       const r = this.rfinder!.feed(chunk);
       if (r === null) return;
       if (r instanceof Error) {
-        this.upstreamFailed(new BadResponseError(this.upServer!.key, r.message), false);
+        this.upstreamFailed(new BadResponseError(this.upServer!.key, r.message), 'bad-response');
         return;
       }
       try {
         info = parseResponseHead(buf, 0, r.end, this.offs);
       } catch (err) {
-        this.upstreamFailed(new BadResponseError(this.upServer!.key, (err as BadResponseHead).message), false);
+        this.upstreamFailed(new BadResponseError(this.upServer!.key, (err as BadResponseHead).message), 'bad-response');
         return;
       }
       info.end = r.end;
@@ -635,6 +582,14 @@ export class HttpConnection implements DialHooks, PoolUser {
       if (rest !== null) this.responseHeadBytes(rest);
       return;
     }
+    const v = this.upVersion!;
+    const plan = this.plan!;
+    if (this.ex!.head(v, this.upServer!, status, this.side(true))) {
+      // Dropped: its connection closes (no body is read), and the request goes on.
+      this.dropResponse();
+      this.resend();
+      return;
+    }
     clearTimeout(this.timer);
     this.timer = undefined;
     this.firstByteAt = 0;
@@ -642,12 +597,6 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.rfinder = null;
     this.rbuf = null;
     this.status = status;
-    const v = this.upVersion!;
-    const plan = this.plan!;
-    v.stats.requests++;
-    if (status >= 500) v.stats.errors++;
-    else if (plan.gradual === v) this.ctx.growShare(v);
-    this.ctx.health.success(v, this.upServer!);
 
     const method = this.req!.method;
     this.rdone = false;
@@ -763,7 +712,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.up = null;
     this.upVersion!.open.delete(this);
     this.rscan = null;
-    this.seq = null;
+    this.ex = null;
     if (!this.rclose && this.reqDone && !this.upDirty && !this.ambiguous && !socket.readableEnded) {
       socket.resume();
       this.pool.release(socket);
@@ -807,7 +756,7 @@ export class HttpConnection implements DialHooks, PoolUser {
 
   private switchProtocols(buf: Buffer, rest: Buffer | null): void {
     if (!this.websocket) {
-      this.upstreamFailed(new BadResponseError(this.upServer!.key, '101 to a request that asked for no upgrade'), false);
+      this.upstreamFailed(new BadResponseError(this.upServer!.key, '101 to a request that asked for no upgrade'), 'bad-response');
       return;
     }
     clearTimeout(this.timer);
@@ -816,9 +765,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.rfinder = null;
     this.rbuf = null;
     this.status = 101;
-    const v = this.upVersion!;
-    v.stats.requests++;
-    this.ctx.health.success(v, this.upServer!);
+    this.ex!.head(this.upVersion!, this.upServer!, 101, { answered: true, replayable: false, clientOpen: this.clientOpen, partial: true });
     this.state = 'tunnel';
     const out = rewriteResponseHead(headLines(buf, this.offs, this.lines), null, null, null, true);
     this.bytesOut += out.length;
@@ -842,7 +789,7 @@ export class HttpConnection implements DialHooks, PoolUser {
       return;
     }
     if (this.state !== 'exchange') return;
-    if (this.rhead) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), true);
+    if (this.rhead) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), 'reset');
     else if (this.rmode === Body.Eof) this.responseDone();
     else this.abort('upstream closed mid-response');
   }
@@ -867,7 +814,7 @@ export class HttpConnection implements DialHooks, PoolUser {
 
   private upstreamGone(socket: net.Socket): void {
     if (this.state === 'exchange') {
-      if (this.rhead) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), true);
+      if (this.rhead) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), 'reset');
       else this.abort('upstream reset mid-response');
     } else if (this.state === 'tunnel') {
       this.up = null;
@@ -890,45 +837,46 @@ export class HttpConnection implements DialHooks, PoolUser {
     if (socket === this.up && this.clientOpen) this.client.resume();
   }
 
-  /** The upstream failed before a complete response head. */
-  private upstreamFailed(err: UpshiftError, mayRetry: boolean): void {
+  /** What failover needs to know of the client's side of the request in flight. */
+  private side(partial: boolean): ClientSide {
+    return { answered: this.rsent !== 0, replayable: this.sent !== null, clientOpen: this.clientOpen, partial };
+  }
+
+  /** Closes the current upstream and forgets its response so far. */
+  private dropResponse(): void {
     const socket = this.up!;
-    const v = this.upVersion!;
-    const s = this.upServer!;
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.firstByteAt = 0;
     this.up = null;
     this.rhead = false;
     this.rfinder = null;
     this.rbuf = null;
     this.pool.discard(socket);
-    v.open.delete(this);
-    const nothing = this.rgot === 0;
+    this.upVersion!.open.delete(this);
+  }
+
+  /** Sends the request again, from its first byte, to the next candidate. */
+  private resend(): void {
+    this.pending = this.sent!.concat(this.pending);
+    this.pendingBytes = this.sentBytes;
+    this.sent = [];
+    this.sentBytes = 0;
+    this.state = 'routing';
+    this.ex!.dial(this.dialedCb);
+  }
+
+  /** The upstream failed before a complete response head. */
+  private upstreamFailed(err: UpshiftError, kind: 'reset' | 'timeout' | 'bad-response'): void {
+    const v = this.upVersion!;
+    const s = this.upServer!;
+    this.dropResponse();
+    const side = this.side(this.rgot !== 0);
     // A pooled connection the server closed while it sat idle is not a
-    // failure of the server (its keep-alive timeout beat ours): no health
-    // penalty, and one fresh connection is tried before moving on.
-    const stale = this.upReused && nothing && err.code === 'UPS_ERR_UPSTREAM_CLOSED';
-    if (!stale) {
-      v.stats.errors++;
-      this.error = err.code;
-      this.reportFailure(v, s, err);
-    }
-    if (mayRetry && nothing && this.rsent === 0 && this.retryable && this.sent !== null && this.clientOpen && this.plan !== null && this.retriesLeft > 0) {
-      this.retriesLeft--;
-      this.pending = this.sent.concat(this.pending);
-      this.pendingBytes = this.sentBytes;
-      this.sent = [];
-      this.sentBytes = 0;
-      this.state = 'routing';
-      if (stale && !this.noReuse) {
-        this.noReuse = true;
-        this.seq = new DialSequence(this.plan.targets, this);
-      } else if (this.seq === null) {
-        // The first choice came straight from the pool: the loop starts past it.
-        this.seq = new DialSequence(this.plan.targets, this);
-        this.seq.exclude(s);
-      }
-      this.seq.next(this.dialedCb);
+    // failure of the server (its keep-alive timeout beat ours).
+    const stale = this.upReused && this.rgot === 0 && err.code === 'UPS_ERR_UPSTREAM_CLOSED';
+    if (stale ? this.ex!.stale(side) : this.ex!.failed(v, s, kind, err, side)) {
+      this.resend();
       return;
     }
     this.fail(err);
@@ -936,7 +884,7 @@ export class HttpConnection implements DialHooks, PoolUser {
 
   firstByteTimeout(): void {
     if (this.state !== 'exchange' || !this.rhead) return;
-    this.upstreamFailed(new FirstByteTimeoutError(this.upServer!.key), true);
+    this.upstreamFailed(new FirstByteTimeoutError(this.upServer!.key), 'timeout');
   }
 
   // ------------------------------------------------------------------ endings
@@ -996,8 +944,9 @@ export class HttpConnection implements DialHooks, PoolUser {
   private dropUpstream(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.seq?.cancel();
-    this.seq = null;
+    this.ex?.cancel();
+    this.ex?.decide();
+    this.ex = null;
     this.exchange?.abort();
     this.exchange = null;
     this.inbuf = null;
@@ -1081,6 +1030,9 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.dropUpstream();
     report.reportClosed(this.ctx, this, this.upVersion, this.started);
   }
+
+  /** http mode ends after the answer in flight by itself (it reads `ctx.draining`). */
+  drain(_now: number): void {}
 
   /** Ends the connection now (drain deadline passed, or its version was removed). */
   destroy(): void {

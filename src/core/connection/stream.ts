@@ -12,10 +12,13 @@ import { injectCookies } from '../http/response-head.js';
 import { route } from '../routing/router.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
-import { DialSequence, type Candidate, type DialHooks } from '../upstream/dial.js';
+import type { Candidate } from '../upstream/dial.js';
+import type { FailureKind } from '../upstream/failover.js';
 import type { ServerState } from '../upstream/server.js';
 import { ConcurrentExchange } from './concurrent.js';
-import { reportClosed, reportConnect, reportFailure, reportRouted, routingCookies } from './report.js';
+import type { Connection } from './connection.js';
+import { Exchange } from './exchange.js';
+import { reportClosed, routingCookies } from './report.js';
 
 /**
  * Stream mode: one client connection, routed once on its first request head,
@@ -48,10 +51,7 @@ const kConn = Symbol('upshift.connection');
 const kServer = Symbol('upshift.server');
 type Tagged = net.Socket & { [kConn]?: StreamConnection; [kServer]?: ServerState };
 
-/** Methods whose request can be sent again when a server failed before answering. */
-const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-
-export class StreamConnection implements DialHooks {
+export class StreamConnection implements Connection {
   state: StreamState = 'head';
   readonly client: net.Socket;
   upstream: net.Socket | null = null;
@@ -72,16 +72,19 @@ export class StreamConnection implements DialHooks {
   private finder: HeadFinder | null = null;
   private resp: HeadFinder | null = null;
   private respChunks: Buffer[] | null = null;
-  private seq: DialSequence | null = null;
+  /** The first request's way through its plan (accounting, failover, judgement's record). */
+  ex: Exchange | null = null;
   private exchange: ConcurrentExchange | null = null;
   private timer: NodeJS.Timeout | undefined;
-  /** The failure that made us retry elsewhere, answered if the retry finds nothing. */
-  private retryCause: UpshiftError | null = null;
   bytesIn = 0;
   bytesOut = 0;
   /** Byte total and time at the last sweep that saw it change (idle timeout). */
   private lastTotal = -1;
   private lastActive = 0;
+  /** The last bytes that moved while piping were the client's (a request may be waiting for its answer). */
+  private awaiting = true;
+  private drainTotal = -1;
+  private drainTurns = 0;
   status: number | undefined;
   error: string | undefined;
   private readonly started = Date.now();
@@ -101,16 +104,13 @@ export class StreamConnection implements DialHooks {
     this.timer = setTimeout(onHeadTimeout, ctx.opts.timeouts.head, this);
   }
 
-  get connectTimeout(): number {
-    return this.ctx.opts.timeouts.connect;
-  }
-
   // ---------------------------------------------------------------- client side
 
   clientData(chunk: Buffer): void {
     this.bytesIn += chunk.length;
     switch (this.state) {
       case 'piping':
+        this.awaiting = true;
         if (!this.upstream!.write(chunk)) this.client.pause();
         return;
       case 'response-head':
@@ -190,19 +190,19 @@ export class StreamConnection implements DialHooks {
       transitionCookie: readCookie(head.cookies, opts.cookies.transition.name),
     }, Date.now());
     this.plan = plan;
-    this.retryable = RETRYABLE.has(head.method);
     if (plan.targets.length === 0) {
       this.fail(new NoUpstreamError('no version is configured'));
       return;
     }
+    const ex = this.ex = new Exchange(this.ctx, this.id, plan, head.method, null);
+    this.retryable = ex.idempotent;
     if (plan.fanOut > 1) {
       this.state = 'concurrent';
-      this.exchange = new ConcurrentExchange(this, plan);
+      this.exchange = new ConcurrentExchange(this, ex);
       return;
     }
     this.state = 'dialing';
-    this.seq = new DialSequence(plan.targets, this);
-    this.seq.next((err, c, s) => this.dialed(err, c, s));
+    ex.dial(this.dialedCb);
   }
 
   private startTcp(): void {
@@ -219,8 +219,8 @@ export class StreamConnection implements DialHooks {
       return;
     }
     this.state = 'dialing';
-    this.seq = new DialSequence(plan.targets, this);
-    this.seq.next((err, c, s) => this.dialed(err, c, s));
+    this.ex = new Exchange(this.ctx, this.id, this.plan, '', null);
+    this.ex.dial(this.dialedCb);
   }
 
   clientEnd(): void {
@@ -247,7 +247,8 @@ export class StreamConnection implements DialHooks {
   clientClose(): void {
     this.clientOpen = false;
     if (this.state !== 'closed' && this.state !== 'closing') this.state = 'closing';
-    this.seq?.cancel();
+    this.ex?.cancel();
+    this.ex?.decide();
     this.exchange?.abort();
     const up = this.upstream;
     // After a clean exchange (client FIN passed on, upstream EOF received)
@@ -259,19 +260,7 @@ export class StreamConnection implements DialHooks {
 
   // -------------------------------------------------------------- upstream side
 
-  onSuccess(c: Candidate, _socket: net.Socket, ms: number): void {
-    reportConnect(this.ctx, this.id, c.version, c.server, ms);
-  }
-
-  onFailure(c: Candidate, err: Error): void {
-    reportFailure(this.ctx, this.id, c.version, c.server, err);
-    // Only a failed connect ejects a server: it cannot be caused by what a
-    // client sends. After the request went out, a close or a stall may be the
-    // request's doing (CONNECT to a plain server, a body cut short), and one
-    // anonymous client must not be able to roll every other client back.
-    // Hung servers are the active health checks' and CONCURRENT's job.
-    this.ctx.health.failure(c.version, c.server);
-  }
+  private readonly dialedCb = (err: Error | null, c?: Candidate, socket?: net.Socket): void => this.dialed(err, c, socket);
 
   private dialed(err: Error | null, c?: Candidate, socket?: net.Socket): void {
     if (this.state !== 'dialing') {
@@ -282,7 +271,7 @@ export class StreamConnection implements DialHooks {
       if (this.tcp) this.abort('no upstream');
       // When a retry finds no other server, the client hears about the
       // failure that started it (a 504 for a stall), not a bare 503.
-      else this.fail(this.retryCause !== null && (err as UpshiftError).code === 'UPS_ERR_NO_UPSTREAM' ? this.retryCause : err as UpshiftError);
+      else this.fail(this.ex!.cause !== null && (err as UpshiftError).code === 'UPS_ERR_NO_UPSTREAM' ? this.ex!.cause : err as UpshiftError);
       return;
     }
     this.attach(c.version, c.server, socket);
@@ -299,7 +288,7 @@ export class StreamConnection implements DialHooks {
       // Created on the first response chunk, and only when the fast path below cannot take it.
       this.resp = null;
       this.respChunks = [];
-      this.timer = setTimeout(onFirstByteTimeout, this.ctx.opts.timeouts.firstByte, this);
+      this.timer = setTimeout(onFirstByteTimeout, this.ex!.firstByteDeadline(c.version), this);
     }
     this.client.resume();
   }
@@ -320,12 +309,10 @@ export class StreamConnection implements DialHooks {
     socket.on('error', onUpstreamError);
     socket.on('close', onUpstreamClose);
     socket.on('drain', onUpstreamDrain);
-    const first = this.version === null;
     this.version = v;
     this.server = s;
     v.open.add(this);
-    if (first) reportRouted(this.ctx, this.id, this.plan!, v, true);
-    else v.stats.connections++;
+    this.ex!.attached(v, s, false);
   }
 
   /**
@@ -335,7 +322,7 @@ export class StreamConnection implements DialHooks {
   adopt(v: VersionState, s: ServerState, socket: net.Socket, buffered: Buffer, start: number, end: number, status: number): void {
     this.attach(v, s, socket);
     // Failures after this point fall back through the rest of the plan.
-    this.seq = new DialSequence(this.plan!.targets.filter((x) => x !== v), this);
+    this.ex!.fallBack(this.plan!.targets.filter((x) => x !== v));
     this.exchange = null;
     this.state = 'response-head';
     this.respChunks = [];
@@ -353,13 +340,14 @@ export class StreamConnection implements DialHooks {
     }
     this.state = 'dialing';
     this.client.pause();
-    this.seq = new DialSequence(rest, this);
-    this.seq.next((e, c, s) => this.dialed(e, c, s));
+    this.ex!.fallBack(rest);
+    this.ex!.dial(this.dialedCb);
   }
 
   upstreamData(socket: net.Socket, chunk: Buffer): void {
     if (socket !== this.upstream) return;
     if (this.state === 'piping') {
+      this.awaiting = false;
       this.bytesOut += chunk.length;
       if (!this.client.write(chunk)) socket.pause();
       return;
@@ -382,7 +370,7 @@ export class StreamConnection implements DialHooks {
     const r = this.resp.feed(chunk);
     if (r === null) return;
     if (r instanceof Error) {
-      this.upstreamFailed(new BadResponseError(this.server!.key, r.message), false);
+      this.upstreamFailed(new BadResponseError(this.server!.key, r.message), 'bad-response');
       return;
     }
     const chunks = this.respChunks!;
@@ -390,23 +378,24 @@ export class StreamConnection implements DialHooks {
     this.responseHead(buf, r.start, r.end, r.statusCode);
   }
 
-  /** The first final response head is complete: account for it, set cookies, start piping. */
+  /** The first final response head is complete: account for it (or drop it to try elsewhere), set cookies, start piping. */
   private responseHead(buf: Buffer, start: number, end: number, status: number): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.resp = null;
     this.respChunks = null;
-    this.chunks = null;
-    this.status = status;
     const v = this.version!;
     const plan = this.plan!;
-    v.stats.requests++;
-    if (status >= 500) v.stats.errors++;
-    else if (plan.gradual === v) this.ctx.growShare(v);
-    this.ctx.health.success(v, this.server!);
+    if (this.ex!.head(v, this.server!, status, this.side(true))) {
+      this.retry();
+      return;
+    }
+    this.chunks = null;
+    this.status = status;
     const cookies = routingCookies(this.ctx, plan, v);
     const out = cookies === null ? buf : injectCookies(buf, start, end, cookies.lines, cookies.names);
     this.state = 'piping';
+    this.awaiting = false;
     this.bytesOut += out.length;
     if (!this.client.write(out)) this.upstream!.pause();
   }
@@ -414,13 +403,13 @@ export class StreamConnection implements DialHooks {
   upstreamEnd(socket: net.Socket): void {
     if (socket !== this.upstream) return;
     if (this.state === 'piping') this.client.end();
-    else if (this.state === 'response-head') this.upstreamFailed(new UpstreamClosedError(this.server!.key), true);
+    else if (this.state === 'response-head') this.upstreamFailed(new UpstreamClosedError(this.server!.key), 'reset');
   }
 
   upstreamError(socket: net.Socket, err: Error): void {
     if (socket !== this.upstream) return;
     if (this.state === 'response-head') {
-      this.upstreamFailed(new UpstreamClosedError(this.server!.key), true);
+      this.upstreamFailed(new UpstreamClosedError(this.server!.key), 'reset');
       return;
     }
     this.error = (err as NodeJS.ErrnoException).code ?? err.message;
@@ -442,36 +431,46 @@ export class StreamConnection implements DialHooks {
     this.maybeFinish();
   }
 
-  /** The current upstream failed before a complete response head. */
-  private upstreamFailed(err: UpshiftError, mayRetry: boolean): void {
+  /** What failover needs to know of the client's side. */
+  private side(partial: boolean): { answered: boolean; replayable: boolean; clientOpen: boolean; partial: boolean } {
+    return { answered: this.bytesOut !== 0, replayable: this.retryable && this.chunks !== null, clientOpen: this.clientOpen, partial };
+  }
+
+  /** Drops the current upstream (its answer or its failure) and dials the next candidate with the kept request bytes. */
+  private retry(): void {
     const socket = this.upstream!;
-    const v = this.version!;
-    const s = this.server!;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const gotBytes = this.respChunks !== null && this.respChunks.length > 0;
     this.upstream = null;
     this.upstreamOpen = false;
     socket.destroy();
-    v.open.delete(this);
-    v.stats.errors++;
+    this.version!.open.delete(this);
+    this.state = 'dialing';
+    this.resp = null;
+    this.respChunks = null;
+    this.client.pause();
+    this.ex!.dial(this.dialedCb);
+  }
+
+  /** The current upstream failed before a complete response head. */
+  private upstreamFailed(err: UpshiftError, kind: Exclude<FailureKind, 'unreachable' | 'status'>): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     this.error = err.code;
-    reportFailure(this.ctx, this.id, v, s, err);
-    if (mayRetry && !gotBytes && this.retryable && this.chunks !== null && this.clientOpen && this.seq !== null) {
-      this.retryCause = err;
-      this.state = 'dialing';
-      this.resp = null;
-      this.respChunks = null;
-      this.client.pause();
-      this.seq.next((e, c, sock) => this.dialed(e, c, sock));
+    const partial = this.respChunks !== null && this.respChunks.length > 0;
+    if (this.ex!.failed(this.version!, this.server!, kind, err, this.side(partial))) {
+      this.retry();
       return;
     }
+    const socket = this.upstream!;
+    this.upstream = null;
+    this.upstreamOpen = false;
+    socket.destroy();
+    this.version!.open.delete(this);
     this.fail(err);
   }
 
   firstByteTimeout(): void {
     if (this.state !== 'response-head') return;
-    this.upstreamFailed(new FirstByteTimeoutError(this.server!.key), true);
+    this.upstreamFailed(new FirstByteTimeoutError(this.server!.key), 'timeout');
   }
 
   // ------------------------------------------------------------------ endings
@@ -483,7 +482,8 @@ export class StreamConnection implements DialHooks {
     this.error = err.code;
     this.status = toHttpStatus(err);
     clearTimeout(this.timer);
-    this.seq?.cancel();
+    this.ex?.cancel();
+    this.ex?.decide();
     this.exchange?.abort();
     this.exchange = null;
     this.chunks = null;
@@ -506,7 +506,8 @@ export class StreamConnection implements DialHooks {
     if (reason !== undefined && this.error === undefined) this.error = reason;
     if (this.state !== 'closed') this.state = 'closing';
     clearTimeout(this.timer);
-    this.seq?.cancel();
+    this.ex?.cancel();
+    this.ex?.decide();
     this.exchange?.abort();
     this.exchange = null;
     if (this.upstream !== null && this.upstreamOpen) this.upstream.destroy();
@@ -519,8 +520,9 @@ export class StreamConnection implements DialHooks {
    * sweep costs nothing per chunk, where a socket timeout re-arms a timer
    * on every read and write.
    */
-  sweep(now: number, idle: number): void {
+  sweep(now: number): void {
     if (this.state !== 'piping') return;
+    const idle = this.ctx.opts.timeouts.idle;
     const total = this.bytesIn + this.bytesOut;
     if (total !== this.lastTotal) {
       this.lastTotal = total;
@@ -550,6 +552,24 @@ export class StreamConnection implements DialHooks {
     this.respChunks = null;
     this.version?.open.delete(this);
     reportClosed(this.ctx, this, this.version, this.started);
+  }
+
+  /**
+   * The proxy is closing. Stream mode cannot see where an answer ends, so a
+   * piping connection is ended once the last bytes that moved were the
+   * server's (its answer) and nothing moved over two turns (~50 ms): a
+   * kept-alive client waiting for nothing is not held until the drain
+   * deadline, and a request still waiting for its answer keeps it.
+   */
+  drain(_now: number): void {
+    if (this.state !== 'piping' || this.awaiting) return;
+    const total = this.bytesIn + this.bytesOut;
+    if (total !== this.drainTotal) {
+      this.drainTotal = total;
+      this.drainTurns = 0;
+    } else if (++this.drainTurns >= 2) {
+      this.abort('closed by proxy');
+    }
   }
 
   /** Ends the connection now (drain deadline passed, or its version was removed). */

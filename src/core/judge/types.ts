@@ -2,8 +2,9 @@ import type { VersionState } from '../routing/version.js';
 
 /**
  * How one attempt of a request at one version ended, as judgement counts it.
- * - `good`: a response head below 500 (or a status not in `judge.retryOn`);
- * - `status`: a response head whose status is in `judge.retryOn` (5xx by default);
+ * - `good`: a final response head below 500 whose status is not in `judge.retryOn`;
+ * - `status`: a final response head of 500 or more, or whose status is in
+ *   `judge.retryOn` (`statusOutcome`: a 5xx is never a success);
  * - `unreachable`: the connect failed (refused, unreachable, connect timeout);
  * - `reset`: the server closed or errored after the request went out, before a head;
  * - `timeout`: no response head within the first-byte deadline.
@@ -18,6 +19,10 @@ export interface Attempt {
   readonly status?: number;
   /** Milliseconds from the request's first byte written upstream to the response head. */
   readonly firstByteMs?: number;
+  /** The server (`host:port`) tried. */
+  readonly server?: string;
+  /** A CONCURRENT leg (sent at once with the others) rather than a try after a failure. */
+  readonly concurrent?: boolean;
 }
 
 /**
@@ -38,4 +43,13 @@ export interface JudgeSink {
   retryOn(status: number, version: VersionState): boolean;
   /** A request was decided. */
   record(r: ExchangeRecord): void;
+}
+
+/**
+ * The one rule for what a response status says of the version that sent it:
+ * a 5xx, or a status judgement retries, is not a success (no health
+ * success, no GRADUAL growth, counted in `errors`).
+ */
+export function statusOutcome(sink: JudgeSink, status: number, version: VersionState): 'good' | 'status' {
+  return status >= 500 || sink.retryOn(status, version) ? 'status' : 'good';
 }
