@@ -45,6 +45,8 @@ export class Exchange implements DialHooks {
   /** The last socket `reuse` handed out came from the pool. */
   private reused = false;
   private sentAt = 0;
+  /** When each retry of this request was taken from the budget (given back if the request ends well). */
+  private readonly taken: number[] = [];
   /** The server of the current attempt (left out when the loop is built after it). */
   private current: ServerState | null = null;
 
@@ -168,6 +170,7 @@ export class Exchange implements DialHooks {
     }
     const outcome = this.account(v, s, status);
     this.attempts.push({ version: v, outcome, status, firstByteMs, server: s.key });
+    if (outcome === 'good') for (const at of this.taken) this.ctx.budget.refund(at, now);
     this.served(v);
     this.decide();
     return false;
@@ -206,6 +209,7 @@ export class Exchange implements DialHooks {
       : this.seq.hasMore(now, ejectedToo);
     const facts = { kind, idempotent: this.idempotent, retriesLeft: this.retriesLeft, another, ...side };
     if (!shouldRetry(facts) || !this.ctx.budget.take(now)) return false;
+    this.taken.push(now);
     this.retriesLeft--;
     return true;
   }

@@ -115,16 +115,20 @@ const BUCKETS = 10;
 const BUCKET_MS = 1000;
 
 /**
- * A proxy-wide bound on re-sent requests (Envoy's retry budget, counted over
- * a sliding window rather than in flight, so that sequential requests are
- * bounded too): a retry is allowed while the retries of the last ten seconds
- * stay below max(min, percent × the requests of the last ten seconds).
- * Failed connects are not counted: they send no request, and trying the next
- * server then adds no load to any application.
+ * A proxy-wide bound on re-sent requests, after Envoy's retry budget but
+ * counted over a sliding window (ten one-second buckets) so that sequential
+ * requests are bounded too: a retry is allowed while the retries of the
+ * window stay below max(min, percent × the window's requests). A retry that
+ * got a good answer is given back (`refund`): a broken newest version whose
+ * previous version serves well costs the previous version its own traffic
+ * and nothing more, and every client still gets the good answer; when
+ * every version fails (a total outage), retries stop at the budget, so the
+ * servers see at most (1 + percent) × the requests plus `min`.
+ * Failed connects are not counted: they send no request.
  */
 export class RetryBudget {
-  private readonly requests = new Uint32Array(BUCKETS);
-  private readonly retries = new Uint32Array(BUCKETS);
+  private readonly requests = new Int32Array(BUCKETS);
+  private readonly retries = new Int32Array(BUCKETS);
   private epoch = 0;
 
   constructor(private readonly opts: RetryBudgetOptions = DEFAULT_RETRY_BUDGET) {}
@@ -161,5 +165,14 @@ export class RetryBudget {
     if (ret >= Math.max(this.opts.min, Math.floor((this.opts.percent * req) / 100))) return false;
     this.retries[b]!++;
     return true;
+  }
+
+  /** A retry taken at `takenAt` ended in a good answer: it does not count against the budget. */
+  refund(takenAt: number, now: number): void {
+    this.roll(now);
+    // A retry taken before the window began has left it already.
+    if (Math.floor(takenAt / BUCKET_MS) <= this.epoch - BUCKETS) return;
+    const b = Math.floor(takenAt / BUCKET_MS) % BUCKETS;
+    if (this.retries[b]! > 0) this.retries[b]!--;
   }
 }
