@@ -160,7 +160,7 @@ export class ConcurrentExchange {
     const socket = leg.socket!;
     for (const [ev, fn] of leg.listeners) socket.removeListener(ev, fn);
     const buf = leg.chunks.length === 1 ? leg.chunks[0]! : Buffer.concat(leg.chunks);
-    this.conn.adopt(leg.version, leg.server!, socket, buf, leg.headStart, leg.headEnd, leg.status);
+    this.conn.adopt(leg.version, leg.server!, socket, buf);
     // Events that happened while the leg waited are replayed to the connection.
     if (leg.ended) this.conn.upstreamEnd(socket);
     if (leg.closed) this.conn.upstreamClose(socket);

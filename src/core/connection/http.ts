@@ -7,7 +7,7 @@ import {
 import { readCookie } from '../http/cookies.js';
 import { ChunkedScanner } from '../http/chunked.js';
 import { forwardRequestHead } from '../http/forward-request.js';
-import { BadResponseHead, headLines, parseResponseHead, rewriteResponseHead, spliceResponseHead, type ResponseHead } from '../http/response-head.js';
+import { headLines, rewriteResponseHead, spliceResponseHead } from '../http/response-head.js';
 import { HeadFinder, HeadSizeExceeded } from '../http/parser.js';
 import { forwardedNode, isAmbiguous, isWebSocket, listedLength } from '../http/request-checks.js';
 import { parseRequestHead, readWholeRequestHead, type RequestHead } from '../http/request-head.js';
@@ -20,6 +20,7 @@ import { isIdempotent } from '../upstream/failover.js';
 import type { PoolUser, UpstreamPool } from '../upstream/pool.js';
 import type { ServerState } from '../upstream/server.js';
 import type { Connection } from './connection.js';
+import { ResponseHeadReader } from './head-reader.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { HttpConcurrent } from './http-concurrent.js';
 import * as report from './report.js';
@@ -58,7 +59,6 @@ type Tagged = net.Socket & { [kConn]?: HttpConnection };
 
 const enum Body { None, Length, Chunked, Eof }
 
-const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 /** Body bytes that came with a rewritten head are copied behind it up to this size (one write); larger ones go by writev. */
 const COPY_BODY = 16 * 1024;
 
@@ -102,19 +102,19 @@ export class HttpConnection implements PoolUser, Connection {
   private upDirty = false;
   /** True until the final response head was read. */
   private rhead = false;
-  /** Created only when a response head arrives in pieces (see `responseHeadBytes`). */
-  private rfinder: HeadFinder | null = null;
-  private rbuf: Buffer | null = null;
+  /** The response head being read. */
+  private readonly reader: ResponseHeadReader;
   private rgot = 0;
   private rsent = 0;
+  /** Of `rsent`, the interim heads' bytes: a final answer (ours, a 502) may still follow them. */
+  private rinterim = 0;
   private rmode = Body.None;
   private rleft = 0;
   /** The response body ended (its framing said so). */
   private rdone = false;
   private rscan: ChunkedScanner | null = null;
   private rclose = false;
-  /** Line offsets of the response head being read, and its lines as strings when it is rewritten. */
-  private readonly offs: number[] = [];
+  /** The response head's lines as strings, when it is rewritten. */
   private readonly lines: string[] = [];
 
   bytesIn = 0;
@@ -149,6 +149,7 @@ export class HttpConnection implements PoolUser, Connection {
   ) {
     this.client = client;
     this.pool = pool;
+    this.reader = new ResponseHeadReader(ctx.opts.limits.responseHeadSize);
     (client as Tagged)[kConn] = this;
     client.on('data', onClientData);
     client.on('end', onClientEnd);
@@ -248,6 +249,7 @@ export class HttpConnection implements PoolUser, Connection {
     this.closeAfter = head.close;
     this.retryable = isIdempotent(head.method);
     this.rsent = 0;
+    this.rinterim = 0;
     this.sent = this.retryable ? [] : null;
     this.sentBytes = 0;
     // remoteAddress asks the kernel each time: only when a forwarding field wants it, once per connection.
@@ -452,8 +454,7 @@ export class HttpConnection implements PoolUser, Connection {
     this.upDirty = false;
     this.state = 'exchange';
     this.rhead = true;
-    this.rfinder = null;
-    this.rbuf = null;
+    this.reader.reset();
     this.rgot = 0;
     v.open.add(this);
     this.ex!.attached(v, s, reused);
@@ -523,48 +524,19 @@ export class HttpConnection implements PoolUser, Connection {
       this.responseBody(chunk);
       return;
     }
-    this.rbuf = this.rbuf === null ? chunk : Buffer.concat([this.rbuf, chunk]);
     this.responseHeadBytes(chunk);
   }
 
-  /** `chunk` (already appended to `rbuf`) continues a response head. */
-  private responseHeadBytes(chunk: Buffer): void {
-    const buf = this.rbuf!;
-    const max = this.ctx.opts.limits.responseHeadSize;
-    let info: ResponseHead | null = null;
-    if (this.rfinder === null) {
-      // Fast path: the whole head is here (nearly always, in one read). A
-      // head that ends with bare LFs, or that parseResponseHead refuses,
-      // takes the incremental parser, so its verdict stays the one that counts.
-      const at = buf.indexOf(CRLFCRLF);
-      if (at !== -1 && at + 4 <= max) {
-        try {
-          info = parseResponseHead(buf, 0, at + 4, this.offs);
-          if (info.end !== at + 4) info = null;
-        } catch {
-          info = null;
-        }
-      }
-      if (info === null) {
-        this.rfinder = new HeadFinder('RESPONSE', max);
-        chunk = buf;
-      }
+  /** `chunk` continues a response head (null: look again at what the reader keeps). */
+  private responseHeadBytes(chunk: Buffer | null): void {
+    const reader = this.reader;
+    const info = reader.feed(chunk);
+    if (info === null) return;
+    if (typeof info === 'string') {
+      this.upstreamFailed(new BadResponseError(this.upServer!.key, info), 'bad-response');
+      return;
     }
-    if (info === null) {
-      const r = this.rfinder!.feed(chunk);
-      if (r === null) return;
-      if (r instanceof Error) {
-        this.upstreamFailed(new BadResponseError(this.upServer!.key, r.message), 'bad-response');
-        return;
-      }
-      try {
-        info = parseResponseHead(buf, 0, r.end, this.offs);
-      } catch (err) {
-        this.upstreamFailed(new BadResponseError(this.upServer!.key, (err as BadResponseHead).message), 'bad-response');
-        return;
-      }
-      info.end = r.end;
-    }
+    const buf = reader.bytes;
     const end = info.end;
     const status = info.status;
     if (status < 200) {
@@ -575,14 +547,15 @@ export class HttpConnection implements PoolUser, Connection {
       }
       // Interim: passed on to HTTP/1.1 clients only (RFC 9110 §15.2), never with cookies.
       if (this.req!.versionMinor === 1 && this.clientOpen) {
-        const out = rewriteResponseHead(headLines(buf, this.offs, this.lines), null, null, null, false);
+        const out = rewriteResponseHead(headLines(buf, reader.offs, this.lines), null, null, null, false);
         this.rsent += out.length;
+        this.rinterim += out.length;
         this.bytesOut += out.length;
         this.client.write(out);
       }
-      this.rfinder = null;
-      this.rbuf = rest;
-      if (rest !== null) this.responseHeadBytes(rest);
+      const more = reader.next(end);
+      if (typeof more === 'string') this.upstreamFailed(new BadResponseError(this.upServer!.key, more), 'bad-response');
+      else if (more !== null) this.responseHeadBytes(null);
       return;
     }
     const v = this.upVersion!;
@@ -597,8 +570,7 @@ export class HttpConnection implements PoolUser, Connection {
     this.timer = undefined;
     this.firstByteAt = 0;
     this.rhead = false;
-    this.rfinder = null;
-    this.rbuf = null;
+    this.reader.reset();
     this.status = status;
 
     const method = this.req!.method;
@@ -635,9 +607,9 @@ export class HttpConnection implements PoolUser, Connection {
     } else if (info.plain && !(cookies !== null && info.setCookie)) {
       // Cookies or our Connection field to add: spliced into the bytes, with
       // a small body in the same buffer (one write, one segment).
-      out = spliceResponseHead(buf, this.offs, cookies?.lines ?? null, connection, n <= COPY_BODY ? body : null);
+      out = spliceResponseHead(buf, this.reader.offs, cookies?.lines ?? null, connection, n <= COPY_BODY ? body : null);
     } else {
-      out = rewriteResponseHead(headLines(buf, this.offs, this.lines), cookies?.lines ?? null, cookies?.names ?? null, connection, false);
+      out = rewriteResponseHead(headLines(buf, this.reader.offs, this.lines), cookies?.lines ?? null, cookies?.names ?? null, connection, false);
       if (body !== null && n <= COPY_BODY) out = Buffer.concat([out, body]);
     }
     const sent = out.length + (included ? 0 : n);
@@ -731,6 +703,7 @@ export class HttpConnection implements PoolUser, Connection {
     this.pending = [];
     // What follows is a new response: an error for the next request may be written whole.
     this.rsent = 0;
+    this.rinterim = 0;
     if (this.closeAfter || this.ctx.draining) {
       this.close(quiet);
       return;
@@ -765,12 +738,11 @@ export class HttpConnection implements PoolUser, Connection {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.rhead = false;
-    this.rfinder = null;
-    this.rbuf = null;
+    this.reader.reset();
     this.status = 101;
     this.ex!.head(this.upVersion!, this.upServer!, 101, { answered: true, replayable: false, clientOpen: this.clientOpen, partial: true });
     this.state = 'tunnel';
-    const out = rewriteResponseHead(headLines(buf, this.offs, this.lines), null, null, null, true);
+    const out = rewriteResponseHead(headLines(buf, this.reader.offs, this.lines), null, null, null, true);
     this.bytesOut += out.length;
     this.client.write(out);
     if (rest !== null) {
@@ -853,8 +825,7 @@ export class HttpConnection implements PoolUser, Connection {
     this.firstByteAt = 0;
     this.up = null;
     this.rhead = false;
-    this.rfinder = null;
-    this.rbuf = null;
+    this.reader.reset();
     this.pool.discard(socket);
     this.upVersion!.open.delete(this);
   }
@@ -904,7 +875,7 @@ export class HttpConnection implements PoolUser, Connection {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.error = err.code;
     this.status = toHttpStatus(err);
-    if (this.rsent !== 0) {
+    if (this.rsent !== this.rinterim) {
       this.abort(err.code);
       return;
     }

@@ -17,6 +17,7 @@ import type { FailureKind } from '../upstream/failover.js';
 import type { ServerState } from '../upstream/server.js';
 import { ConcurrentExchange } from './concurrent.js';
 import type { Connection } from './connection.js';
+import { ResponseHeadReader } from './head-reader.js';
 import { Exchange } from './exchange.js';
 import { reportClosed, routingCookies } from './report.js';
 
@@ -70,8 +71,12 @@ export class StreamConnection implements Connection {
   private tcp = false;
   /** Created on the first byte: an idle connection costs no parser. */
   private finder: HeadFinder | null = null;
-  private resp: HeadFinder | null = null;
-  private respChunks: Buffer[] | null = null;
+  /** Reads the server's answer head; created on the first attempt (an idle connection costs none). */
+  private reader: ResponseHeadReader | null = null;
+  /** A byte of the current attempt's answer came (it had started to answer). */
+  private heard = false;
+  /** Of `bytesOut`, the interim heads': a final answer (ours, a 502) may still follow them. */
+  private interimOut = 0;
   /** The first request's way through its plan (accounting, failover, judgement's record). */
   ex: Exchange | null = null;
   private exchange: ConcurrentExchange | null = null;
@@ -285,9 +290,8 @@ export class StreamConnection implements Connection {
       this.state = 'piping';
     } else {
       this.state = 'response-head';
-      // Created on the first response chunk, and only when the fast path below cannot take it.
-      this.resp = null;
-      this.respChunks = [];
+      this.heard = false;
+      (this.reader ??= new ResponseHeadReader(this.ctx.opts.limits.responseHeadSize)).reset();
       this.timer = setTimeout(onFirstByteTimeout, this.ex!.firstByteDeadline(c.version), this);
     }
     this.client.resume();
@@ -316,17 +320,18 @@ export class StreamConnection implements Connection {
   }
 
   /**
-   * Takes over a winning CONCURRENT leg whose response head is already read:
-   * `buffered` holds the response bytes so far, the final head at [start, end).
+   * Takes over a winning CONCURRENT leg: `buffered` holds the response bytes
+   * so far, read again from the first here (the one head check applies).
    */
-  adopt(v: VersionState, s: ServerState, socket: net.Socket, buffered: Buffer, start: number, end: number, status: number): void {
+  adopt(v: VersionState, s: ServerState, socket: net.Socket, buffered: Buffer): void {
     this.attach(v, s, socket);
     // Failures after this point fall back through the rest of the plan.
     this.ex!.fallBack(this.plan!.targets.filter((x) => x !== v));
     this.exchange = null;
     this.state = 'response-head';
-    this.respChunks = [];
-    this.responseHead(buffered, start, end, status);
+    this.heard = false;
+    (this.reader ??= new ResponseHeadReader(this.ctx.opts.limits.responseHeadSize)).reset();
+    this.upstreamData(socket, buffered);
     this.client.resume();
   }
 
@@ -353,37 +358,40 @@ export class StreamConnection implements Connection {
       return;
     }
     if (this.state !== 'response-head') return;
-    if (this.resp === null) {
-      // Fast path: the whole head in the first chunk, a final status, and no
-      // Set-Cookie to add: only the status is needed, no parser.
-      const plan = this.plan!;
-      if (plan.sessionMaxAge === undefined && plan.newTransitionId === undefined) {
-        const status = wholeFinalHeadStatus(chunk);
-        if (status !== 0) {
-          this.responseHead(chunk, 0, 0, status);
-          return;
-        }
-      }
-      this.resp = new HeadFinder('RESPONSE', this.ctx.opts.limits.responseHeadSize, true);
-    }
-    this.respChunks!.push(chunk);
-    const r = this.resp.feed(chunk);
-    if (r === null) return;
-    if (r instanceof Error) {
-      this.upstreamFailed(new BadResponseError(this.server!.key, r.message), 'bad-response');
+    this.heard = true;
+    this.responseHeadBytes(chunk);
+  }
+
+  /** `chunk` continues the answer's head (null: look again at what the reader keeps). */
+  private responseHeadBytes(chunk: Buffer | null): void {
+    const reader = this.reader!;
+    const info = reader.feed(chunk);
+    if (info === null) return;
+    if (typeof info === 'string') {
+      this.upstreamFailed(new BadResponseError(this.server!.key, info), 'bad-response');
       return;
     }
-    const chunks = this.respChunks!;
-    const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    this.responseHead(buf, r.start, r.end, r.statusCode);
+    if (info.status >= 200 || info.status === 101) {
+      this.responseHead(reader.bytes, 0, info.end, info.status);
+      return;
+    }
+    // Interim (100 Continue, 103): on to the client now, as it came (no
+    // cookies: they go on the final head). The client is answered from here
+    // on: this request is no longer sent elsewhere.
+    const interim = reader.bytes.subarray(0, info.end);
+    this.bytesOut += interim.length;
+    this.interimOut += interim.length;
+    this.client.write(interim);
+    const more = reader.next(info.end);
+    if (typeof more === 'string') this.upstreamFailed(new BadResponseError(this.server!.key, more), 'bad-response');
+    else if (more !== null) this.responseHeadBytes(null);
   }
 
   /** The first final response head is complete: account for it (or drop it to try elsewhere), set cookies, start piping. */
   private responseHead(buf: Buffer, start: number, end: number, status: number): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.resp = null;
-    this.respChunks = null;
+    this.reader!.reset();
     const v = this.version!;
     const plan = this.plan!;
     if (this.ex!.head(v, this.server!, status, this.side(true))) {
@@ -444,8 +452,6 @@ export class StreamConnection implements Connection {
     socket.destroy();
     this.version!.open.delete(this);
     this.state = 'dialing';
-    this.resp = null;
-    this.respChunks = null;
     this.client.pause();
     this.ex!.dial(this.dialedCb);
   }
@@ -455,8 +461,7 @@ export class StreamConnection implements Connection {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.error = err.code;
-    const partial = this.respChunks !== null && this.respChunks.length > 0;
-    if (this.ex!.failed(this.version!, this.server!, kind, err, this.side(partial))) {
+    if (this.ex!.failed(this.version!, this.server!, kind, err, this.side(this.heard))) {
       this.retry();
       return;
     }
@@ -490,7 +495,7 @@ export class StreamConnection implements Connection {
     if (this.upstream !== null && this.upstreamOpen) this.upstream.destroy();
     const client = this.client;
     if (!this.clientOpen) return;
-    if (this.bytesOut !== 0 || !client.writable) {
+    if (this.bytesOut !== this.interimOut || !client.writable) {
       client.destroy();
       return;
     }
@@ -549,7 +554,7 @@ export class StreamConnection implements Connection {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.chunks = null;
-    this.respChunks = null;
+    this.reader = null;
     this.version?.open.delete(this);
     reportClosed(this.ctx, this, this.version, this.started);
   }
@@ -581,25 +586,6 @@ export class StreamConnection implements Connection {
   get idleBeforeHead(): boolean {
     return this.state === 'head' && this.bytesIn === 0;
   }
-}
-
-const CRLFCRLF = Buffer.from('\r\n\r\n');
-
-/**
- * The status of a response whose first chunk starts with `HTTP/1.x NNN ` with
- * NNN in 200–599 and holds the blank line that ends the head; 0 otherwise
- * (interim 1xx, a head split across reads, anything unusual), which sends the
- * chunk through the full parser.
- */
-function wholeFinalHeadStatus(chunk: Buffer): number {
-  if (chunk.length < 16 || chunk[0] !== 0x48 || chunk[1] !== 0x54 || chunk[2] !== 0x54 || chunk[3] !== 0x50 ||
-    chunk[4] !== 0x2f || chunk[5] !== 0x31 || chunk[6] !== 0x2e || (chunk[7] !== 0x31 && chunk[7] !== 0x30) || chunk[8] !== 0x20) return 0;
-  const d0 = chunk[9]! - 0x30;
-  const d1 = chunk[10]! - 0x30;
-  const d2 = chunk[11]! - 0x30;
-  if (d0 < 2 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || chunk[12] !== 0x20) return 0;
-  if (chunk.indexOf(CRLFCRLF, 13) === -1) return 0;
-  return d0 * 100 + d1 * 10 + d2;
 }
 
 /** First byte of an HTTP/1 request line is an uppercase method letter. */
