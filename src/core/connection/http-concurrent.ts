@@ -19,7 +19,7 @@ import type { HttpConnection } from './http.js';
  * never mixed into the client's. Side-effect methods never get here (the
  * strategy gives them a fan-out of 1).
  *
- * Memory: the request bytes stay in the connection's `pending` (legs that
+ * Memory: the request bytes stay held in the connection's `RequestBody` (legs that
  * connect late need all of them), up to `limits.retryBuffer`; past that, a
  * leg still connecting is dropped. Body bytes are written to every live leg
  * and the client is paused while any of them is full. Each leg buffers at
@@ -94,7 +94,8 @@ export class HttpConcurrent implements PoolUser {
       this.settle(leg, 'bad', err as UpshiftError);
       return;
     }
-    if (this.conn.pending.length === 0) {
+    const held = this.conn.body.heldPieces;
+    if (held.length === 0) {
       // The request outgrew what we keep: this leg cannot get all of it.
       pool.discard(socket);
       this.settle(leg, 'bad', new NoUpstreamError('request too large to send to several versions'));
@@ -102,9 +103,8 @@ export class HttpConcurrent implements PoolUser {
     }
     leg.socket = socket;
     leg.server = c.server;
-    const pending = this.conn.pending;
     socket.cork();
-    for (const piece of pending) socket.write(piece);
+    for (const piece of held) socket.write(piece);
     socket.uncork();
     this.trim();
   }
@@ -112,14 +112,10 @@ export class HttpConcurrent implements PoolUser {
   /** A body piece of the request: to every live leg, and kept for legs still connecting. */
   body(piece: Buffer): void {
     const conn = this.conn;
-    if (conn.pending.length !== 0) {
-      conn.pending.push(piece);
-      conn.pendingBytes += piece.length;
-      // Over budget: wait (client paused) until every leg has connected and
-      // received what is kept, then stop keeping. Memory stays bounded by
-      // the budget plus one read.
-      if (conn.pendingBytes > conn.ctx.opts.limits.retryBuffer) this.trim();
-    }
+    // Over budget: wait (client paused) until every leg has connected and
+    // received what is kept, then stop keeping. Memory stays bounded by
+    // the budget plus one read.
+    if (conn.body.keepForLegs(piece)) this.trim();
     let full = false;
     for (const leg of this.legs) {
       if (leg.socket !== null && leg.outcome !== 'bad' && !leg.socket.write(piece)) full = true;
@@ -130,13 +126,13 @@ export class HttpConcurrent implements PoolUser {
   /** Drops the kept request bytes once no leg needs them; until then holds the client. */
   private trim(): void {
     const conn = this.conn;
-    if (conn.pendingBytes <= conn.ctx.opts.limits.retryBuffer || conn.pending.length === 0) return;
+    if (!conn.body.overBudget || conn.body.heldPieces.length === 0) return;
     if (this.legs.some((l) => l.socket === null && l.outcome === 'pending')) {
       conn.client.pause();
       return;
     }
     // Too much to replay: from here on a failure is answered, not retried.
-    conn.pending = [];
+    conn.body.dropHeld();
     if (conn.clientOpen) conn.client.resume();
   }
 

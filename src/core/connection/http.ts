@@ -21,6 +21,7 @@ import type { PoolUser, UpstreamPool } from '../upstream/pool.js';
 import type { ServerState } from '../upstream/server.js';
 import type { Connection } from './connection.js';
 import { ResponseHeadReader } from './head-reader.js';
+import { RequestBody } from './request-body.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { HttpConcurrent } from './http-concurrent.js';
 import * as report from './report.js';
@@ -40,10 +41,8 @@ import * as report from './report.js';
  *   `inbuf` (the client is paused once they exceed `limits.headSize`) and
  *   are parsed only after the current response was written: responses leave
  *   in request order by construction.
- * - Request bytes (rewritten head, then body bytes the framer accepted) not
- *   yet written to an upstream are in `pending`; those written are kept in
- *   `sent` while the request may be retried and they fit `limits.retryBuffer`,
- *   else `sent` is null and a failure is answered, not retried.
+ * - The request's bytes (held until connected, kept for a retry) are its
+ *   `RequestBody`'s: see the invariants there.
  * - An upstream socket is returned to the pool only when its response was
  *   read to the end by its framing, the request was sent completely, the
  *   server did not ask to close, and no byte followed the response.
@@ -79,16 +78,9 @@ export class HttpConnection implements PoolUser, Connection {
   /** The request's way through its plan (accounting, failover, judgement's record). */
   ex: Exchange | null = null;
   private websocket = false;
-  reqDone = true;
-  private reqLeft = 0;
-  private reqScan: ChunkedScanner | null = null;
+  /** The request's framing and the bytes held and kept of it. */
+  readonly body: RequestBody;
   retryable = false;
-  /** Request bytes not yet written to the current upstream. */
-  pending: Buffer[] = [];
-  pendingBytes = 0;
-  /** Request bytes written to the current upstream, kept for a retry; null once too many or not retryable. */
-  sent: Buffer[] | null = null;
-  private sentBytes = 0;
   private closeAfter = false;
   /** See `isAmbiguous`: answered, then neither connection carries another message. */
   private ambiguous = false;
@@ -150,6 +142,7 @@ export class HttpConnection implements PoolUser, Connection {
     this.client = client;
     this.pool = pool;
     this.reader = new ResponseHeadReader(ctx.opts.limits.responseHeadSize);
+    this.body = new RequestBody(ctx.opts.limits.retryBuffer, ctx.opts.limits.headSize);
     (client as Tagged)[kConn] = this;
     client.on('data', onClientData);
     client.on('end', onClientEnd);
@@ -173,7 +166,7 @@ export class HttpConnection implements PoolUser, Connection {
       case 'routing':
       case 'concurrent':
       case 'exchange': {
-        const rest = this.reqDone ? chunk : this.bodyBytes(chunk);
+        const rest = this.body.done ? chunk : this.bodyBytes(chunk);
         if (rest !== null) this.queue(rest);
         return;
       }
@@ -250,8 +243,6 @@ export class HttpConnection implements PoolUser, Connection {
     this.retryable = isIdempotent(head.method);
     this.rsent = 0;
     this.rinterim = 0;
-    this.sent = this.retryable ? [] : null;
-    this.sentBytes = 0;
     // remoteAddress asks the kernel each time: only when a forwarding field wants it, once per connection.
     const remote = opts.http.xForwardedFor || opts.http.forwarded ? (this.remote ??= this.client.remoteAddress ?? null) : null;
     const out = forwardRequestHead(
@@ -259,23 +250,13 @@ export class HttpConnection implements PoolUser, Connection {
       opts.http.xForwardedFor ? remote ?? 'unknown' : undefined,
       opts.http.forwarded ? `for=${forwardedNode(remote ?? undefined)};proto=http` : undefined,
     );
-    this.pending.push(out);
-    this.pendingBytes = out.length;
-    if (head.chunked) {
-      this.reqScan = new ChunkedScanner(opts.limits.headSize);
-      this.reqDone = false;
-    } else if (head.contentLength > 0) {
-      this.reqLeft = head.contentLength;
-      this.reqDone = false;
-    } else {
-      this.reqDone = true;
-    }
+    this.body.start(out, head.chunked, head.contentLength, this.retryable);
     this.state = 'routing';
     // Body bytes that came with the head are framed before anything is sent:
     // a malformed chunk line here is refused with nothing forwarded.
     if (end < buf.length) {
       const body = buf.subarray(end);
-      const rest = this.reqDone ? body : this.bodyBytes(body);
+      const rest = this.body.done ? body : this.bodyBytes(body);
       if (this.state !== 'routing') return;
       if (rest !== null) this.queue(rest);
     }
@@ -315,41 +296,23 @@ export class HttpConnection implements PoolUser, Connection {
    * to the request and returns what follows it (the next request), or null.
    */
   private bodyBytes(chunk: Buffer): Buffer | null {
-    let piece = chunk;
-    let rest: Buffer | null = null;
-    if (this.reqScan !== null) {
-      let end: number;
-      try {
-        end = this.reqScan.scan(chunk, 0);
-      } catch (err) {
-        this.badBody((err as Error).message);
-        return null;
-      }
-      if (end !== -1) {
-        this.reqDone = true;
-        if (this.reqScan.trailers) this.ambiguous = true;
-        this.reqScan = null;
-        if (end < chunk.length) {
-          piece = chunk.subarray(0, end);
-          rest = chunk.subarray(end);
-        }
-      }
-    } else {
-      const n = this.reqLeft;
-      if (n < chunk.length) {
-        piece = chunk.subarray(0, n);
-        rest = chunk.subarray(n);
-      }
-      this.reqLeft -= piece.length;
-      if (this.reqLeft === 0) this.reqDone = true;
+    let piece: Buffer;
+    let rest: Buffer | null;
+    try {
+      [piece, rest] = this.body.split(chunk);
+    } catch (err) {
+      // The request body broke its own framing (invalid chunk): nothing of it goes on.
+      this.fail(new BadRequestError((err as Error).message));
+      return null;
     }
+    if (this.body.done && this.body.trailers) this.ambiguous = true;
     if (piece.length > 0) this.sendBody(piece);
     return rest;
   }
 
   private sendBody(piece: Buffer): void {
     if (this.state === 'exchange' && this.up !== null) {
-      this.keepSent(piece);
+      this.body.wrote(piece);
       if (!this.up!.write(piece)) this.client.pause();
       return;
     }
@@ -357,27 +320,8 @@ export class HttpConnection implements PoolUser, Connection {
       this.exchange!.body(piece);
       return;
     }
-    this.pending.push(piece);
-    this.pendingBytes += piece.length;
     // Not connected yet: hold at most what a retry could replay, then stop reading.
-    if (this.pendingBytes > Math.max(this.ctx.opts.limits.retryBuffer, 16384)) this.client.pause();
-  }
-
-  /** Remembers bytes written upstream, for a retry, within `limits.retryBuffer`. */
-  keepSent(piece: Buffer): void {
-    const sent = this.sent;
-    if (sent === null) return;
-    this.sentBytes += piece.length;
-    if (this.sentBytes > this.ctx.opts.limits.retryBuffer) {
-      this.sent = null;
-      return;
-    }
-    sent.push(piece);
-  }
-
-  /** The request body broke its own framing (invalid chunk). */
-  private badBody(reason: string): void {
-    this.fail(new BadRequestError(reason));
+    if (this.body.hold(piece)) this.client.pause();
   }
 
   clientEnd(): void {
@@ -391,7 +335,7 @@ export class HttpConnection implements PoolUser, Connection {
       case 'concurrent':
       case 'exchange':
         // A request cut short can never complete; a complete one still gets its answer.
-        if (!this.reqDone) this.abort('client closed mid-request');
+        if (!this.body.done) this.abort('client closed mid-request');
         else this.closeAfter = true;
         return;
       case 'tunnel':
@@ -469,17 +413,7 @@ export class HttpConnection implements PoolUser, Connection {
   }
 
   private writePending(): void {
-    const socket = this.up!;
-    const pending = this.pending;
-    if (pending.length > 1) socket.cork();
-    for (let i = 0; i < pending.length; i++) {
-      const piece = pending[i]!;
-      this.keepSent(piece);
-      socket.write(piece);
-    }
-    if (pending.length > 1) socket.uncork();
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.body.flush(this.up!);
     if (this.clientOpen && !this.client.readableFlowing && !this.clientEnded) this.client.resume();
   }
 
@@ -487,11 +421,7 @@ export class HttpConnection implements PoolUser, Connection {
   adopt(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean, buffered: Buffer | null): void {
     this.exchange = null;
     this.pool.lend(socket, this);
-    // The request was written to every leg from `pending`; it becomes what a retry replays.
-    this.sent = this.retryable && this.pending.length !== 0 ? this.pending : null;
-    this.sentBytes = this.pendingBytes;
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.body.heldWereSent(this.retryable);
     this.attach(v, s, socket, reused);
     this.ex!.fallBack(this.plan!.targets.filter((x) => x !== v));
     if (buffered !== null && buffered.length > 0) this.upstreamData(socket, buffered);
@@ -501,8 +431,8 @@ export class HttpConnection implements PoolUser, Connection {
   /** CONCURRENT failed on every leg without an answer: fall back through the rest of the plan. */
   fallbackFrom(rest: readonly VersionState[], err: UpshiftError): void {
     this.exchange = null;
-    // `pending` still holds the whole request unless it outgrew the retry buffer.
-    if (rest.length === 0 || this.pending.length === 0 || !this.clientOpen) {
+    // The whole request is still held unless it outgrew the retry buffer.
+    if (rest.length === 0 || this.body.heldPieces.length === 0 || !this.clientOpen) {
       this.fail(err);
       return;
     }
@@ -590,7 +520,7 @@ export class HttpConnection implements PoolUser, Connection {
     // The client learns where a close-delimited body ends only by our close;
     // a request still being sent cannot be followed by another on this connection.
     // A refused upgrade leaves the connection speaking HTTP/1.1 (RFC 9110 §7.8): no close for that.
-    if (this.rmode === Body.Eof || !this.reqDone || this.clientEnded || this.ambiguous || this.ctx.draining) this.closeAfter = true;
+    if (this.rmode === Body.Eof || !this.body.done || this.clientEnded || this.ambiguous || this.ctx.draining) this.closeAfter = true;
     const connection = this.closeAfter ? 'close' : this.req!.versionMinor === 0 ? 'keep-alive' : null;
     const cookies = report.routingCookies(this.ctx, plan, v);
     const n = end < buf.length ? this.frameBody(buf, end) : 0;
@@ -688,7 +618,7 @@ export class HttpConnection implements PoolUser, Connection {
     this.upVersion!.open.delete(this);
     this.rscan = null;
     this.ex = null;
-    if (!this.rclose && this.reqDone && !this.upDirty && !this.ambiguous && !socket.readableEnded) {
+    if (!this.rclose && this.body.done && !this.upDirty && !this.ambiguous && !socket.readableEnded) {
       socket.resume();
       this.pool.release(socket);
     } else {
@@ -696,11 +626,10 @@ export class HttpConnection implements PoolUser, Connection {
     }
     // Nothing more can come from a client that asked to close (or sent its
     // FIN) once its request was read whole and nothing follows it.
-    const quiet = (this.req!.close || this.clientEnded) && this.reqDone && this.inbuf === null && !this.ambiguous;
+    const quiet = (this.req!.close || this.clientEnded) && this.body.done && this.inbuf === null && !this.ambiguous;
     this.req = null;
     this.plan = null;
-    this.sent = null;
-    this.pending = [];
+    this.body.clear();
     // What follows is a new response: an error for the next request may be written whole.
     this.rsent = 0;
     this.rinterim = 0;
@@ -814,7 +743,7 @@ export class HttpConnection implements PoolUser, Connection {
 
   /** What failover needs to know of the client's side of the request in flight. */
   private side(partial: boolean): ClientSide {
-    return { answered: this.rsent !== 0, replayable: this.sent !== null, clientOpen: this.clientOpen, partial };
+    return { answered: this.rsent !== 0, replayable: this.body.replayable, clientOpen: this.clientOpen, partial };
   }
 
   /** Closes the current upstream and forgets its response so far. */
@@ -832,10 +761,7 @@ export class HttpConnection implements PoolUser, Connection {
 
   /** Sends the request again, from its first byte, to the next candidate. */
   private resend(): void {
-    this.pending = this.sent!.concat(this.pending);
-    this.pendingBytes = this.sentBytes;
-    this.sent = [];
-    this.sentBytes = 0;
+    this.body.replay();
     this.state = 'routing';
     this.ex!.dial(this.dialedCb);
   }
@@ -924,8 +850,7 @@ export class HttpConnection implements PoolUser, Connection {
     this.exchange?.abort();
     this.exchange = null;
     this.inbuf = null;
-    this.pending = [];
-    this.sent = null;
+    this.body.clear();
     const up = this.up;
     if (up !== null) {
       this.up = null;
