@@ -5,9 +5,8 @@ import {
   NoUpstreamError, UpstreamClosedError, toHttpStatus, type UpshiftError,
 } from '../errors.js';
 import { readCookie } from '../http/cookies.js';
-import { ChunkedScanner } from '../http/chunked.js';
 import { forwardRequestHead } from '../http/forward-request.js';
-import { headLines, rewriteResponseHead, spliceResponseHead } from '../http/response-head.js';
+import { clientHead, headLines, rewriteResponseHead } from '../http/response-head.js';
 import { HeadFinder, HeadSizeExceeded } from '../http/parser.js';
 import { forwardedNode, isAmbiguous, isWebSocket, listedLength } from '../http/request-checks.js';
 import { parseRequestHead, readWholeRequestHead, type RequestHead } from '../http/request-head.js';
@@ -22,6 +21,7 @@ import type { ServerState } from '../upstream/server.js';
 import type { Connection } from './connection.js';
 import { ResponseHeadReader } from './head-reader.js';
 import { RequestBody } from './request-body.js';
+import { ResponseBody } from './response-body.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { HttpConcurrent } from './http-concurrent.js';
 import * as report from './report.js';
@@ -56,11 +56,6 @@ export type HttpState = 'head' | 'routing' | 'concurrent' | 'exchange' | 'tunnel
 const kConn = Symbol('upshift.http.connection');
 type Tagged = net.Socket & { [kConn]?: HttpConnection };
 
-const enum Body { None, Length, Chunked, Eof }
-
-/** Body bytes that came with a rewritten head are copied behind it up to this size (one write); larger ones go by writev. */
-const COPY_BODY = 16 * 1024;
-
 export class HttpConnection implements PoolUser, Connection {
   state: HttpState = 'head';
   readonly client: net.Socket;
@@ -91,7 +86,6 @@ export class HttpConnection implements PoolUser, Connection {
   private upVersion: VersionState | null = null;
   private upServer: ServerState | null = null;
   private upReused = false;
-  private upDirty = false;
   /** True until the final response head was read. */
   private rhead = false;
   /** The response head being read. */
@@ -100,12 +94,8 @@ export class HttpConnection implements PoolUser, Connection {
   private rsent = 0;
   /** Of `rsent`, the interim heads' bytes: a final answer (ours, a 502) may still follow them. */
   private rinterim = 0;
-  private rmode = Body.None;
-  private rleft = 0;
-  /** The response body ended (its framing said so). */
-  private rdone = false;
-  private rscan: ChunkedScanner | null = null;
-  private rclose = false;
+  /** Where the response body ends, and whether the upstream can be pooled after it. */
+  private readonly rbody: ResponseBody;
   /** The response head's lines as strings, when it is rewritten. */
   private readonly lines: string[] = [];
 
@@ -143,6 +133,7 @@ export class HttpConnection implements PoolUser, Connection {
     this.pool = pool;
     this.reader = new ResponseHeadReader(ctx.opts.limits.responseHeadSize);
     this.body = new RequestBody(ctx.opts.limits.retryBuffer, ctx.opts.limits.headSize);
+    this.rbody = new ResponseBody(ctx.opts.limits.responseHeadSize);
     (client as Tagged)[kConn] = this;
     client.on('data', onClientData);
     client.on('end', onClientEnd);
@@ -395,7 +386,7 @@ export class HttpConnection implements PoolUser, Connection {
     this.upVersion = v;
     this.upServer = s;
     this.upReused = reused;
-    this.upDirty = false;
+    this.rbody.fresh();
     this.state = 'exchange';
     this.rhead = true;
     this.reader.reset();
@@ -503,67 +494,37 @@ export class HttpConnection implements PoolUser, Connection {
     this.reader.reset();
     this.status = status;
 
-    const method = this.req!.method;
-    this.rdone = false;
-    if (method === 'HEAD' || status === 204 || status === 304) {
-      this.rmode = Body.None;
-    } else if (info.chunked) {
-      this.rmode = Body.Chunked;
-      this.rscan = new ChunkedScanner(this.ctx.opts.limits.responseHeadSize);
-    } else if (info.otherCoding || info.contentLength === -1) {
-      this.rmode = Body.Eof;
-    } else {
-      this.rmode = info.contentLength === 0 ? Body.None : Body.Length;
-      this.rleft = info.contentLength;
-    }
-    this.rclose = info.close || this.rmode === Body.Eof;
+    const rb = this.rbody;
+    rb.begin(info, this.req!.method);
     // The client learns where a close-delimited body ends only by our close;
     // a request still being sent cannot be followed by another on this connection.
     // A refused upgrade leaves the connection speaking HTTP/1.1 (RFC 9110 §7.8): no close for that.
-    if (this.rmode === Body.Eof || !this.body.done || this.clientEnded || this.ambiguous || this.ctx.draining) this.closeAfter = true;
+    if (rb.toEof || !this.body.done || this.clientEnded || this.ambiguous || this.ctx.draining) this.closeAfter = true;
     const connection = this.closeAfter ? 'close' : this.req!.versionMinor === 0 ? 'keep-alive' : null;
-    const cookies = report.routingCookies(this.ctx, plan, v);
     const n = end < buf.length ? this.frameBody(buf, end) : 0;
     if (n === -1) return;
-    const asIs = info.plain && cookies === null && connection === null;
-    const body = n === 0 || asIs ? null : buf.subarray(end, end + n);
-    let out: Buffer;
-    // Whether `out` carries the body bytes too (else they follow it by writev).
-    const included = body === null || n <= COPY_BODY;
-    if (asIs) {
-      // Nothing to change (the common case): the head goes on as it came, with
-      // the body bytes that followed it, in one write and without a copy.
-      out = end + n === buf.length ? buf : buf.subarray(0, end + n);
-    } else if (info.plain && !(cookies !== null && info.setCookie)) {
-      // Cookies or our Connection field to add: spliced into the bytes, with
-      // a small body in the same buffer (one write, one segment).
-      out = spliceResponseHead(buf, this.reader.offs, cookies?.lines ?? null, connection, n <= COPY_BODY ? body : null);
-    } else {
-      out = rewriteResponseHead(headLines(buf, this.reader.offs, this.lines), cookies?.lines ?? null, cookies?.names ?? null, connection, false);
-      if (body !== null && n <= COPY_BODY) out = Buffer.concat([out, body]);
-    }
-    const sent = out.length + (included ? 0 : n);
+    const { out, body } = clientHead(buf, end, n, info, this.reader.offs, this.lines, report.routingCookies(this.ctx, plan, v), connection);
+    const sent = out.length + (body === null ? 0 : n);
     this.rsent += sent;
     this.bytesOut += sent;
-    const done = this.rmode === Body.None || this.rdone;
     let ok: boolean;
-    if (included) {
+    if (body === null) {
       ok = this.client.write(out);
     } else {
       // A large body's first bytes: head and body leave in one writev (one syscall), without a copy.
       this.client.cork();
       this.client.write(out);
-      ok = this.client.write(body!);
+      ok = this.client.write(body);
       this.client.uncork();
     }
-    if (done) this.responseDone();
+    if (rb.complete) this.responseDone();
     else if (!ok) this.up!.pause();
   }
 
   private responseBody(chunk: Buffer): void {
     const n = this.frameBody(chunk, 0);
     if (n === -1) return;
-    const done = this.rdone;
+    const done = this.rbody.done;
     if (n > 0) {
       this.rsent += n;
       this.bytesOut += n;
@@ -572,42 +533,14 @@ export class HttpConnection implements PoolUser, Connection {
     if (done) this.responseDone();
   }
 
-  /**
-   * How many bytes of `chunk` from `from` on belong to the response body;
-   * sets `rdone` when the body ends in it. Bytes past the end mark the
-   * upstream as unusable. -1 when the body broke its framing (the connection
-   * is aborted).
-   */
+  /** The body bytes of `chunk` from `from` on (see `ResponseBody.frame`); -1 when the body broke its framing (the connection is aborted). */
   private frameBody(chunk: Buffer, from: number): number {
-    switch (this.rmode) {
-      case Body.Length: {
-        const n = Math.min(chunk.length - from, this.rleft);
-        this.rleft -= n;
-        if (this.rleft === 0) {
-          this.rdone = true;
-          if (from + n < chunk.length) this.upDirty = true;
-        }
-        return n;
-      }
-      case Body.Chunked: {
-        let end: number;
-        try {
-          end = this.rscan!.scan(chunk, from);
-        } catch (err) {
-          // Mid-body: the client must see a cut response, not a clean end.
-          this.abort(`bad chunked response: ${(err as Error).message}`);
-          return -1;
-        }
-        if (end === -1) return chunk.length - from;
-        this.rdone = true;
-        if (end < chunk.length) this.upDirty = true;
-        return end - from;
-      }
-      case Body.Eof:
-        return chunk.length - from;
-      default:
-        if (chunk.length > from) this.upDirty = true;
-        return 0;
+    try {
+      return this.rbody.frame(chunk, from);
+    } catch (err) {
+      // Mid-body: the client must see a cut response, not a clean end.
+      this.abort(`bad chunked response: ${(err as Error).message}`);
+      return -1;
     }
   }
 
@@ -616,9 +549,8 @@ export class HttpConnection implements PoolUser, Connection {
     const socket = this.up!;
     this.up = null;
     this.upVersion!.open.delete(this);
-    this.rscan = null;
     this.ex = null;
-    if (!this.rclose && this.body.done && !this.upDirty && !this.ambiguous && !socket.readableEnded) {
+    if (!this.rbody.closes && this.body.done && !this.rbody.dirty && !this.ambiguous && !socket.readableEnded) {
       socket.resume();
       this.pool.release(socket);
     } else {
@@ -694,7 +626,7 @@ export class HttpConnection implements PoolUser, Connection {
     }
     if (this.state !== 'exchange') return;
     if (this.rhead) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), 'reset');
-    else if (this.rmode === Body.Eof) this.responseDone();
+    else if (this.rbody.toEof) this.responseDone();
     else this.abort('upstream closed mid-response');
   }
 

@@ -283,3 +283,32 @@ function stripOwnCookies(fields: Buffer, names: readonly string[]): Buffer {
   }
   return changed ? Buffer.from(out.join(''), 'latin1') : fields;
 }
+
+/** Body bytes that came with a changed head are copied behind it up to this size (one write); larger ones go by writev. */
+const COPY_BODY = 16 * 1024;
+
+/**
+ * The policy for a final head going to the client, next to the code it
+ * chooses between: as it came (nothing to change, the common case: no copy,
+ * the body bytes that followed it in the same write), spliced into its bytes
+ * (cookies or our Connection field to add, a small body in the same buffer),
+ * or rewritten from its lines (hop-by-hop fields to remove, or a backend
+ * cookie to drop). `n` body bytes follow the head at `end` in `buf`. Returns
+ * what to write, and `body` when a large body must follow it by writev.
+ */
+export function clientHead(
+  buf: Buffer, end: number, n: number, info: ResponseHead, offs: readonly number[], lines: string[],
+  cookies: { lines: string[]; names: string[] } | null, connection: string | null,
+): { out: Buffer; body: Buffer | null } {
+  if (info.plain && cookies === null && connection === null) return { out: end + n === buf.length ? buf : buf.subarray(0, end + n), body: null };
+  const body = n === 0 ? null : buf.subarray(end, end + n);
+  const small = body === null || n <= COPY_BODY;
+  let out: Buffer;
+  if (info.plain && !(cookies !== null && info.setCookie)) {
+    out = spliceResponseHead(buf, offs, cookies?.lines ?? null, connection, small ? body : null);
+  } else {
+    out = rewriteResponseHead(headLines(buf, offs, lines), cookies?.lines ?? null, cookies?.names ?? null, connection, false);
+    if (body !== null && small) out = Buffer.concat([out, body]);
+  }
+  return { out, body: small ? null : body };
+}
