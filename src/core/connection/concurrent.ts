@@ -6,7 +6,21 @@ import type { VersionState } from '../routing/version.js';
 import { DialSequence, type Candidate } from '../upstream/dial.js';
 import type { ServerState } from '../upstream/server.js';
 import type { Exchange } from './exchange.js';
-import type { StreamConnection } from './stream.js';
+import type { ProxyContext } from '../context.js';
+
+/** What a stream-mode connection gives its CONCURRENT exchange (an interface: no import circle). */
+export interface StreamLegOwner {
+  readonly ctx: ProxyContext;
+  readonly client: net.Socket;
+  readonly clientEnded: boolean;
+  /** The client bytes kept so far; null once they outgrew what is kept. */
+  readonly chunks: readonly Buffer[] | null;
+  keep(chunk: Buffer, must: boolean): void;
+  adopt(v: VersionState, s: ServerState, socket: net.Socket, buffered: Buffer): void;
+  fallbackFrom(exchange: ConcurrentExchange, rest: readonly VersionState[], err: UpshiftError): void;
+  upstreamEnd(socket: net.Socket): void;
+  upstreamClose(socket: net.Socket): void;
+}
 
 /**
  * CONCURRENT in stream mode: the request goes to the newest N versions at
@@ -47,7 +61,7 @@ export class ConcurrentExchange {
   private readonly timer: NodeJS.Timeout;
   private done = false;
 
-  constructor(private readonly conn: StreamConnection, private readonly ex: Exchange) {
+  constructor(private readonly conn: StreamLegOwner, private readonly ex: Exchange) {
     const plan = ex.plan;
     const n = plan.fanOut;
     this.rest = plan.targets.slice(n);

@@ -7,7 +7,20 @@ import { DialSequence, type Candidate, type DialHooks } from '../upstream/dial.j
 import type { ConnectionLimit, PoolUser } from '../upstream/pool.js';
 import type { ServerState } from '../upstream/server.js';
 import type { Exchange } from './exchange.js';
-import type { HttpConnection } from './http.js';
+import type { ProxyContext } from '../context.js';
+import type { UpstreamPool } from '../upstream/pool.js';
+import type { RequestBody } from './request-body.js';
+
+/** What an http-mode connection gives its CONCURRENT exchange (an interface: no import circle). */
+export interface HttpLegOwner {
+  readonly ctx: ProxyContext;
+  readonly client: net.Socket;
+  readonly clientOpen: boolean;
+  readonly pool: UpstreamPool;
+  readonly body: RequestBody;
+  adopt(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean, buffered: Buffer | null): void;
+  fallbackFrom(rest: readonly VersionState[], err: UpshiftError): void;
+}
 
 /**
  * CONCURRENT for one request in http mode: the request goes to the newest N
@@ -73,7 +86,7 @@ export class HttpConcurrent implements PoolUser {
   private readonly timer: NodeJS.Timeout;
   private done = false;
 
-  constructor(readonly conn: HttpConnection, readonly ex: Exchange) {
+  constructor(readonly conn: HttpLegOwner, readonly ex: Exchange) {
     const plan = ex.plan;
     const n = plan.fanOut;
     this.rest = plan.targets.slice(n);

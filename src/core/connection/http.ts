@@ -23,7 +23,7 @@ import { ResponseHeadReader } from './head-reader.js';
 import { RequestBody } from './request-body.js';
 import { ResponseBody } from './response-body.js';
 import { Exchange, type ClientSide } from './exchange.js';
-import { HttpConcurrent } from './http-concurrent.js';
+import { HttpConcurrent, type HttpLegOwner } from './http-concurrent.js';
 import * as report from './report.js';
 
 /**
@@ -56,7 +56,7 @@ export type HttpState = 'head' | 'routing' | 'concurrent' | 'exchange' | 'tunnel
 const kConn = Symbol('upshift.http.connection');
 type Tagged = net.Socket & { [kConn]?: HttpConnection };
 
-export class HttpConnection implements PoolUser, Connection {
+export class HttpConnection implements PoolUser, Connection, HttpLegOwner {
   state: HttpState = 'head';
   readonly client: net.Socket;
   readonly pool: UpstreamPool;

@@ -15,7 +15,7 @@ import type { VersionState } from '../routing/version.js';
 import type { Candidate } from '../upstream/dial.js';
 import type { FailureKind } from '../upstream/failover.js';
 import type { ServerState } from '../upstream/server.js';
-import { ConcurrentExchange } from './concurrent.js';
+import { ConcurrentExchange, type StreamLegOwner } from './concurrent.js';
 import type { Connection } from './connection.js';
 import { ResponseHeadReader } from './head-reader.js';
 import { Exchange } from './exchange.js';
@@ -52,7 +52,7 @@ const kConn = Symbol('upshift.connection');
 const kServer = Symbol('upshift.server');
 type Tagged = net.Socket & { [kConn]?: StreamConnection; [kServer]?: ServerState };
 
-export class StreamConnection implements Connection {
+export class StreamConnection implements Connection, StreamLegOwner {
   state: StreamState = 'head';
   readonly client: net.Socket;
   upstream: net.Socket | null = null;
