@@ -23,7 +23,8 @@ import { ResponseHeadReader } from './head-reader.js';
 import { RequestBody } from './request-body.js';
 import { ResponseBody } from './response-body.js';
 import { Exchange, type ClientSide } from './exchange.js';
-import { HttpConcurrent, type HttpLegOwner } from './http-concurrent.js';
+import { Concurrent } from './concurrent.js';
+import { PooledLegs, type HttpLegOwner } from './concurrent-legs.js';
 import * as report from './report.js';
 
 /**
@@ -79,7 +80,7 @@ export class HttpConnection implements PoolUser, Connection, HttpLegOwner {
   private closeAfter = false;
   /** See `isAmbiguous`: answered, then neither connection carries another message. */
   private ambiguous = false;
-  private exchange: HttpConcurrent | null = null;
+  private exchange: Concurrent | null = null;
 
   // The upstream and its response.
   private up: net.Socket | null = null;
@@ -264,7 +265,7 @@ export class HttpConnection implements PoolUser, Connection, HttpLegOwner {
     const ex = this.ex = new Exchange(this.ctx, this.id, plan, head.method, { pool: this.pool, user: this });
     if (plan.fanOut > 1 && !this.websocket) {
       this.state = 'concurrent';
-      this.exchange = new HttpConcurrent(this, ex);
+      this.exchange = new Concurrent(new PooledLegs(this, ex), ex);
       return;
     }
     // The usual case first: the chosen version has one server, it is up and

@@ -15,7 +15,8 @@ import type { VersionState } from '../routing/version.js';
 import type { Candidate } from '../upstream/dial.js';
 import type { FailureKind } from '../upstream/failover.js';
 import type { ServerState } from '../upstream/server.js';
-import { ConcurrentExchange, type StreamLegOwner } from './concurrent.js';
+import { Concurrent } from './concurrent.js';
+import { StreamLegs, type StreamLegOwner } from './concurrent-legs.js';
 import type { Connection } from './connection.js';
 import { ResponseHeadReader } from './head-reader.js';
 import { Exchange } from './exchange.js';
@@ -57,7 +58,7 @@ export class StreamConnection implements Connection, StreamLegOwner {
   readonly client: net.Socket;
   upstream: net.Socket | null = null;
   private upstreamOpen = false;
-  private clientOpen = true;
+  clientOpen = true;
   version: VersionState | null = null;
   server: ServerState | null = null;
   head: RequestHead | null = null;
@@ -79,7 +80,7 @@ export class StreamConnection implements Connection, StreamLegOwner {
   private interimOut = 0;
   /** The first request's way through its plan (accounting, failover, judgement's record). */
   ex: Exchange | null = null;
-  private exchange: ConcurrentExchange | null = null;
+  private exchange: Concurrent | null = null;
   private timer: NodeJS.Timeout | undefined;
   bytesIn = 0;
   bytesOut = 0;
@@ -129,7 +130,7 @@ export class StreamConnection implements Connection, StreamLegOwner {
         this.keep(chunk, true);
         return;
       case 'concurrent':
-        this.exchange!.clientData(chunk);
+        this.exchange!.body(chunk);
         return;
       default:
         // closing / closed: the answer is written; the rest is discarded.
@@ -203,7 +204,7 @@ export class StreamConnection implements Connection, StreamLegOwner {
     this.retryable = ex.idempotent;
     if (plan.fanOut > 1) {
       this.state = 'concurrent';
-      this.exchange = new ConcurrentExchange(this, ex);
+      this.exchange = new Concurrent(new StreamLegs(this, ex), ex);
       return;
     }
     this.state = 'dialing';
@@ -336,8 +337,8 @@ export class StreamConnection implements Connection, StreamLegOwner {
   }
 
   /** Falls back from a CONCURRENT exchange in which no version answered well. */
-  fallbackFrom(exchange: ConcurrentExchange, rest: readonly VersionState[], err: UpshiftError): void {
-    if (this.exchange !== exchange) return;
+  fallbackFrom(rest: readonly VersionState[], err: UpshiftError): void {
+    if (this.exchange === null) return;
     this.exchange = null;
     if (rest.length === 0 || this.chunks === null) {
       this.fail(err);
