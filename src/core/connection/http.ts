@@ -18,6 +18,7 @@ import type { Candidate } from '../upstream/dial.js';
 import { isIdempotent } from '../upstream/failover.js';
 import type { PoolUser, UpstreamPool } from '../upstream/pool.js';
 import type { ServerState } from '../upstream/server.js';
+import { listenToClient, type ClientHandler } from './client-socket.js';
 import type { Connection } from './connection.js';
 import { ResponseHeadReader } from './head-reader.js';
 import { RequestBody } from './request-body.js';
@@ -54,10 +55,8 @@ import * as report from './report.js';
  */
 export type HttpState = 'head' | 'routing' | 'concurrent' | 'exchange' | 'tunnel' | 'closing' | 'closed';
 
-const kConn = Symbol('upshift.http.connection');
-type Tagged = net.Socket & { [kConn]?: HttpConnection };
 
-export class HttpConnection implements PoolUser, Connection, HttpLegOwner {
+export class HttpConnection implements PoolUser, Connection, ClientHandler, HttpLegOwner {
   state: HttpState = 'head';
   readonly client: net.Socket;
   readonly pool: UpstreamPool;
@@ -135,12 +134,7 @@ export class HttpConnection implements PoolUser, Connection, HttpLegOwner {
     this.reader = new ResponseHeadReader(ctx.opts.limits.responseHeadSize);
     this.body = new RequestBody(ctx.opts.limits.retryBuffer, ctx.opts.limits.headSize);
     this.rbody = new ResponseBody(ctx.opts.limits.responseHeadSize);
-    (client as Tagged)[kConn] = this;
-    client.on('data', onClientData);
-    client.on('end', onClientEnd);
-    client.on('error', onClientError);
-    client.on('close', onClientClose);
-    client.on('drain', onClientDrain);
+    listenToClient(client, this);
   }
 
   // ---------------------------------------------------------------- client side
@@ -877,13 +871,4 @@ export class HttpConnection implements PoolUser, Connection, HttpLegOwner {
   }
 }
 
-// Socket handlers: module functions, `this` is the socket.
-function onClientData(this: Tagged, chunk: Buffer): void { this[kConn]!.clientData(chunk); }
-function onClientEnd(this: Tagged): void { this[kConn]!.clientEnd(); }
-function onClientError(this: Tagged, err: Error): void {
-  const c = this[kConn]!;
-  c.error ??= (err as NodeJS.ErrnoException).code ?? err.message;
-}
-function onClientClose(this: Tagged): void { this[kConn]!.clientClose(); }
-function onClientDrain(this: Tagged): void { this[kConn]!.clientDrained(); }
 function onFirstByteTimeout(c: HttpConnection): void { c.firstByteTimeout(); }

@@ -17,6 +17,7 @@ import type { FailureKind } from '../upstream/failover.js';
 import type { ServerState } from '../upstream/server.js';
 import { Concurrent } from './concurrent.js';
 import { StreamLegs, type StreamLegOwner } from './concurrent-legs.js';
+import { listenToClient, type ClientHandler } from './client-socket.js';
 import type { Connection } from './connection.js';
 import { ResponseHeadReader } from './head-reader.js';
 import { Exchange } from './exchange.js';
@@ -53,7 +54,7 @@ const kConn = Symbol('upshift.connection');
 const kServer = Symbol('upshift.server');
 type Tagged = net.Socket & { [kConn]?: StreamConnection; [kServer]?: ServerState };
 
-export class StreamConnection implements Connection, StreamLegOwner {
+export class StreamConnection implements Connection, ClientHandler, StreamLegOwner {
   state: StreamState = 'head';
   readonly client: net.Socket;
   upstream: net.Socket | null = null;
@@ -101,12 +102,7 @@ export class StreamConnection implements Connection, StreamLegOwner {
     client: net.Socket,
   ) {
     this.client = client;
-    (client as Tagged)[kConn] = this;
-    client.on('data', onClientData);
-    client.on('end', onClientEnd);
-    client.on('error', onClientError);
-    client.on('close', onClientClose);
-    client.on('drain', onClientDrain);
+    listenToClient(client, this);
     this.timer = setTimeout(onHeadTimeout, ctx.opts.timeouts.head, this);
   }
 
@@ -248,6 +244,10 @@ export class StreamConnection implements Connection, StreamLegOwner {
         // dialing: the FIN is replayed after connect. closing: our answer
         // is queued with end(); Node closes the socket once it is flushed.
     }
+  }
+
+  clientDrained(): void {
+    if (this.state === 'piping' || this.state === 'response-head') this.upstream?.resume();
   }
 
   clientClose(): void {
@@ -596,17 +596,6 @@ function startsLikeHttp(chunk: Buffer): boolean {
 }
 
 // Socket handlers: module functions, `this` is the socket.
-function onClientData(this: Tagged, chunk: Buffer): void { this[kConn]!.clientData(chunk); }
-function onClientEnd(this: Tagged): void { this[kConn]!.clientEnd(); }
-function onClientError(this: Tagged, err: Error): void {
-  const c = this[kConn]!;
-  c.error ??= (err as NodeJS.ErrnoException).code ?? err.message;
-}
-function onClientClose(this: Tagged): void { this[kConn]!.clientClose(); }
-function onClientDrain(this: Tagged): void {
-  const c = this[kConn]!;
-  if (c.state === 'piping' || c.state === 'response-head') c.upstream?.resume();
-}
 function onUpstreamData(this: Tagged, chunk: Buffer): void { this[kConn]?.upstreamData(this, chunk); }
 function onUpstreamEnd(this: Tagged): void { this[kConn]?.upstreamEnd(this); }
 function onUpstreamError(this: Tagged, err: Error): void { this[kConn]?.upstreamError(this, err); }
