@@ -1,15 +1,14 @@
 import type net from 'node:net';
 import type { ProxyContext } from '../context.js';
 import {
-  BadRequestError, BadResponseError, FirstByteTimeoutError, HeadTimeoutError, HeadTooLargeError,
+  BadRequestError, BadResponseError, FirstByteTimeoutError, HeadTimeoutError,
   NoUpstreamError, UpstreamClosedError, toHttpStatus, type UpshiftError,
 } from '../errors.js';
 import { readCookie } from '../http/cookies.js';
 import { forwardRequestHead } from '../http/forward-request.js';
 import { clientHead, headLines, rewriteResponseHead } from '../http/response-head.js';
-import { HeadFinder, HeadSizeExceeded } from '../http/parser.js';
 import { forwardedNode, isAmbiguous, isWebSocket, listedLength } from '../http/request-checks.js';
-import { parseRequestHead, readWholeRequestHead, type RequestHead } from '../http/request-head.js';
+import type { RequestHead } from '../http/request-head.js';
 import { errorResponse } from '../http/responses.js';
 import { route } from '../routing/router.js';
 import type { Plan } from '../routing/strategies/index.js';
@@ -21,6 +20,7 @@ import type { ServerState } from '../upstream/server.js';
 import { listenToClient, type ClientHandler } from './client-socket.js';
 import type { Connection } from './connection.js';
 import { ResponseHeadReader } from './head-reader.js';
+import { RequestHeadReader } from './request-reader.js';
 import { RequestBody } from './request-body.js';
 import { ResponseBody } from './response-body.js';
 import { Exchange, type ClientSide } from './exchange.js';
@@ -40,7 +40,7 @@ import * as report from './report.js';
  *
  * Invariants:
  * - One request is in flight at a time. Bytes of pipelined requests wait in
- *   `inbuf` (the client is paused once they exceed `limits.headSize`) and
+ *   the request head reader (the client is paused once they exceed `limits.headSize`) and
  *   are parsed only after the current response was written: responses leave
  *   in request order by construction.
  * - The request's bytes (held until connected, kept for a retry) are its
@@ -62,9 +62,8 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
   readonly pool: UpstreamPool;
   clientOpen = true;
   clientEnded = false;
-  /** Unconsumed client bytes: the head being read, or pipelined requests behind the current one. */
-  private inbuf: Buffer | null = null;
-  private finder: HeadFinder | null = null;
+  /** Reads request heads; keeps the bytes of pipelined requests behind the current one. */
+  private readonly heads: RequestHeadReader;
   private timer: NodeJS.Timeout | undefined;
 
   // The request in flight.
@@ -131,6 +130,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
   ) {
     this.client = client;
     this.pool = pool;
+    this.heads = new RequestHeadReader(ctx.opts.limits.headSize);
     this.reader = new ResponseHeadReader(ctx.opts.limits.responseHeadSize);
     this.body = new RequestBody(ctx.opts.limits.retryBuffer, ctx.opts.limits.headSize);
     this.rbody = new ResponseBody(ctx.opts.limits.responseHeadSize);
@@ -146,7 +146,6 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
         if (!this.up!.write(chunk)) this.client.pause();
         return;
       case 'head':
-        this.inbuf = this.inbuf === null ? chunk : Buffer.concat([this.inbuf, chunk]);
         this.headBytes(chunk);
         return;
       case 'routing':
@@ -164,48 +163,26 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
   /** Keeps bytes that follow the current request (pipelining) for later. */
   private queue(rest: Buffer): void {
     if (this.state === 'closing' || this.state === 'closed') return;
-    this.inbuf = this.inbuf === null ? rest : Buffer.concat([this.inbuf, rest]);
-    if (this.inbuf.length > this.ctx.opts.limits.headSize) this.client.pause();
+    if (this.heads.queue(rest) > this.ctx.opts.limits.headSize) this.client.pause();
   }
 
-  /** `chunk` (already appended to `inbuf`) continues a request head. */
+  /** `chunk` continues a request head (null: look again at what is pending). */
   private headBytes(chunk: Buffer | null): void {
-    const buf = this.inbuf!;
-    let finder = this.finder;
-    let r;
-    if (finder === null) {
-      const whole = readWholeRequestHead(buf, this.ctx.opts.limits.headSize);
-      if (whole !== null) {
-        clearTimeout(this.timer);
-        this.timer = undefined;
-        this.inbuf = null;
-        this.startRequest(whole, buf, whole.length);
-        return;
-      }
-      finder = this.finder = new HeadFinder('REQUEST', this.ctx.opts.limits.headSize);
-      r = finder.feed(buf);
+    const heads = this.heads;
+    const wasInPieces = heads.inPieces;
+    const r = heads.feed(chunk);
+    if (r === null) {
       // A head in pieces: its time counts from now (the first one's from the connection's start).
-      if (r === null && this.requests > 0) this.since = Date.now();
-    } else {
-      r = finder.feed(chunk!);
-    }
-    if (r === null) return;
-    if (r instanceof Error) {
-      this.fail(r instanceof HeadSizeExceeded ? new HeadTooLargeError(this.ctx.opts.limits.headSize) : new BadRequestError(r.message));
+      if (!wasInPieces && heads.inPieces && this.requests > 0) this.since = Date.now();
       return;
     }
-    this.finder = null;
+    if (!('head' in r)) {
+      this.fail(r);
+      return;
+    }
     clearTimeout(this.timer);
     this.timer = undefined;
-    let head: RequestHead;
-    try {
-      head = parseRequestHead(buf, r.end);
-    } catch (err) {
-      this.fail(err as UpshiftError);
-      return;
-    }
-    this.inbuf = null;
-    this.startRequest(head, buf, r.end);
+    this.startRequest(r.head, r.buf, r.end);
   }
 
   private startRequest(head: RequestHead, buf: Buffer, end: number): void {
@@ -314,7 +291,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     this.clientEnded = true;
     switch (this.state) {
       case 'head':
-        if (this.inbuf !== null) this.fail(new BadRequestError('incomplete request head'));
+        if (this.heads.pending !== null) this.fail(new BadRequestError('incomplete request head'));
         else this.close();
         return;
       case 'routing':
@@ -553,7 +530,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     }
     // Nothing more can come from a client that asked to close (or sent its
     // FIN) once its request was read whole and nothing follows it.
-    const quiet = (this.req!.close || this.clientEnded) && this.body.done && this.inbuf === null && !this.ambiguous;
+    const quiet = (this.req!.close || this.clientEnded) && this.body.done && this.heads.pending === null && !this.ambiguous;
     this.req = null;
     this.plan = null;
     this.body.clear();
@@ -565,7 +542,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
       return;
     }
     this.state = 'head';
-    if (this.inbuf !== null && this.client.writableNeedDrain) {
+    if (this.heads.pending !== null && this.client.writableNeedDrain) {
       // Pipelined requests from a client that does not read its answers:
       // the next one waits until the answers so far have left.
       this.client.pause();
@@ -576,7 +553,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
   }
 
   private nextRequest(): void {
-    if (this.inbuf !== null) {
+    if (this.heads.pending !== null) {
       this.headBytes(null);
       if (this.state === 'head' && !this.clientEnded) this.client.resume();
     } else if (this.clientEnded) {
@@ -606,8 +583,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
       this.client.write(rest);
     }
     // Bytes the client sent after its upgrade request belong to the new protocol.
-    const early = this.inbuf;
-    this.inbuf = null;
+    const early = this.heads.take();
     if (early !== null) this.up!.write(early);
     if (this.clientEnded) this.up!.end();
     else this.client.resume();
@@ -776,7 +752,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     this.ex = null;
     this.exchange?.abort();
     this.exchange = null;
-    this.inbuf = null;
+    this.heads.take();
     this.body.clear();
     const up = this.up;
     if (up !== null) {
@@ -795,7 +771,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
   }
 
   idle(): void {
-    if (this.state === 'head' && this.inbuf === null) this.close();
+    if (this.state === 'head' && this.heads.pending === null) this.close();
     else this.abort('idle timeout');
   }
 
@@ -809,7 +785,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     const t = this.ctx.opts.timeouts;
     switch (this.state) {
       case 'head':
-        if ((this.bytesIn === 0 || this.inbuf !== null) && now - this.since >= t.head) {
+        if ((this.bytesIn === 0 || this.heads.pending !== null) && now - this.since >= t.head) {
           this.headTimeout();
           return;
         }
@@ -843,7 +819,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     if (this.state !== 'head') return;
     // A connection that never said anything gets no answer, just a close.
     if (this.bytesIn === 0) this.abort('head timeout');
-    else if (this.inbuf !== null) this.fail(new HeadTimeoutError());
+    else if (this.heads.pending !== null) this.fail(new HeadTimeoutError());
   }
 
   lingerTimeout(): void {
@@ -867,7 +843,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
 
   /** True while no request is in flight and none has started (safe to drop when closing). */
   get idleBeforeHead(): boolean {
-    return this.state === 'head' && this.inbuf === null;
+    return this.state === 'head' && this.heads.pending === null;
   }
 }
 

@@ -1,12 +1,11 @@
 import type net from 'node:net';
 import type { ProxyContext } from '../context.js';
 import {
-  BadRequestError, BadResponseError, FirstByteTimeoutError, HeadTimeoutError, HeadTooLargeError,
+  BadRequestError, BadResponseError, FirstByteTimeoutError, HeadTimeoutError,
   NoUpstreamError, UpstreamClosedError, toHttpStatus, type UpshiftError,
 } from '../errors.js';
 import { readCookie } from '../http/cookies.js';
-import { HeadFinder, HeadSizeExceeded } from '../http/parser.js';
-import { parseRequestHead, type RequestHead } from '../http/request-head.js';
+import type { RequestHead } from '../http/request-head.js';
 import { errorResponse } from '../http/responses.js';
 import { injectCookies } from '../http/response-head.js';
 import { route } from '../routing/router.js';
@@ -20,6 +19,7 @@ import { StreamLegs, type StreamLegOwner } from './concurrent-legs.js';
 import { listenToClient, type ClientHandler } from './client-socket.js';
 import type { Connection } from './connection.js';
 import { ResponseHeadReader } from './head-reader.js';
+import { RequestHeadReader } from './request-reader.js';
 import { Exchange } from './exchange.js';
 import { reportClosed, routingCookies } from './report.js';
 
@@ -72,7 +72,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   /** Plain TCP (non-HTTP bytes): no response head is parsed. */
   private tcp = false;
   /** Created on the first byte: an idle connection costs no parser. */
-  private finder: HeadFinder | null = null;
+  private heads: RequestHeadReader | null = null;
   /** Reads the server's answer head; created on the first attempt (an idle connection costs none). */
   private reader: ResponseHeadReader | null = null;
   /** A byte of the current attempt's answer came (it had started to answer). */
@@ -147,41 +147,36 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   }
 
   private headBytes(chunk: Buffer): void {
-    const chunks = this.chunks!;
-    if (chunks.length === 0 && this.ctx.opts.nonHttp === 'tcp' && !startsLikeHttp(chunk)) {
-      chunks.push(chunk);
+    const tcp = this.ctx.opts.nonHttp === 'tcp';
+    if (tcp && this.bytesIn === chunk.length && !startsLikeHttp(chunk)) {
+      this.chunks!.push(chunk);
       this.retained += chunk.length;
       this.startTcp();
       return;
     }
-    chunks.push(chunk);
-    this.retained += chunk.length;
-    const finder = this.finder ??= new HeadFinder('REQUEST', this.ctx.opts.limits.headSize);
-    const r = finder.feed(chunk);
+    const heads = this.heads ??= new RequestHeadReader(this.ctx.opts.limits.headSize);
+    const r = heads.feed(chunk);
     if (r === null) return;
-    if (r instanceof Error) {
-      if (this.ctx.opts.nonHttp === 'tcp' && finder.inFirstLine) {
+    if (!('head' in r)) {
+      if (tcp && heads.inFirstLine) {
+        const bytes = heads.take()!;
+        this.chunks = [bytes];
+        this.retained = bytes.length;
         this.startTcp();
         return;
       }
-      this.fail(r instanceof HeadSizeExceeded ? new HeadTooLargeError(this.ctx.opts.limits.headSize) : new BadRequestError(r.message));
+      this.fail(r);
       return;
     }
-    const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.retained);
-    if (chunks.length !== 1) this.chunks = [buf];
-    let head: RequestHead;
-    try {
-      head = parseRequestHead(buf, r.end);
-    } catch (err) {
-      this.fail(err as UpshiftError);
-      return;
-    }
-    this.head = head;
-    this.finder = null;
+    // Everything the client sent so far (the head, and what followed it) is what gets sent.
+    this.chunks = [r.buf];
+    this.retained = r.buf.length;
+    this.head = r.head;
+    this.heads = null;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.client.pause();
-    this.routeAndDial(head);
+    this.routeAndDial(r.head);
   }
 
   private routeAndDial(head: RequestHead): void {
@@ -209,7 +204,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
 
   private startTcp(): void {
     this.tcp = true;
-    this.finder = null;
+    this.heads = null;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.client.pause();
