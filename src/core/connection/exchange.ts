@@ -1,7 +1,10 @@
 import type net from 'node:net';
 import type { ProxyContext } from '../context.js';
 import { UpstreamStatusError, type UpshiftError } from '../errors.js';
+import { readCookie } from '../http/cookies.js';
+import type { RequestHead } from '../http/request-head.js';
 import { statusOutcome, type Attempt, type Outcome } from '../judge/types.js';
+import { route } from '../routing/router.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
 import { DialSequence, type Candidate, type DialHooks } from '../upstream/dial.js';
@@ -19,6 +22,16 @@ export interface ClientSide {
   readonly clientOpen: boolean;
   /** Part of a response came from the server before it failed. */
   readonly partial: boolean;
+}
+
+/** Routes a request by its method and routing cookies: the plan of its exchange (both modes). */
+export function planFor(ctx: ProxyContext, head: RequestHead): Plan {
+  const c = ctx.opts.cookies;
+  return route(ctx.table.snapshot, {
+    method: head.method,
+    sessionCookie: readCookie(head.cookies, c.session.name),
+    transitionCookie: readCookie(head.cookies, c.transition.name),
+  }, Date.now());
 }
 
 export type DialCallback = (err: Error | null, c?: Candidate, socket?: net.Socket) => void;

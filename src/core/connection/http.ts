@@ -4,7 +4,6 @@ import {
   BadRequestError, BadResponseError, FirstByteTimeoutError, HeadTimeoutError,
   NoUpstreamError, UpstreamClosedError, toHttpStatus, type UpshiftError,
 } from '../errors.js';
-import { readCookie } from '../http/cookies.js';
 import { forwardRequestHead } from '../http/forward-request.js';
 import { clientHead, headLines, rewriteResponseHead } from '../http/response-head.js';
 import { forwardedNode, isAmbiguous, isWebSocket, listedLength } from '../http/request-checks.js';
@@ -23,7 +22,7 @@ import { ResponseHeadReader } from './head-reader.js';
 import { RequestHeadReader } from './request-reader.js';
 import { RequestBody } from './request-body.js';
 import { ResponseBody } from './response-body.js';
-import { Exchange, type ClientSide } from './exchange.js';
+import { Exchange, planFor, type ClientSide } from './exchange.js';
 import { Concurrent } from './concurrent.js';
 import { PooledLegs, type HttpLegOwner } from './concurrent-legs.js';
 import * as report from './report.js';
@@ -223,11 +222,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
       if (this.state !== 'routing') return;
       if (rest !== null) this.queue(rest);
     }
-    const plan = route(this.ctx.table.snapshot, {
-      method: head.method,
-      sessionCookie: readCookie(head.cookies, opts.cookies.session.name),
-      transitionCookie: readCookie(head.cookies, opts.cookies.transition.name),
-    }, Date.now());
+    const plan = planFor(this.ctx, head);
     this.plan = plan;
     if (plan.targets.length === 0) {
       this.fail(new NoUpstreamError('no version is configured'));

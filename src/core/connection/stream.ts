@@ -4,7 +4,6 @@ import {
   BadRequestError, BadResponseError, FirstByteTimeoutError, HeadTimeoutError,
   NoUpstreamError, UpstreamClosedError, toHttpStatus, type UpshiftError,
 } from '../errors.js';
-import { readCookie } from '../http/cookies.js';
 import type { RequestHead } from '../http/request-head.js';
 import { errorResponse } from '../http/responses.js';
 import { injectCookies } from '../http/response-head.js';
@@ -20,7 +19,7 @@ import { listenToClient, type ClientHandler } from './client-socket.js';
 import type { Connection } from './connection.js';
 import { ResponseHeadReader } from './head-reader.js';
 import { RequestHeadReader } from './request-reader.js';
-import { Exchange } from './exchange.js';
+import { Exchange, planFor } from './exchange.js';
 import { reportClosed, routingCookies } from './report.js';
 
 /**
@@ -180,12 +179,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   }
 
   private routeAndDial(head: RequestHead): void {
-    const opts = this.ctx.opts;
-    const plan = route(this.ctx.table.snapshot, {
-      method: head.method,
-      sessionCookie: readCookie(head.cookies, opts.cookies.session.name),
-      transitionCookie: readCookie(head.cookies, opts.cookies.transition.name),
-    }, Date.now());
+    const plan = planFor(this.ctx, head);
     this.plan = plan;
     if (plan.targets.length === 0) {
       this.fail(new NoUpstreamError('no version is configured'));
