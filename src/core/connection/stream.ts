@@ -53,6 +53,9 @@ const kConn = Symbol('upshift.connection');
 const kServer = Symbol('upshift.server');
 type Tagged = net.Socket & { [kConn]?: StreamConnection; [kServer]?: ServerState };
 
+/** Turns of the close loop (25 ms each) a piping connection must stay quiet before `drain` ends it. */
+const QUIET_TURNS = 10;
+
 export class StreamConnection implements Connection, ClientHandler, StreamLegOwner {
   state: StreamState = 'head';
   readonly client: net.Socket;
@@ -552,9 +555,11 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   /**
    * The proxy is closing. Stream mode cannot see where an answer ends, so a
    * piping connection is ended once the last bytes that moved were the
-   * server's (its answer) and nothing moved over two turns (~50 ms): a
-   * kept-alive client waiting for nothing is not held until the drain
-   * deadline, and a request still waiting for its answer keeps it.
+   * server's (its answer) and nothing moved for `QUIET_TURNS` turns of the
+   * close loop (~250 ms): a kept-alive client waiting for nothing is not
+   * held until the drain deadline, a request still waiting for its answer
+   * keeps it, and an answer that pauses longer than that mid-body is cut
+   * (as it would be at the drain deadline).
    */
   drain(_now: number): void {
     if (this.state !== 'piping' || this.awaiting) return;
@@ -562,7 +567,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     if (total !== this.drainTotal) {
       this.drainTotal = total;
       this.drainTurns = 0;
-    } else if (++this.drainTurns >= 2) {
+    } else if (++this.drainTurns >= QUIET_TURNS) {
       this.abort('closed by proxy');
     }
   }
