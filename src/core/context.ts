@@ -3,10 +3,11 @@ import type { JudgeSink } from './judge/types.js';
 import type { ResolvedOptions } from './options.js';
 import type { RoutingTable } from './routing/table.js';
 import type { VersionState } from './routing/version.js';
+import type { RetryBudget } from './upstream/failover.js';
 import type { Health } from './upstream/health.js';
 import type { UpstreamPool } from './upstream/pool.js';
 
-/** What a connection handler needs from its proxy (stream mode now, http mode next). */
+/** What a connection handler needs from its proxy (both connection modes). */
 export interface ProxyContext {
   readonly id: number;
   readonly opts: ResolvedOptions;
@@ -19,6 +20,8 @@ export interface ProxyContext {
   readonly pool: UpstreamPool;
   /** Judgement: which statuses may be retried elsewhere, and every decided request's outcome per version. */
   readonly judge: JudgeSink;
+  /** The proxy-wide bound on re-sent requests (see `upstream/failover.ts`). */
+  readonly budget: RetryBudget;
   /** Grows the GRADUAL share of `v` by one step after a correct answer. */
   growShare(v: VersionState): void;
   /** `close()` was called: http-mode connections end after the response in flight. */

@@ -109,6 +109,18 @@ export class BadResponseError extends UpshiftError {
   }
 }
 
+/**
+ * A server's answer was dropped to try another candidate (its status is one
+ * judgement retries), and that candidate failed without an answer: the client
+ * gets the dropped answer's status from the proxy.
+ */
+export class UpstreamStatusError extends UpshiftError {
+  constructor(server: string, readonly status: number) {
+    super('UPS_ERR_UPSTREAM_STATUS', `${server} answered ${status}`);
+    this.name = 'UpstreamStatusError';
+  }
+}
+
 /** The client's request head is not valid HTTP/1.1 (see `reason`). */
 export class BadRequestError extends UpshiftError {
   constructor(reason: string) {
@@ -153,6 +165,7 @@ export function toHttpStatus(err: unknown): number {
     case 'UPS_ERR_HEAD_TIMEOUT': return 408;
     case 'UPS_ERR_HEAD_TOO_LARGE': return 431;
     case 'UPS_ERR_FIRST_BYTE_TIMEOUT': return 504;
+    case 'UPS_ERR_UPSTREAM_STATUS': return (err as UpstreamStatusError).status;
     case 'UPS_ERR_BAD_RESPONSE':
     case 'UPS_ERR_UPSTREAM_CLOSED': return 502;
     case 'UPS_ERR_NO_UPSTREAM':

@@ -303,6 +303,12 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     forwarded: (hm['forwarded'] as boolean | undefined) ?? DEFAULT_HTTP.forwarded,
     retries: int(hm['retries'], 'http.retries', DEFAULT_HTTP.retries, 0, 100),
   });
+  // Options a mode would silently ignore are refused, with the field named.
+  if (mode === 'stream') {
+    const set = Object.keys(hm)[0];
+    if (set !== undefined) throw new InvalidOptionError(`http.${set}`, 'only applies to mode "http" (stream mode pipes bytes and pools nothing)');
+  }
+  if (mode === 'http' && nonHttp === 'tcp') throw new InvalidOptionError('nonHttp', '"tcp" only applies to mode "stream" (http mode frames every message)');
   const judge = mergeJudge(DEFAULT_JUDGE, validateJudge(o['judge'], 'judge', (f, m) => new InvalidOptionError(f, m)));
   return Object.freeze({
     judge, host, port,

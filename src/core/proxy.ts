@@ -1,10 +1,12 @@
 import net from 'node:net';
+import type { Connection } from './connection/connection.js';
 import { HttpConnection } from './connection/http.js';
 import { StreamConnection } from './connection/stream.js';
 import type { ProxyContext } from './context.js';
 import { InvalidVersionError, ProxyClosedError, VersionNotFoundError } from './errors.js';
 import { ProxyEventEmitter } from './events.js';
 import { Judge, type JudgementStatus, type RollbackOptions } from './judge/judge.js';
+import type { JudgeSink } from './judge/types.js';
 import { resolveOptions, type ProxyOptions, type ResolvedOptions } from './options.js';
 import { RoutingTable } from './routing/table.js';
 import {
@@ -13,6 +15,7 @@ import {
 } from './routing/spec.js';
 import type { RollbackReason } from './routing/standing.js';
 import type { VersionState } from './routing/version.js';
+import { RetryBudget, type RetryBudgetOptions } from './upstream/failover.js';
 import { Health } from './upstream/health.js';
 import { UpstreamPool } from './upstream/pool.js';
 
@@ -92,6 +95,14 @@ export interface AddVersionOptions {
   allowNoServers?: boolean;
 }
 
+/** Collaborators a test (or the library's own wiring) may give a proxy instead of the defaults. */
+export interface ProxyParts {
+  /** Judgement; default: the proxy's own (`options.judge`). */
+  judge?: JudgeSink;
+  /** The retry budget's knobs; default `options.judge.budget`. */
+  budget?: RetryBudgetOptions;
+}
+
 let nextProxyId = 1;
 
 /**
@@ -105,7 +116,7 @@ export class Proxy {
   private readonly table = new RoutingTable();
   private readonly health: Health;
   private readonly server: net.Server;
-  private readonly conns = new Set<StreamConnection | HttpConnection>();
+  private readonly conns = new Set<Connection>();
   private readonly pool: UpstreamPool;
   private readonly judge: Judge;
   private readonly ctx: ProxyContext;
@@ -114,7 +125,7 @@ export class Proxy {
   private sweeper: NodeJS.Timeout | undefined;
 
   /** Use `createProxy`. */
-  constructor(options: ResolvedOptions) {
+  constructor(options: ResolvedOptions, parts: ProxyParts = {}) {
     this.options = options;
     this.health = new Health(this.id, options.health, this.table, this.events, (v) => this.removeByPolicy(v));
     const self = this;
@@ -132,12 +143,13 @@ export class Proxy {
       health: this.health,
       events: this.events,
       pool: this.pool,
-      judge: this.judge,
+      judge: parts.judge ?? this.judge,
+      budget: new RetryBudget(parts.budget ?? options.judge.budget),
       growShare: (v) => self.growShare(v),
       get draining() {
         return self.closing !== undefined;
       },
-      connectionClosed: (c) => self.conns.delete(c as StreamConnection | HttpConnection),
+      connectionClosed: (c) => self.conns.delete(c as Connection),
     };
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
     // A failing listener must never take the process down.
@@ -152,8 +164,7 @@ export class Proxy {
       this.server.listen(this.options.port, this.options.host, () => {
         this.server.removeListener('error', onError);
         this.health.start();
-        const idle = this.options.timeouts.idle;
-        this.sweeper = setInterval(() => this.sweep(idle), this.ctx.sweepEvery);
+        this.sweeper = setInterval(() => this.sweep(), this.ctx.sweepEvery);
         this.sweeper.unref();
         resolve();
       });
@@ -161,12 +172,9 @@ export class Proxy {
   }
 
   /** Closes connections that moved no byte for `timeouts.idle` (and, in http mode, runs the head and linger timeouts). */
-  private sweep(idle: number): void {
+  private sweep(): void {
     const now = Date.now();
-    for (const c of this.conns) {
-      if (c instanceof StreamConnection) c.sweep(now, idle);
-      else c.sweep(now);
-    }
+    for (const c of this.conns) c.sweep(now);
   }
 
   /** The bound address. */
@@ -183,7 +191,7 @@ export class Proxy {
       return;
     }
     const id = this.nextConnId++;
-    const conn = this.options.mode === 'http' ? new HttpConnection(id, this.ctx, socket, this.pool) : new StreamConnection(id, this.ctx, socket);
+    const conn: Connection = this.options.mode === 'http' ? new HttpConnection(id, this.ctx, socket, this.pool) : new StreamConnection(id, this.ctx, socket);
     this.conns.add(conn);
     if (this.events.enabled('connection:open')) {
       this.events.publish('connection:open', { proxyId: this.id, connectionId: id, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort });
@@ -369,7 +377,7 @@ export class Proxy {
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       for (const c of this.conns) if (c.idleBeforeHead) c.destroy();
       // The sweep keeps running while connections drain: in http mode it ends lingering closes.
-      await drain(this.conns, opts.drainTimeout ?? 10_000);
+      await drain(this.conns, opts.drainTimeout ?? 10_000, (now) => { for (const c of this.conns) c.drain(now); });
       clearInterval(this.sweeper);
       this.pool.close();
       await closed;
@@ -378,11 +386,12 @@ export class Proxy {
   }
 }
 
-/** Waits until `set` is empty or `ms` passed, then destroys what is left. */
-async function drain(set: Set<{ destroy(): void }>, ms: number): Promise<void> {
+/** Waits until `set` is empty or `ms` passed (calling `tick` on every turn), then destroys what is left. */
+async function drain(set: Set<{ destroy(): void }>, ms: number, tick?: (now: number) => void): Promise<void> {
   if (set.size > 0 && ms > 0) {
     const deadline = Date.now() + ms;
     while (set.size > 0 && Date.now() < deadline) {
+      tick?.(Date.now());
       await new Promise((r) => setTimeout(r, Math.min(25, Math.max(1, deadline - Date.now()))));
     }
   }
@@ -398,9 +407,9 @@ async function drain(set: Set<{ destroy(): void }>, ms: number): Promise<void> {
  * proxy.addVersion({ version: '1.1', servers: [...], upgradeTransition: { mode: 'GRADUAL', percentageTransitionPerRequest: 5 } });
  * ```
  */
-export async function createProxy(options: ProxyOptions = {}): Promise<Proxy> {
+export async function createProxy(options: ProxyOptions = {}, parts: ProxyParts = {}): Promise<Proxy> {
   const resolved = resolveOptions(options);
-  const proxy = new Proxy(resolved);
+  const proxy = new Proxy(resolved, parts);
   (options.versions ?? []).forEach((v, i) => {
     try {
       proxy.addVersion(v);

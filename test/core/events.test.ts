@@ -26,7 +26,8 @@ t.test('close() drains open connections until the deadline', async (t) => {
   const [b] = await backends(t, ['slow'], () => (_req, res) => setTimeout(() => res.end('late'), 200));
   const proxy = await proxyFor(t, { versions: [{ version: '1.0', servers: at(b!) }] });
   const pending = get(proxy.address.port);
-  await until(() => proxy.connections === 1);
+  // The request must be in flight (not a connection that sent nothing yet, which close() drops at once).
+  t.ok(await until(() => b!.requests.length === 1), 'the request reached the server');
   await proxy.close({ drainTimeout: 2000 });
   t.equal((await pending).body, 'late', 'the open request finished during the drain');
   await t.rejects(get(proxy.address.port), 'no longer accepting');

@@ -1,117 +1,170 @@
 import type net from 'node:net';
-import { chooseLeg } from './choose.js';
 import { BadResponseError, FirstByteTimeoutError, NoUpstreamError, UpstreamClosedError, type UpshiftError } from '../errors.js';
 import { HeadFinder } from '../http/parser.js';
-import { failureOutcome, headAttempt } from '../judge/outcome.js';
-import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
-import { DialSequence, type Candidate } from '../upstream/dial.js';
+import { DialSequence, type Candidate, type DialHooks } from '../upstream/dial.js';
+import type { PoolUser } from '../upstream/pool.js';
 import type { ServerState } from '../upstream/server.js';
-import { reportFailure } from './report.js';
-import type { StreamConnection } from './stream.js';
+import { chooseLeg } from './choose.js';
+import type { Exchange } from './exchange.js';
 
 /**
- * CONCURRENT in stream mode: the request goes to the newest N versions at
- * once; every leg is read in parallel (a hang in one never holds up the
- * others) until the first-byte deadline. The newest leg that answered with a
- * final status below 500 wins as soon as every newer leg has failed; its
- * buffered bytes and its socket are handed to the connection, and the other
- * legs are closed. If every leg failed, the newest 5xx answer is passed on,
- * or, when none answered at all, the rest of the plan is tried in order.
- *
- * Memory: client bytes are kept (for legs still connecting) up to
- * `limits.retryBuffer`; each leg buffers at most `limits.concurrentBuffer`
- * response bytes before its socket is paused.
+ * How CONCURRENT legs reach their servers, per connection mode
+ * (`concurrent-legs.ts`): stream mode opens fresh connections and listens to
+ * them itself; http mode takes pooled ones.
  */
-type Outcome = 'pending' | 'good' | 'bad';
-
-interface Leg {
-  readonly version: VersionState;
-  readonly seq: DialSequence;
-  socket: net.Socket | null;
-  server: ServerState | null;
-  outcome: Outcome;
-  status: number;
-  finder: HeadFinder;
-  chunks: Buffer[];
-  bytes: number;
-  headStart: number;
-  headEnd: number;
-  ended: boolean;
-  closed: boolean;
-  err: UpshiftError | undefined;
-  listeners: Array<[string, (...args: any[]) => void]>;
+export interface LegTransport {
+  readonly client: net.Socket;
+  readonly clientOpen: boolean;
+  /** Dial hooks for one leg's loop: sockets taken from a pool go to `user`, and `reused` is told. */
+  hooks(user: PoolUser, reused: () => void): DialHooks;
+  /** A leg connected: its socket's events go to `user` from now on. */
+  adopt(socket: net.Socket, server: ServerState, reused: boolean, user: PoolUser): void;
+  /** The request bytes so far, for a leg that just connected; null once they outgrew what is kept. */
+  request(): readonly Buffer[] | null;
+  /** The client sent its FIN: legs that connect later get it too. */
+  readonly clientEnded: boolean;
+  /** A body piece while legs are out, kept for legs still connecting. */
+  keep(piece: Buffer): void;
+  /** More is kept than the retry buffer allows. */
+  readonly overBudget: boolean;
+  /** Stop keeping the request bytes (every leg has them). */
+  drop(): void;
+  /** A leg connected and got the request. */
+  connected(): void;
+  /** Closes a leg's socket (a loser, or a leg that failed). */
+  discard(socket: net.Socket): void;
+  /** Hands the winner to the connection, with what it answered so far. */
+  handOver(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean, buffered: Buffer, ended: boolean, closed: boolean): void;
+  /** No leg answered: the connection goes on through `rest`. */
+  fallBack(rest: readonly VersionState[], err: UpshiftError): void;
 }
 
-export class ConcurrentExchange {
+type LegOutcome = 'pending' | 'good' | 'bad';
+
+class Leg {
+  socket: net.Socket | null = null;
+  server: ServerState | null = null;
+  reused = false;
+  outcome: LegOutcome = 'pending';
+  status = 0;
+  chunks: Buffer[] = [];
+  bytes = 0;
+  ended = false;
+  closed = false;
+  err: UpshiftError | undefined;
+  readonly seq: DialSequence;
+  readonly finder: HeadFinder;
+
+  constructor(readonly version: VersionState, transport: LegTransport, user: PoolUser, headLimit: number) {
+    this.finder = new HeadFinder('RESPONSE', headLimit, true);
+    this.seq = new DialSequence([version], transport.hooks(user, () => { this.reused = true; }));
+  }
+}
+
+/**
+ * CONCURRENT, one implementation for both modes: the request goes to the
+ * newest N versions at once; every leg is read in parallel (a hang in one
+ * never holds up the others) until its final response head or the first-byte
+ * deadline. `chooseLeg` decides; the winner's socket and what it sent so far
+ * go to the connection, which reads it again as any answer; the other legs
+ * are closed (their answers are never mixed into the client's). When no leg
+ * answered, the connection goes on through the rest of the plan. Side-effect
+ * methods never get here (the strategy gives them a fan-out of 1).
+ *
+ * Memory: the request bytes are kept (legs that connect late need all of
+ * them) up to `limits.retryBuffer`: past that the client waits until every
+ * leg has connected, then nothing more is kept. Body bytes go to every live
+ * leg and the client is paused while any of them is full. Each leg buffers at
+ * most `limits.concurrentBuffer` response bytes before it is paused.
+ */
+export class Concurrent implements PoolUser {
   private readonly legs: Leg[];
   private readonly rest: readonly VersionState[];
   private readonly timer: NodeJS.Timeout;
   private done = false;
 
-  constructor(private readonly conn: StreamConnection, plan: Plan) {
+  constructor(private readonly transport: LegTransport, private readonly ex: Exchange) {
+    const plan = ex.plan;
     const n = plan.fanOut;
     this.rest = plan.targets.slice(n);
-    const ctx = conn.ctx;
-    const limits = ctx.opts.limits;
-    this.legs = plan.targets.slice(0, n).map((version) => ({
-      version, seq: new DialSequence([version], conn), socket: null, server: null, outcome: 'pending' as Outcome,
-      status: 0, finder: new HeadFinder('RESPONSE', limits.responseHeadSize, true), chunks: [], bytes: 0,
-      headStart: 0, headEnd: 0, ended: false, closed: false, err: undefined, listeners: [],
-    }));
-    const deadline = plan.targets[0]!.spec.transition.firstByteTimeout ?? ctx.opts.timeouts.firstByte;
-    this.timer = setTimeout(() => this.deadline(), deadline);
+    const limits = ex.ctx.opts.limits;
+    this.legs = plan.targets.slice(0, n).map((v) => new Leg(v, transport, this, limits.responseHeadSize));
+    this.timer = setTimeout(onDeadline, ex.firstByteDeadline(plan.targets[0]!), this);
     for (const leg of this.legs) leg.seq.next((err, c, s) => this.connected(leg, err, c, s));
   }
 
   private connected(leg: Leg, err: Error | null, c?: Candidate, socket?: net.Socket): void {
+    const t = this.transport;
+    if (socket !== undefined) t.adopt(socket, c!.server, leg.reused, this);
     if (this.done) {
-      socket?.destroy();
+      if (socket !== undefined) t.discard(socket);
       return;
     }
     if (err !== null || c === undefined || socket === undefined) {
       this.settle(leg, 'bad', err as UpshiftError);
       return;
     }
-    const chunks = this.conn.chunks;
-    if (chunks === null) {
+    const request = t.request();
+    if (request === null || request.length === 0) {
       // The request outgrew what we keep: this leg cannot get all of it.
-      socket.destroy();
+      t.discard(socket);
       this.settle(leg, 'bad', new NoUpstreamError('request too large to send to several versions'));
       return;
     }
     leg.socket = socket;
     leg.server = c.server;
-    const on = (ev: string, fn: (...args: any[]) => void): void => {
-      socket.on(ev, fn);
-      leg.listeners.push([ev, fn]);
-    };
-    on('data', (d: Buffer) => this.legData(leg, d));
-    on('end', () => {
-      leg.ended = true;
-      if (leg.outcome === 'pending') this.settle(leg, 'bad', new UpstreamClosedError(c.server.key));
-    });
-    on('error', () => {
-      if (leg.outcome === 'pending') this.settle(leg, 'bad', new UpstreamClosedError(c.server.key));
-    });
-    on('close', () => {
-      leg.closed = true;
-      if (leg.outcome === 'pending') this.settle(leg, 'bad', new UpstreamClosedError(c.server.key));
-    });
-    on('drain', () => this.legDrain());
     socket.cork();
-    for (const chunk of chunks) socket.write(chunk);
+    for (const piece of request) socket.write(piece);
     socket.uncork();
-    if (this.conn.clientEnded) socket.end();
-    this.conn.client.resume();
+    if (t.clientEnded) socket.end();
+    t.connected();
+    this.trim();
   }
 
-  private legData(leg: Leg, d: Buffer): void {
-    if (this.done) return;
+  /** A body piece of the request: to every live leg, and kept for legs still connecting. */
+  body(piece: Buffer): void {
+    // Over budget: wait (client paused) until every leg has connected and
+    // received what is kept, then stop keeping. Memory stays bounded by the
+    // budget plus one read.
+    this.transport.keep(piece);
+    this.trim();
+    let full = false;
+    for (const leg of this.legs) {
+      if (leg.socket !== null && leg.outcome !== 'bad' && !leg.socket.write(piece)) full = true;
+    }
+    if (full) this.transport.client.pause();
+  }
+
+  /** The client sent its FIN: every live leg gets it. */
+  clientEnd(): void {
+    for (const leg of this.legs) if (leg.socket !== null && leg.outcome !== 'bad') leg.socket.end();
+  }
+
+  /** Drops the kept request bytes once no leg needs them; until then holds the client. */
+  private trim(): void {
+    const t = this.transport;
+    if (!t.overBudget) return;
+    if (this.legs.some((l) => l.socket === null && l.outcome === 'pending')) {
+      t.client.pause();
+      return;
+    }
+    t.drop();
+    if (t.clientOpen) t.client.resume();
+  }
+
+  private legOf(socket: net.Socket): Leg | undefined {
+    for (const leg of this.legs) if (leg.socket === socket) return leg;
+    return undefined;
+  }
+
+  upstreamData(socket: net.Socket, d: Buffer): void {
+    const leg = this.legOf(socket);
+    if (leg === undefined || this.done) return;
     leg.chunks.push(d);
     leg.bytes += d.length;
     if (leg.outcome !== 'pending') {
-      if (leg.bytes > this.conn.ctx.opts.limits.concurrentBuffer) leg.socket!.pause();
+      if (leg.bytes > this.ex.ctx.opts.limits.concurrentBuffer) socket.pause();
       return;
     }
     const r = leg.finder.feed(d);
@@ -121,29 +174,56 @@ export class ConcurrentExchange {
       return;
     }
     leg.status = r.statusCode;
-    leg.headStart = r.start;
-    leg.headEnd = r.end;
-    const v = leg.version;
-    if (r.statusCode >= 500) {
-      this.settle(leg, 'bad', undefined);
-    } else {
-      this.conn.ctx.health.success(v, leg.server!);
-      this.settle(leg, 'good', undefined);
-    }
+    this.settle(leg, r.statusCode >= 500 ? 'bad' : 'good', undefined);
   }
 
-  private settle(leg: Leg, outcome: Outcome, err: UpshiftError | undefined): void {
+  upstreamEnd(socket: net.Socket): void {
+    const leg = this.legOf(socket);
+    if (leg !== undefined) leg.ended = true;
+    this.legGone(leg);
+  }
+
+  upstreamError(socket: net.Socket): void {
+    this.legGone(this.legOf(socket));
+  }
+
+  upstreamClose(socket: net.Socket): void {
+    const leg = this.legOf(socket);
+    if (leg !== undefined) leg.closed = true;
+    this.legGone(leg);
+  }
+
+  upstreamDrain(): void {
+    for (const leg of this.legs) if (leg.socket !== null && leg.socket.writableNeedDrain) return;
+    if (this.transport.clientOpen) this.transport.client.resume();
+  }
+
+  /**
+   * A leg's server closed. Before a head, the leg failed; after one, what it
+   * sent stays usable: the winner's end and close are passed on with it.
+   */
+  private legGone(leg: Leg | undefined): void {
+    if (leg === undefined || this.done) return;
+    if (leg.outcome === 'pending') this.settle(leg, 'bad', new UpstreamClosedError(leg.server!.key));
+  }
+
+  private settle(leg: Leg, outcome: LegOutcome, err: UpshiftError | undefined): void {
     if (leg.outcome !== 'pending') return;
     leg.outcome = outcome;
     leg.err = err;
     if (outcome === 'bad' && leg.status === 0) {
-      // Failed without an answer: count it against the server, and stop the leg.
+      // Failed without an answer: counted against its version (never an ejection), and the leg stops.
       if (leg.socket !== null && leg.server !== null) {
-        leg.socket.destroy();
-        if (err !== undefined) reportFailure(this.conn.ctx, this.conn.id, leg.version, leg.server, err);
-        // Not an ejection: see StreamConnection.onFailure (only failed connects eject).
+        this.transport.discard(leg.socket);
+        leg.socket = null;
+        this.ex.legFailed(leg.version, leg.server, err?.code === 'UPS_ERR_FIRST_BYTE_TIMEOUT' ? 'timeout' : 'reset', err);
+      } else {
+        leg.version.stats.errors++;
+        // A failed connect is in the record already; a connect still under way at the deadline is a timeout.
+        if (err?.code === 'UPS_ERR_FIRST_BYTE_TIMEOUT') this.ex.leg(leg.version, null, 'timeout');
       }
-      leg.version.stats.errors++;
+      // A leg that will never connect no longer holds the kept bytes.
+      if (!this.done) this.trim();
     }
     this.decide();
   }
@@ -157,20 +237,13 @@ export class ConcurrentExchange {
       return;
     }
     this.finish(null);
-    const err = this.legs[0]?.err ?? new NoUpstreamError();
-    this.conn.fallbackFrom(this, this.rest, err);
+    this.transport.fallBack(this.rest, this.legs[0]?.err ?? new NoUpstreamError());
   }
 
   private win(leg: Leg): void {
     this.finish(leg);
-    const socket = leg.socket!;
-    for (const [ev, fn] of leg.listeners) socket.removeListener(ev, fn);
     const buf = leg.chunks.length === 1 ? leg.chunks[0]! : Buffer.concat(leg.chunks);
-    this.conn.adopt(leg.version, leg.server!, socket, buf, leg.headStart, leg.headEnd, leg.status);
-    // Events that happened while the leg waited are replayed to the connection.
-    if (leg.ended) this.conn.upstreamEnd(socket);
-    if (leg.closed) this.conn.upstreamClose(socket);
-    else if (!this.conn.client.writableNeedDrain) socket.resume();
+    this.transport.handOver(leg.version, leg.server!, leg.socket!, leg.reused, buf, leg.ended, leg.closed);
   }
 
   /** Closes every leg but `keep`. */
@@ -182,48 +255,27 @@ export class ConcurrentExchange {
       leg.seq.cancel();
       if (leg.socket !== null) {
         // A loser that answered still counts as a request it served.
-        if (leg.status !== 0) {
-          leg.version.stats.requests++;
-          if (leg.status >= 500) leg.version.stats.errors++;
-        }
-        // Judgement hears the legs that were decided (failed connects were told by the dial).
-        if (leg.outcome !== 'pending') this.conn.attempts.push(leg.status !== 0 ? headAttempt(this.conn.ctx.judge, leg.version, leg.status, 0) : { version: leg.version, outcome: failureOutcome(leg.err) });
-        leg.socket.on('error', noop);
-        leg.socket.destroy();
+        if (leg.status !== 0) this.ex.leg(leg.version, leg.server, this.ex.account(leg.version, leg.server!, leg.status), leg.status);
+        this.transport.discard(leg.socket);
+        leg.socket = null;
       }
     }
   }
 
-  private deadline(): void {
+  deadline(): void {
     if (this.done) return;
     for (const leg of this.legs) {
       if (leg.outcome === 'pending') this.settle(leg, 'bad', new FirstByteTimeoutError(leg.server?.key ?? leg.version.version));
     }
   }
 
-  private legDrain(): void {
-    for (const leg of this.legs) if (leg.socket !== null && leg.socket.writableNeedDrain) return;
-    this.conn.client.resume();
-  }
-
-  /** More request bytes from the client while the legs are out. */
-  clientData(chunk: Buffer): void {
-    this.conn.keep(chunk, false);
-    let full = false;
-    for (const leg of this.legs) {
-      if (leg.socket !== null && leg.outcome !== 'bad' && !leg.socket.write(chunk)) full = true;
-    }
-    if (full) this.conn.client.pause();
-  }
-
-  clientEnd(): void {
-    for (const leg of this.legs) if (leg.socket !== null && leg.outcome !== 'bad') leg.socket.end();
-  }
-
+  /** The client went away, or the connection failed: every leg closes. */
   abort(): void {
     if (this.done) return;
     this.finish(null);
   }
 }
 
-function noop(): void {}
+function onDeadline(x: Concurrent): void {
+  x.deadline();
+}

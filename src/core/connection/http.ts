@@ -1,23 +1,30 @@
 import type net from 'node:net';
 import type { ProxyContext } from '../context.js';
 import {
-  BadRequestError, BadResponseError, FirstByteTimeoutError, HeadTimeoutError, HeadTooLargeError,
+  BadRequestError, BadResponseError, FirstByteTimeoutError, HeadTimeoutError,
   NoUpstreamError, UpstreamClosedError, toHttpStatus, type UpshiftError,
 } from '../errors.js';
-import { readCookie } from '../http/cookies.js';
-import { BadResponseHead, ChunkedScanner, forwardRequestHead, headLines, parseResponseHead, rewriteResponseHead, spliceResponseHead, type ResponseHead } from '../http/framing.js';
-import { HeadFinder, HeadSizeExceeded } from '../http/parser.js';
-import { parseRequestHead, readWholeRequestHead, type RequestHead } from '../http/request-head.js';
+import { forwardRequestHead } from '../http/forward-request.js';
+import { clientHead, headLines, rewriteResponseHead } from '../http/response-head.js';
+import { forwardedNode, isAmbiguous, isWebSocket, listedLength } from '../http/request-checks.js';
+import type { RequestHead } from '../http/request-head.js';
 import { errorResponse } from '../http/responses.js';
-import { failureOutcome, headAttempt } from '../judge/outcome.js';
-import type { Attempt } from '../judge/types.js';
 import { route } from '../routing/router.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
-import { DialSequence, type Candidate, type DialHooks } from '../upstream/dial.js';
+import type { Candidate } from '../upstream/dial.js';
+import { isIdempotent } from '../upstream/failover.js';
 import type { PoolUser, UpstreamPool } from '../upstream/pool.js';
 import type { ServerState } from '../upstream/server.js';
-import { HttpConcurrent } from './http-concurrent.js';
+import { listenToClient, type ClientHandler } from './client-socket.js';
+import type { Connection } from './connection.js';
+import { ResponseHeadReader } from './head-reader.js';
+import { RequestHeadReader } from './request-reader.js';
+import { RequestBody } from './request-body.js';
+import { ResponseBody } from './response-body.js';
+import { Exchange, planFor, type ClientSide } from './exchange.js';
+import { Concurrent } from './concurrent.js';
+import { PooledLegs, type HttpLegOwner } from './concurrent-legs.js';
 import * as report from './report.js';
 
 /**
@@ -32,13 +39,11 @@ import * as report from './report.js';
  *
  * Invariants:
  * - One request is in flight at a time. Bytes of pipelined requests wait in
- *   `inbuf` (the client is paused once they exceed `limits.headSize`) and
+ *   the request head reader (the client is paused once they exceed `limits.headSize`) and
  *   are parsed only after the current response was written: responses leave
  *   in request order by construction.
- * - Request bytes (rewritten head, then body bytes the framer accepted) not
- *   yet written to an upstream are in `pending`; those written are kept in
- *   `sent` while the request may be retried and they fit `limits.retryBuffer`,
- *   else `sent` is null and a failure is answered, not retried.
+ * - The request's bytes (held until connected, kept for a retry) are its
+ *   `RequestBody`'s: see the invariants there.
  * - An upstream socket is returned to the pool only when its response was
  *   read to the end by its framing, the request was sent completely, the
  *   server did not ask to close, and no byte followed the response.
@@ -49,77 +54,47 @@ import * as report from './report.js';
  */
 export type HttpState = 'head' | 'routing' | 'concurrent' | 'exchange' | 'tunnel' | 'closing' | 'closed';
 
-const kConn = Symbol('upshift.http.connection');
-type Tagged = net.Socket & { [kConn]?: HttpConnection };
 
-/** Idempotent methods (RFC 9110 §9.2.2): sending one again after a failure before any response byte is safe. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-
-const enum Body { None, Length, Chunked, Eof }
-
-const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
-/** Body bytes that came with a rewritten head are copied behind it up to this size (one write); larger ones go by writev. */
-const COPY_BODY = 16 * 1024;
-
-export class HttpConnection implements DialHooks, PoolUser {
+export class HttpConnection implements PoolUser, Connection, ClientHandler, HttpLegOwner {
   state: HttpState = 'head';
   readonly client: net.Socket;
   readonly pool: UpstreamPool;
   clientOpen = true;
   clientEnded = false;
-  /** Unconsumed client bytes: the head being read, or pipelined requests behind the current one. */
-  private inbuf: Buffer | null = null;
-  private finder: HeadFinder | null = null;
+  /** Reads request heads; keeps the bytes of pipelined requests behind the current one. */
+  private readonly heads: RequestHeadReader;
   private timer: NodeJS.Timeout | undefined;
 
   // The request in flight.
   req: RequestHead | null = null;
   plan: Plan | null = null;
-  private seq: DialSequence | null = null;
+  /** The request's way through its plan (accounting, failover, judgement's record). */
+  ex: Exchange | null = null;
   private websocket = false;
-  reqDone = true;
-  private reqLeft = 0;
-  private reqScan: ChunkedScanner | null = null;
+  /** The request's framing and the bytes held and kept of it. */
+  readonly body: RequestBody;
   retryable = false;
-  /** Judgement: the versions the request in flight was tried on so far, told once it is decided; when it last went out (0: unknown). */
-  attempts: Attempt[] = [];
-  private sentAt = 0;
-  /** Request bytes not yet written to the current upstream. */
-  pending: Buffer[] = [];
-  pendingBytes = 0;
-  /** Request bytes written to the current upstream, kept for a retry; null once too many or not retryable. */
-  sent: Buffer[] | null = null;
-  private sentBytes = 0;
-  private retriesLeft = 0;
-  private noReuse = false;
-  private reusing = false;
-  private routed = false;
   private closeAfter = false;
   /** See `isAmbiguous`: answered, then neither connection carries another message. */
   private ambiguous = false;
-  private exchange: HttpConcurrent | null = null;
+  private exchange: Concurrent | null = null;
 
   // The upstream and its response.
   private up: net.Socket | null = null;
   private upVersion: VersionState | null = null;
   private upServer: ServerState | null = null;
   private upReused = false;
-  private upDirty = false;
   /** True until the final response head was read. */
   private rhead = false;
-  /** Created only when a response head arrives in pieces (see `responseHeadBytes`). */
-  private rfinder: HeadFinder | null = null;
-  private rbuf: Buffer | null = null;
+  /** The response head being read. */
+  private readonly reader: ResponseHeadReader;
   private rgot = 0;
   private rsent = 0;
-  private rmode = Body.None;
-  private rleft = 0;
-  /** The response body ended (its framing said so). */
-  private rdone = false;
-  private rscan: ChunkedScanner | null = null;
-  private rclose = false;
-  /** Line offsets of the response head being read, and its lines as strings when it is rewritten. */
-  private readonly offs: number[] = [];
+  /** Of `rsent`, the interim heads' bytes: a final answer (ours, a 502) may still follow them. */
+  private rinterim = 0;
+  /** Where the response body ends, and whether the upstream can be pooled after it. */
+  private readonly rbody: ResponseBody;
+  /** The response head's lines as strings, when it is rewritten. */
   private readonly lines: string[] = [];
 
   bytesIn = 0;
@@ -154,20 +129,11 @@ export class HttpConnection implements DialHooks, PoolUser {
   ) {
     this.client = client;
     this.pool = pool;
-    (client as Tagged)[kConn] = this;
-    client.on('data', onClientData);
-    client.on('end', onClientEnd);
-    client.on('error', onClientError);
-    client.on('close', onClientClose);
-    client.on('drain', onClientDrain);
-  }
-
-  get connectTimeout(): number {
-    return this.ctx.opts.timeouts.connect;
-  }
-
-  get limit(): UpstreamPool {
-    return this.pool;
+    this.heads = new RequestHeadReader(ctx.opts.limits.headSize);
+    this.reader = new ResponseHeadReader(ctx.opts.limits.responseHeadSize);
+    this.body = new RequestBody(ctx.opts.limits.retryBuffer, ctx.opts.limits.headSize);
+    this.rbody = new ResponseBody(ctx.opts.limits.responseHeadSize);
+    listenToClient(client, this);
   }
 
   // ---------------------------------------------------------------- client side
@@ -179,13 +145,12 @@ export class HttpConnection implements DialHooks, PoolUser {
         if (!this.up!.write(chunk)) this.client.pause();
         return;
       case 'head':
-        this.inbuf = this.inbuf === null ? chunk : Buffer.concat([this.inbuf, chunk]);
         this.headBytes(chunk);
         return;
       case 'routing':
       case 'concurrent':
       case 'exchange': {
-        const rest = this.reqDone ? chunk : this.bodyBytes(chunk);
+        const rest = this.body.done ? chunk : this.bodyBytes(chunk);
         if (rest !== null) this.queue(rest);
         return;
       }
@@ -197,48 +162,26 @@ export class HttpConnection implements DialHooks, PoolUser {
   /** Keeps bytes that follow the current request (pipelining) for later. */
   private queue(rest: Buffer): void {
     if (this.state === 'closing' || this.state === 'closed') return;
-    this.inbuf = this.inbuf === null ? rest : Buffer.concat([this.inbuf, rest]);
-    if (this.inbuf.length > this.ctx.opts.limits.headSize) this.client.pause();
+    if (this.heads.queue(rest) > this.ctx.opts.limits.headSize) this.client.pause();
   }
 
-  /** `chunk` (already appended to `inbuf`) continues a request head. */
+  /** `chunk` continues a request head (null: look again at what is pending). */
   private headBytes(chunk: Buffer | null): void {
-    const buf = this.inbuf!;
-    let finder = this.finder;
-    let r;
-    if (finder === null) {
-      const whole = readWholeRequestHead(buf, this.ctx.opts.limits.headSize);
-      if (whole !== null) {
-        clearTimeout(this.timer);
-        this.timer = undefined;
-        this.inbuf = null;
-        this.startRequest(whole, buf, whole.length);
-        return;
-      }
-      finder = this.finder = new HeadFinder('REQUEST', this.ctx.opts.limits.headSize);
-      r = finder.feed(buf);
+    const heads = this.heads;
+    const wasInPieces = heads.inPieces;
+    const r = heads.feed(chunk);
+    if (r === null) {
       // A head in pieces: its time counts from now (the first one's from the connection's start).
-      if (r === null && this.requests > 0) this.since = Date.now();
-    } else {
-      r = finder.feed(chunk!);
-    }
-    if (r === null) return;
-    if (r instanceof Error) {
-      this.fail(r instanceof HeadSizeExceeded ? new HeadTooLargeError(this.ctx.opts.limits.headSize) : new BadRequestError(r.message));
+      if (!wasInPieces && heads.inPieces && this.requests > 0) this.since = Date.now();
       return;
     }
-    this.finder = null;
+    if (!('head' in r)) {
+      this.fail(r);
+      return;
+    }
     clearTimeout(this.timer);
     this.timer = undefined;
-    let head: RequestHead;
-    try {
-      head = parseRequestHead(buf, r.end);
-    } catch (err) {
-      this.fail(err as UpshiftError);
-      return;
-    }
-    this.inbuf = null;
-    this.startRequest(head, buf, r.end);
+    this.startRequest(r.head, r.buf, r.end);
   }
 
   private startRequest(head: RequestHead, buf: Buffer, end: number): void {
@@ -259,14 +202,9 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.ambiguous = isAmbiguous(head, buf, end);
     this.websocket = head.upgrade && isWebSocket(head);
     this.closeAfter = head.close;
-    this.retryable = IDEMPOTENT.has(head.method);
-    this.attempts = [];
-    this.retriesLeft = opts.http.retries;
-    this.noReuse = false;
-    this.routed = false;
+    this.retryable = isIdempotent(head.method);
     this.rsent = 0;
-    this.sent = this.retryable ? [] : null;
-    this.sentBytes = 0;
+    this.rinterim = 0;
     // remoteAddress asks the kernel each time: only when a forwarding field wants it, once per connection.
     const remote = opts.http.xForwardedFor || opts.http.forwarded ? (this.remote ??= this.client.remoteAddress ?? null) : null;
     const out = forwardRequestHead(
@@ -274,39 +212,26 @@ export class HttpConnection implements DialHooks, PoolUser {
       opts.http.xForwardedFor ? remote ?? 'unknown' : undefined,
       opts.http.forwarded ? `for=${forwardedNode(remote ?? undefined)};proto=http` : undefined,
     );
-    this.pending.push(out);
-    this.pendingBytes = out.length;
-    if (head.chunked) {
-      this.reqScan = new ChunkedScanner(opts.limits.headSize);
-      this.reqDone = false;
-    } else if (head.contentLength > 0) {
-      this.reqLeft = head.contentLength;
-      this.reqDone = false;
-    } else {
-      this.reqDone = true;
-    }
+    this.body.start(out, head.chunked, head.contentLength, this.retryable);
     this.state = 'routing';
     // Body bytes that came with the head are framed before anything is sent:
     // a malformed chunk line here is refused with nothing forwarded.
     if (end < buf.length) {
       const body = buf.subarray(end);
-      const rest = this.reqDone ? body : this.bodyBytes(body);
+      const rest = this.body.done ? body : this.bodyBytes(body);
       if (this.state !== 'routing') return;
       if (rest !== null) this.queue(rest);
     }
-    const plan = route(this.ctx.table.snapshot, {
-      method: head.method,
-      sessionCookie: readCookie(head.cookies, opts.cookies.session.name),
-      transitionCookie: readCookie(head.cookies, opts.cookies.transition.name),
-    }, Date.now());
+    const plan = planFor(this.ctx, head);
     this.plan = plan;
     if (plan.targets.length === 0) {
       this.fail(new NoUpstreamError('no version is configured'));
       return;
     }
+    const ex = this.ex = new Exchange(this.ctx, this.id, plan, head.method, { pool: this.pool, user: this });
     if (plan.fanOut > 1 && !this.websocket) {
       this.state = 'concurrent';
-      this.exchange = new HttpConcurrent(this, plan);
+      this.exchange = new Concurrent(new PooledLegs(this, ex), ex);
       return;
     }
     // The usual case first: the chosen version has one server, it is up and
@@ -316,14 +241,12 @@ export class HttpConnection implements DialHooks, PoolUser {
       const server = first.servers[0]!;
       const socket = server.available(Date.now()) ? this.pool.take(server, this) : undefined;
       if (socket !== undefined) {
-        this.seq = null;
         this.attach(first, server, socket, true);
         this.writePending();
         return;
       }
     }
-    this.seq = new DialSequence(plan.targets, this);
-    this.seq.next(this.dialedCb);
+    ex.dial(this.dialedCb);
   }
 
   /**
@@ -331,41 +254,23 @@ export class HttpConnection implements DialHooks, PoolUser {
    * to the request and returns what follows it (the next request), or null.
    */
   private bodyBytes(chunk: Buffer): Buffer | null {
-    let piece = chunk;
-    let rest: Buffer | null = null;
-    if (this.reqScan !== null) {
-      let end: number;
-      try {
-        end = this.reqScan.scan(chunk, 0);
-      } catch (err) {
-        this.badBody((err as Error).message);
-        return null;
-      }
-      if (end !== -1) {
-        this.reqDone = true;
-        if (this.reqScan.trailers) this.ambiguous = true;
-        this.reqScan = null;
-        if (end < chunk.length) {
-          piece = chunk.subarray(0, end);
-          rest = chunk.subarray(end);
-        }
-      }
-    } else {
-      const n = this.reqLeft;
-      if (n < chunk.length) {
-        piece = chunk.subarray(0, n);
-        rest = chunk.subarray(n);
-      }
-      this.reqLeft -= piece.length;
-      if (this.reqLeft === 0) this.reqDone = true;
+    let piece: Buffer;
+    let rest: Buffer | null;
+    try {
+      [piece, rest] = this.body.split(chunk);
+    } catch (err) {
+      // The request body broke its own framing (invalid chunk): nothing of it goes on.
+      this.fail(new BadRequestError((err as Error).message));
+      return null;
     }
+    if (this.body.done && this.body.trailers) this.ambiguous = true;
     if (piece.length > 0) this.sendBody(piece);
     return rest;
   }
 
   private sendBody(piece: Buffer): void {
     if (this.state === 'exchange' && this.up !== null) {
-      this.keepSent(piece);
+      this.body.wrote(piece);
       if (!this.up!.write(piece)) this.client.pause();
       return;
     }
@@ -373,41 +278,22 @@ export class HttpConnection implements DialHooks, PoolUser {
       this.exchange!.body(piece);
       return;
     }
-    this.pending.push(piece);
-    this.pendingBytes += piece.length;
     // Not connected yet: hold at most what a retry could replay, then stop reading.
-    if (this.pendingBytes > Math.max(this.ctx.opts.limits.retryBuffer, 16384)) this.client.pause();
-  }
-
-  /** Remembers bytes written upstream, for a retry, within `limits.retryBuffer`. */
-  keepSent(piece: Buffer): void {
-    const sent = this.sent;
-    if (sent === null) return;
-    this.sentBytes += piece.length;
-    if (this.sentBytes > this.ctx.opts.limits.retryBuffer) {
-      this.sent = null;
-      return;
-    }
-    sent.push(piece);
-  }
-
-  /** The request body broke its own framing (invalid chunk). */
-  private badBody(reason: string): void {
-    this.fail(new BadRequestError(reason));
+    if (this.body.hold(piece)) this.client.pause();
   }
 
   clientEnd(): void {
     this.clientEnded = true;
     switch (this.state) {
       case 'head':
-        if (this.inbuf !== null) this.fail(new BadRequestError('incomplete request head'));
+        if (this.heads.pending !== null) this.fail(new BadRequestError('incomplete request head'));
         else this.close();
         return;
       case 'routing':
       case 'concurrent':
       case 'exchange':
         // A request cut short can never complete; a complete one still gets its answer.
-        if (!this.reqDone) this.abort('client closed mid-request');
+        if (!this.body.done) this.abort('client closed mid-request');
         else this.closeAfter = true;
         return;
       case 'tunnel':
@@ -420,7 +306,8 @@ export class HttpConnection implements DialHooks, PoolUser {
   clientClose(): void {
     this.clientOpen = false;
     if (this.state !== 'closed') this.state = 'closing';
-    this.seq?.cancel();
+    this.ex?.cancel();
+    this.ex?.decide();
     this.exchange?.abort();
     this.exchange = null;
     const up = this.up;
@@ -434,43 +321,10 @@ export class HttpConnection implements DialHooks, PoolUser {
 
   // -------------------------------------------------------------- upstream side
 
-  reuse(c: Candidate): net.Socket | undefined {
-    if (this.noReuse) return undefined;
-    const s = this.pool.take(c.server, this);
-    if (s !== undefined) this.reusing = true;
-    return s;
-  }
-
-  onSuccess(c: Candidate, _socket: net.Socket, ms: number): void {
-    report.reportConnect(this.ctx, this.id, c.version, c.server, ms);
-  }
-
-  onFailure(c: Candidate, err: Error): void {
-    report.reportFailure(this.ctx, this.id, c.version, c.server, err);
-    // Only a failed connect ejects a server (as in stream mode): after the
-    // request went out, a close or a stall may be the request's doing.
-    this.ctx.health.failure(c.version, c.server);
-    this.attempts.push({ version: c.version, outcome: failureOutcome(err) });
-  }
-
-  /** The request in flight is decided: judgement hears every version it was tried on. */
-  private judged(last: Attempt | undefined): void {
-    if (last !== undefined) this.attempts.push(last);
-    if (this.attempts.length === 0) return;
-    this.ctx.judge.record({ attempts: this.attempts, idempotent: this.retryable });
-    this.attempts = [];
-  }
-
-  /** A server failed after the request went out: reported and counted, never an ejection. */
-  reportFailure(v: VersionState, s: ServerState, err: Error): void {
-    report.reportFailure(this.ctx, this.id, v, s, err);
-  }
-
   private readonly dialedCb = (err: Error | null, c?: Candidate, socket?: net.Socket): void => this.dialed(err, c, socket);
 
   private dialed(err: Error | null, c?: Candidate, socket?: net.Socket): void {
-    const reused = this.reusing;
-    this.reusing = false;
+    const reused = this.ex?.takeReused() ?? false;
     if (this.state !== 'routing') {
       if (socket !== undefined) {
         if (reused) {
@@ -483,7 +337,9 @@ export class HttpConnection implements DialHooks, PoolUser {
       return;
     }
     if (err !== null || c === undefined || socket === undefined) {
-      this.fail(err as UpshiftError);
+      // When a retry finds no other server, the client hears about the failure that started it.
+      const cause = this.ex!.cause;
+      this.fail(cause !== null && (err as UpshiftError).code === 'UPS_ERR_NO_UPSTREAM' ? cause : err as UpshiftError);
       return;
     }
     if (!reused) this.pool.adopt(socket, c.server, this);
@@ -497,37 +353,17 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.upVersion = v;
     this.upServer = s;
     this.upReused = reused;
-    this.upDirty = false;
+    this.rbody.fresh();
     this.state = 'exchange';
     this.rhead = true;
-    this.rfinder = null;
-    this.rbuf = null;
+    this.reader.reset();
     this.rgot = 0;
-    if (!reused) v.stats.connections++;
     v.open.add(this);
-    if (!this.routed) {
-      this.routed = true;
-      const plan = this.plan!;
-      const ev = this.ctx.events;
-      if (ev.enabled('route')) {
-        ev.publish('route', { proxyId: this.ctx.id, connectionId: this.id, uuid: v.uuid, version: v.version, mode: plan.mode, reason: plan.reason });
-      }
-    }
-    const intended = this.plan!.targets[0];
-    if (intended !== undefined && intended !== v && !intended.spec.transition.mode.startsWith('CONC')) {
-      v.stats.fallbacksIn++;
-      intended.stats.fallbacksOut++;
-      const ev = this.ctx.events;
-      if (ev.enabled('fallback')) {
-        ev.publish('fallback', { proxyId: this.ctx.id, connectionId: this.id, fromUuid: intended.uuid, fromVersion: intended.version, toUuid: v.uuid, toVersion: v.version, reason: this.plan!.reason });
-      }
-    }
-    const now = Date.now();
-    this.sentAt = now;
-    const deadline = v.spec.transition.firstByteTimeout ?? this.ctx.opts.timeouts.firstByte;
+    this.ex!.attached(v, s, reused);
+    const deadline = this.ex!.firstByteDeadline(v);
     // A deadline long against the sweep's period is swept (at most a few
     // per cent late); a short one gets a timer of its own.
-    if (deadline >= this.ctx.sweepEvery * 16) this.firstByteAt = now + deadline;
+    if (deadline >= this.ctx.sweepEvery * 16) this.firstByteAt = Date.now() + deadline;
     else {
       this.firstByteAt = 0;
       this.timer = setTimeout(onFirstByteTimeout, deadline, this);
@@ -535,17 +371,7 @@ export class HttpConnection implements DialHooks, PoolUser {
   }
 
   private writePending(): void {
-    const socket = this.up!;
-    const pending = this.pending;
-    if (pending.length > 1) socket.cork();
-    for (let i = 0; i < pending.length; i++) {
-      const piece = pending[i]!;
-      this.keepSent(piece);
-      socket.write(piece);
-    }
-    if (pending.length > 1) socket.uncork();
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.body.flush(this.up!);
     if (this.clientOpen && !this.client.readableFlowing && !this.clientEnded) this.client.resume();
   }
 
@@ -553,15 +379,9 @@ export class HttpConnection implements DialHooks, PoolUser {
   adopt(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean, buffered: Buffer | null): void {
     this.exchange = null;
     this.pool.lend(socket, this);
-    // The request was written to every leg from `pending`; it becomes what a retry replays.
-    this.sent = this.retryable && this.pending.length !== 0 ? this.pending : null;
-    this.sentBytes = this.pendingBytes;
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.body.heldWereSent(this.retryable);
     this.attach(v, s, socket, reused);
-    // The head may be in `buffered` already: the time to it is not known here.
-    this.sentAt = 0;
-    this.seq = new DialSequence(this.plan!.targets.filter((x) => x !== v), this);
+    this.ex!.fallBack(this.plan!.targets.filter((x) => x !== v));
     if (buffered !== null && buffered.length > 0) this.upstreamData(socket, buffered);
     if (this.clientOpen && !this.clientEnded) this.client.resume();
   }
@@ -569,14 +389,14 @@ export class HttpConnection implements DialHooks, PoolUser {
   /** CONCURRENT failed on every leg without an answer: fall back through the rest of the plan. */
   fallbackFrom(rest: readonly VersionState[], err: UpshiftError): void {
     this.exchange = null;
-    // `pending` still holds the whole request unless it outgrew the retry buffer.
-    if (rest.length === 0 || this.pending.length === 0 || !this.clientOpen) {
+    // The whole request is still held unless it outgrew the retry buffer.
+    if (rest.length === 0 || this.body.heldPieces.length === 0 || !this.clientOpen) {
       this.fail(err);
       return;
     }
     this.state = 'routing';
-    this.seq = new DialSequence(rest, this);
-    this.seq.next(this.dialedCb);
+    this.ex!.fallBack(rest);
+    this.ex!.dial(this.dialedCb);
   }
 
   upstreamData(socket: net.Socket, chunk: Buffer): void {
@@ -592,48 +412,19 @@ export class HttpConnection implements DialHooks, PoolUser {
       this.responseBody(chunk);
       return;
     }
-    this.rbuf = this.rbuf === null ? chunk : Buffer.concat([this.rbuf, chunk]);
     this.responseHeadBytes(chunk);
   }
 
-  /** `chunk` (already appended to `rbuf`) continues a response head. */
-  private responseHeadBytes(chunk: Buffer): void {
-    const buf = this.rbuf!;
-    const max = this.ctx.opts.limits.responseHeadSize;
-    let info: ResponseHead | null = null;
-    if (this.rfinder === null) {
-      // Fast path: the whole head is here (nearly always, in one read). A
-      // head that ends with bare LFs, or that parseResponseHead refuses,
-      // takes the incremental parser, so its verdict stays the one that counts.
-      const at = buf.indexOf(CRLFCRLF);
-      if (at !== -1 && at + 4 <= max) {
-        try {
-          info = parseResponseHead(buf, 0, at + 4, this.offs);
-          if (info.end !== at + 4) info = null;
-        } catch {
-          info = null;
-        }
-      }
-      if (info === null) {
-        this.rfinder = new HeadFinder('RESPONSE', max);
-        chunk = buf;
-      }
+  /** `chunk` continues a response head (null: look again at what the reader keeps). */
+  private responseHeadBytes(chunk: Buffer | null): void {
+    const reader = this.reader;
+    const info = reader.feed(chunk);
+    if (info === null) return;
+    if (typeof info === 'string') {
+      this.upstreamFailed(new BadResponseError(this.upServer!.key, info), 'bad-response');
+      return;
     }
-    if (info === null) {
-      const r = this.rfinder!.feed(chunk);
-      if (r === null) return;
-      if (r instanceof Error) {
-        this.upstreamFailed(new BadResponseError(this.upServer!.key, r.message), false);
-        return;
-      }
-      try {
-        info = parseResponseHead(buf, 0, r.end, this.offs);
-      } catch (err) {
-        this.upstreamFailed(new BadResponseError(this.upServer!.key, (err as BadResponseHead).message), false);
-        return;
-      }
-      info.end = r.end;
-    }
+    const buf = reader.bytes;
     const end = info.end;
     const status = info.status;
     if (status < 200) {
@@ -644,92 +435,63 @@ export class HttpConnection implements DialHooks, PoolUser {
       }
       // Interim: passed on to HTTP/1.1 clients only (RFC 9110 §15.2), never with cookies.
       if (this.req!.versionMinor === 1 && this.clientOpen) {
-        const out = rewriteResponseHead(headLines(buf, this.offs, this.lines), null, null, null, false);
+        const out = rewriteResponseHead(headLines(buf, reader.offs, this.lines), null, null, null, false);
         this.rsent += out.length;
+        this.rinterim += out.length;
         this.bytesOut += out.length;
         this.client.write(out);
       }
-      this.rfinder = null;
-      this.rbuf = rest;
-      if (rest !== null) this.responseHeadBytes(rest);
+      const more = reader.next(end);
+      if (typeof more === 'string') this.upstreamFailed(new BadResponseError(this.upServer!.key, more), 'bad-response');
+      else if (more !== null) this.responseHeadBytes(null);
+      return;
+    }
+    const v = this.upVersion!;
+    const plan = this.plan!;
+    if (this.ex!.head(v, this.upServer!, status, this.side(true))) {
+      // Dropped: its connection closes (no body is read), and the request goes on.
+      this.dropResponse();
+      this.resend();
       return;
     }
     clearTimeout(this.timer);
     this.timer = undefined;
     this.firstByteAt = 0;
     this.rhead = false;
-    this.rfinder = null;
-    this.rbuf = null;
+    this.reader.reset();
     this.status = status;
-    const v = this.upVersion!;
-    const plan = this.plan!;
-    v.stats.requests++;
-    if (status >= 500) v.stats.errors++;
-    else if (plan.gradual === v) this.ctx.growShare(v);
-    this.ctx.health.success(v, this.upServer!);
-    this.judged(headAttempt(this.ctx.judge, v, status, this.sentAt));
 
-    const method = this.req!.method;
-    this.rdone = false;
-    if (method === 'HEAD' || status === 204 || status === 304) {
-      this.rmode = Body.None;
-    } else if (info.chunked) {
-      this.rmode = Body.Chunked;
-      this.rscan = new ChunkedScanner(this.ctx.opts.limits.responseHeadSize);
-    } else if (info.otherCoding || info.contentLength === -1) {
-      this.rmode = Body.Eof;
-    } else {
-      this.rmode = info.contentLength === 0 ? Body.None : Body.Length;
-      this.rleft = info.contentLength;
-    }
-    this.rclose = info.close || this.rmode === Body.Eof;
+    const rb = this.rbody;
+    rb.begin(info, this.req!.method);
     // The client learns where a close-delimited body ends only by our close;
     // a request still being sent cannot be followed by another on this connection.
     // A refused upgrade leaves the connection speaking HTTP/1.1 (RFC 9110 §7.8): no close for that.
-    if (this.rmode === Body.Eof || !this.reqDone || this.clientEnded || this.ambiguous || this.ctx.draining) this.closeAfter = true;
+    if (rb.toEof || !this.body.done || this.clientEnded || this.ambiguous || this.ctx.draining) this.closeAfter = true;
     const connection = this.closeAfter ? 'close' : this.req!.versionMinor === 0 ? 'keep-alive' : null;
-    const cookies = report.routingCookies(this.ctx, plan, v);
     const n = end < buf.length ? this.frameBody(buf, end) : 0;
     if (n === -1) return;
-    const asIs = info.plain && cookies === null && connection === null;
-    const body = n === 0 || asIs ? null : buf.subarray(end, end + n);
-    let out: Buffer;
-    // Whether `out` carries the body bytes too (else they follow it by writev).
-    const included = body === null || n <= COPY_BODY;
-    if (asIs) {
-      // Nothing to change (the common case): the head goes on as it came, with
-      // the body bytes that followed it, in one write and without a copy.
-      out = end + n === buf.length ? buf : buf.subarray(0, end + n);
-    } else if (info.plain && !(cookies !== null && info.setCookie)) {
-      // Cookies or our Connection field to add: spliced into the bytes, with
-      // a small body in the same buffer (one write, one segment).
-      out = spliceResponseHead(buf, this.offs, cookies?.lines ?? null, connection, n <= COPY_BODY ? body : null);
-    } else {
-      out = rewriteResponseHead(headLines(buf, this.offs, this.lines), cookies?.lines ?? null, cookies?.names ?? null, connection, false);
-      if (body !== null && n <= COPY_BODY) out = Buffer.concat([out, body]);
-    }
-    const sent = out.length + (included ? 0 : n);
+    const { out, body } = clientHead(buf, end, n, info, this.reader.offs, this.lines, report.routingCookies(this.ctx, plan, v), connection);
+    const sent = out.length + (body === null ? 0 : n);
     this.rsent += sent;
     this.bytesOut += sent;
-    const done = this.rmode === Body.None || this.rdone;
     let ok: boolean;
-    if (included) {
+    if (body === null) {
       ok = this.client.write(out);
     } else {
       // A large body's first bytes: head and body leave in one writev (one syscall), without a copy.
       this.client.cork();
       this.client.write(out);
-      ok = this.client.write(body!);
+      ok = this.client.write(body);
       this.client.uncork();
     }
-    if (done) this.responseDone();
+    if (rb.complete) this.responseDone();
     else if (!ok) this.up!.pause();
   }
 
   private responseBody(chunk: Buffer): void {
     const n = this.frameBody(chunk, 0);
     if (n === -1) return;
-    const done = this.rdone;
+    const done = this.rbody.done;
     if (n > 0) {
       this.rsent += n;
       this.bytesOut += n;
@@ -738,42 +500,14 @@ export class HttpConnection implements DialHooks, PoolUser {
     if (done) this.responseDone();
   }
 
-  /**
-   * How many bytes of `chunk` from `from` on belong to the response body;
-   * sets `rdone` when the body ends in it. Bytes past the end mark the
-   * upstream as unusable. -1 when the body broke its framing (the connection
-   * is aborted).
-   */
+  /** The body bytes of `chunk` from `from` on (see `ResponseBody.frame`); -1 when the body broke its framing (the connection is aborted). */
   private frameBody(chunk: Buffer, from: number): number {
-    switch (this.rmode) {
-      case Body.Length: {
-        const n = Math.min(chunk.length - from, this.rleft);
-        this.rleft -= n;
-        if (this.rleft === 0) {
-          this.rdone = true;
-          if (from + n < chunk.length) this.upDirty = true;
-        }
-        return n;
-      }
-      case Body.Chunked: {
-        let end: number;
-        try {
-          end = this.rscan!.scan(chunk, from);
-        } catch (err) {
-          // Mid-body: the client must see a cut response, not a clean end.
-          this.abort(`bad chunked response: ${(err as Error).message}`);
-          return -1;
-        }
-        if (end === -1) return chunk.length - from;
-        this.rdone = true;
-        if (end < chunk.length) this.upDirty = true;
-        return end - from;
-      }
-      case Body.Eof:
-        return chunk.length - from;
-      default:
-        if (chunk.length > from) this.upDirty = true;
-        return 0;
+    try {
+      return this.rbody.frame(chunk, from);
+    } catch (err) {
+      // Mid-body: the client must see a cut response, not a clean end.
+      this.abort(`bad chunked response: ${(err as Error).message}`);
+      return -1;
     }
   }
 
@@ -782,9 +516,8 @@ export class HttpConnection implements DialHooks, PoolUser {
     const socket = this.up!;
     this.up = null;
     this.upVersion!.open.delete(this);
-    this.rscan = null;
-    this.seq = null;
-    if (!this.rclose && this.reqDone && !this.upDirty && !this.ambiguous && !socket.readableEnded) {
+    this.ex = null;
+    if (!this.rbody.closes && this.body.done && !this.rbody.dirty && !this.ambiguous && !socket.readableEnded) {
       socket.resume();
       this.pool.release(socket);
     } else {
@@ -792,19 +525,19 @@ export class HttpConnection implements DialHooks, PoolUser {
     }
     // Nothing more can come from a client that asked to close (or sent its
     // FIN) once its request was read whole and nothing follows it.
-    const quiet = (this.req!.close || this.clientEnded) && this.reqDone && this.inbuf === null && !this.ambiguous;
+    const quiet = (this.req!.close || this.clientEnded) && this.body.done && this.heads.pending === null && !this.ambiguous;
     this.req = null;
     this.plan = null;
-    this.sent = null;
-    this.pending = [];
+    this.body.clear();
     // What follows is a new response: an error for the next request may be written whole.
     this.rsent = 0;
+    this.rinterim = 0;
     if (this.closeAfter || this.ctx.draining) {
       this.close(quiet);
       return;
     }
     this.state = 'head';
-    if (this.inbuf !== null && this.client.writableNeedDrain) {
+    if (this.heads.pending !== null && this.client.writableNeedDrain) {
       // Pipelined requests from a client that does not read its answers:
       // the next one waits until the answers so far have left.
       this.client.pause();
@@ -815,7 +548,7 @@ export class HttpConnection implements DialHooks, PoolUser {
   }
 
   private nextRequest(): void {
-    if (this.inbuf !== null) {
+    if (this.heads.pending !== null) {
       this.headBytes(null);
       if (this.state === 'head' && !this.clientEnded) this.client.resume();
     } else if (this.clientEnded) {
@@ -827,21 +560,17 @@ export class HttpConnection implements DialHooks, PoolUser {
 
   private switchProtocols(buf: Buffer, rest: Buffer | null): void {
     if (!this.websocket) {
-      this.upstreamFailed(new BadResponseError(this.upServer!.key, '101 to a request that asked for no upgrade'), false);
+      this.upstreamFailed(new BadResponseError(this.upServer!.key, '101 to a request that asked for no upgrade'), 'bad-response');
       return;
     }
     clearTimeout(this.timer);
     this.timer = undefined;
     this.rhead = false;
-    this.rfinder = null;
-    this.rbuf = null;
+    this.reader.reset();
     this.status = 101;
-    const v = this.upVersion!;
-    v.stats.requests++;
-    this.ctx.health.success(v, this.upServer!);
-    this.judged(headAttempt(this.ctx.judge, v, 101, this.sentAt));
+    this.ex!.head(this.upVersion!, this.upServer!, 101, { answered: true, replayable: false, clientOpen: this.clientOpen, partial: true });
     this.state = 'tunnel';
-    const out = rewriteResponseHead(headLines(buf, this.offs, this.lines), null, null, null, true);
+    const out = rewriteResponseHead(headLines(buf, this.reader.offs, this.lines), null, null, null, true);
     this.bytesOut += out.length;
     this.client.write(out);
     if (rest !== null) {
@@ -849,8 +578,7 @@ export class HttpConnection implements DialHooks, PoolUser {
       this.client.write(rest);
     }
     // Bytes the client sent after its upgrade request belong to the new protocol.
-    const early = this.inbuf;
-    this.inbuf = null;
+    const early = this.heads.take();
     if (early !== null) this.up!.write(early);
     if (this.clientEnded) this.up!.end();
     else this.client.resume();
@@ -863,8 +591,8 @@ export class HttpConnection implements DialHooks, PoolUser {
       return;
     }
     if (this.state !== 'exchange') return;
-    if (this.rhead) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), true);
-    else if (this.rmode === Body.Eof) this.responseDone();
+    if (this.rhead) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), 'reset');
+    else if (this.rbody.toEof) this.responseDone();
     else this.abort('upstream closed mid-response');
   }
 
@@ -888,7 +616,7 @@ export class HttpConnection implements DialHooks, PoolUser {
 
   private upstreamGone(socket: net.Socket): void {
     if (this.state === 'exchange') {
-      if (this.rhead) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), true);
+      if (this.rhead) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), 'reset');
       else this.abort('upstream reset mid-response');
     } else if (this.state === 'tunnel') {
       this.up = null;
@@ -911,46 +639,42 @@ export class HttpConnection implements DialHooks, PoolUser {
     if (socket === this.up && this.clientOpen) this.client.resume();
   }
 
-  /** The upstream failed before a complete response head. */
-  private upstreamFailed(err: UpshiftError, mayRetry: boolean): void {
+  /** What failover needs to know of the client's side of the request in flight. */
+  private side(partial: boolean): ClientSide {
+    return { answered: this.rsent !== 0, replayable: this.body.replayable, clientOpen: this.clientOpen, partial };
+  }
+
+  /** Closes the current upstream and forgets its response so far. */
+  private dropResponse(): void {
     const socket = this.up!;
-    const v = this.upVersion!;
-    const s = this.upServer!;
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.firstByteAt = 0;
     this.up = null;
     this.rhead = false;
-    this.rfinder = null;
-    this.rbuf = null;
+    this.reader.reset();
     this.pool.discard(socket);
-    v.open.delete(this);
-    const nothing = this.rgot === 0;
+    this.upVersion!.open.delete(this);
+  }
+
+  /** Sends the request again, from its first byte, to the next candidate. */
+  private resend(): void {
+    this.body.replay();
+    this.state = 'routing';
+    this.ex!.dial(this.dialedCb);
+  }
+
+  /** The upstream failed before a complete response head. */
+  private upstreamFailed(err: UpshiftError, kind: 'reset' | 'timeout' | 'bad-response'): void {
+    const v = this.upVersion!;
+    const s = this.upServer!;
+    this.dropResponse();
+    const side = this.side(this.rgot !== 0);
     // A pooled connection the server closed while it sat idle is not a
-    // failure of the server (its keep-alive timeout beat ours): no health
-    // penalty, and one fresh connection is tried before moving on.
-    const stale = this.upReused && nothing && err.code === 'UPS_ERR_UPSTREAM_CLOSED';
-    if (!stale) {
-      v.stats.errors++;
-      this.error = err.code;
-      this.reportFailure(v, s, err);
-      this.attempts.push({ version: v, outcome: failureOutcome(err) });
-    }
-    if (mayRetry && nothing && this.rsent === 0 && this.retryable && this.sent !== null && this.clientOpen && this.plan !== null && this.retriesLeft > 0) {
-      this.retriesLeft--;
-      this.pending = this.sent.concat(this.pending);
-      this.pendingBytes = this.sentBytes;
-      this.sent = [];
-      this.sentBytes = 0;
-      this.state = 'routing';
-      if (stale && !this.noReuse) {
-        this.noReuse = true;
-        this.seq = new DialSequence(this.plan.targets, this);
-      } else if (this.seq === null) {
-        // The first choice came straight from the pool: the loop starts past it.
-        this.seq = new DialSequence(this.plan.targets, this);
-        this.seq.exclude(s);
-      }
-      this.seq.next(this.dialedCb);
+    // failure of the server (its keep-alive timeout beat ours).
+    const stale = this.upReused && this.rgot === 0 && err.code === 'UPS_ERR_UPSTREAM_CLOSED';
+    if (stale ? this.ex!.stale(side) : this.ex!.failed(v, s, kind, err, side)) {
+      this.resend();
       return;
     }
     this.fail(err);
@@ -958,7 +682,7 @@ export class HttpConnection implements DialHooks, PoolUser {
 
   firstByteTimeout(): void {
     if (this.state !== 'exchange' || !this.rhead) return;
-    this.upstreamFailed(new FirstByteTimeoutError(this.upServer!.key), true);
+    this.upstreamFailed(new FirstByteTimeoutError(this.upServer!.key), 'timeout');
   }
 
   // ------------------------------------------------------------------ endings
@@ -975,8 +699,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.error = err.code;
     this.status = toHttpStatus(err);
-    this.judged(undefined);
-    if (this.rsent !== 0) {
+    if (this.rsent !== this.rinterim) {
       this.abort(err.code);
       return;
     }
@@ -1019,13 +742,13 @@ export class HttpConnection implements DialHooks, PoolUser {
   private dropUpstream(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.seq?.cancel();
-    this.seq = null;
+    this.ex?.cancel();
+    this.ex?.decide();
+    this.ex = null;
     this.exchange?.abort();
     this.exchange = null;
-    this.inbuf = null;
-    this.pending = [];
-    this.sent = null;
+    this.heads.take();
+    this.body.clear();
     const up = this.up;
     if (up !== null) {
       this.up = null;
@@ -1043,7 +766,7 @@ export class HttpConnection implements DialHooks, PoolUser {
   }
 
   idle(): void {
-    if (this.state === 'head' && this.inbuf === null) this.close();
+    if (this.state === 'head' && this.heads.pending === null) this.close();
     else this.abort('idle timeout');
   }
 
@@ -1057,7 +780,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     const t = this.ctx.opts.timeouts;
     switch (this.state) {
       case 'head':
-        if ((this.bytesIn === 0 || this.inbuf !== null) && now - this.since >= t.head) {
+        if ((this.bytesIn === 0 || this.heads.pending !== null) && now - this.since >= t.head) {
           this.headTimeout();
           return;
         }
@@ -1091,7 +814,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     if (this.state !== 'head') return;
     // A connection that never said anything gets no answer, just a close.
     if (this.bytesIn === 0) this.abort('head timeout');
-    else if (this.inbuf !== null) this.fail(new HeadTimeoutError());
+    else if (this.heads.pending !== null) this.fail(new HeadTimeoutError());
   }
 
   lingerTimeout(): void {
@@ -1105,6 +828,9 @@ export class HttpConnection implements DialHooks, PoolUser {
     report.reportClosed(this.ctx, this, this.upVersion, this.started);
   }
 
+  /** http mode ends after the answer in flight by itself (it reads `ctx.draining`). */
+  drain(_now: number): void {}
+
   /** Ends the connection now (drain deadline passed, or its version was removed). */
   destroy(): void {
     this.abort('closed by proxy');
@@ -1112,88 +838,8 @@ export class HttpConnection implements DialHooks, PoolUser {
 
   /** True while no request is in flight and none has started (safe to drop when closing). */
   get idleBeforeHead(): boolean {
-    return this.state === 'head' && this.inbuf === null;
+    return this.state === 'head' && this.heads.pending === null;
   }
 }
 
-/** Methods whose requests have no defined body semantics (RFC 9110 §9.3). */
-const BODILESS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-
-/**
- * Valid requests that parsers are known to read differently: a body on a
- * method that defines none, Content-Length with leading zeros or unusual
- * whitespace, look-alike framing names (`Content_Length`), a target that is
- * not origin-form or hides NUL/CR/LF/backslashes (and, found later, chunked
- * trailers). They are forwarded, and afterwards neither
- * the client connection nor the upstream connection carries another message
- * (the advice of RFC 9112 §6.3 for doubtful framing): if the origin read the
- * message differently, what it thinks comes next dies with its connection
- * instead of meeting another client's request on a pooled one.
- */
-function isAmbiguous(head: RequestHead, raw: Buffer, end: number): boolean {
-  const hasBody = head.chunked || head.contentLength > 0;
-  if (hasBody && BODILESS.has(head.method)) return true;
-  const t = head.target;
-  if (t.charCodeAt(0) !== 0x2f) return t !== '*' || head.method !== 'OPTIONS';
-  if (t.indexOf('\\') !== -1 || (t.indexOf('%') !== -1 && /%(?:00|0d|0a)/i.test(t))) return true;
-  let checkLength = false;
-  for (const [name, value] of head.headers) {
-    switch (name.length) {
-      case 14: {
-        const lower = name.toLowerCase();
-        if (lower === 'content_length') return true;
-        if (lower === 'content-length' && value.length > 1 && value.charCodeAt(0) === 0x30) return true;
-        if (lower === 'content-length') checkLength = true;
-        break;
-      }
-      case 17:
-        if (name.toLowerCase() === 'transfer_encoding') return true;
-        break;
-      default:
-    }
-  }
-  if (checkLength) {
-    // Only "Content-Length: N" or "Content-Length:N": tabs, extra or trailing spaces are read differently by different origins.
-    const text = raw.toString('latin1', 0, end);
-    for (const [name, value] of head.headers) {
-      if (name.length === 14 && name.toLowerCase() === 'content-length'
-        && !text.includes(`\r\n${name}: ${value}\r\n`) && !text.includes(`\r\n${name}:${value}\r\n`)) return true;
-    }
-  }
-  return false;
-}
-
-/** A Content-Length field that is a list ("5, 5"), or repeated. */
-function listedLength(head: RequestHead): boolean {
-  let n = 0;
-  for (const [name, value] of head.headers) {
-    if (name.length === 14 && name.toLowerCase() === 'content-length' && (++n > 1 || value.indexOf(',') !== -1)) return true;
-  }
-  return false;
-}
-
-function isWebSocket(head: RequestHead): boolean {
-  for (const [name, value] of head.headers) {
-    if (name.length === 7 && name.toLowerCase() === 'upgrade') {
-      for (const p of value.split(',')) if (p.trim().toLowerCase() === 'websocket') return true;
-    }
-  }
-  return false;
-}
-
-/** A `Forwarded` node (RFC 7239 §6): IPv6 addresses are quoted and bracketed. */
-function forwardedNode(addr: string | undefined): string {
-  if (addr === undefined) return 'unknown';
-  return addr.includes(':') ? `"[${addr}]"` : addr;
-}
-
-// Socket handlers: module functions, `this` is the socket.
-function onClientData(this: Tagged, chunk: Buffer): void { this[kConn]!.clientData(chunk); }
-function onClientEnd(this: Tagged): void { this[kConn]!.clientEnd(); }
-function onClientError(this: Tagged, err: Error): void {
-  const c = this[kConn]!;
-  c.error ??= (err as NodeJS.ErrnoException).code ?? err.message;
-}
-function onClientClose(this: Tagged): void { this[kConn]!.clientClose(); }
-function onClientDrain(this: Tagged): void { this[kConn]!.clientDrained(); }
 function onFirstByteTimeout(c: HttpConnection): void { c.firstByteTimeout(); }

@@ -27,23 +27,11 @@ export function reportFailure(ctx: ProxyContext, connectionId: number, v: Versio
   }
 }
 
-/**
- * A request (stream mode: a connection) is now served by `v`: counts it,
- * reports the route and, when routing meant another version, the fallback.
- */
-export function reportRouted(ctx: ProxyContext, connectionId: number, plan: Plan, v: VersionState, countConnection: boolean): void {
-  if (countConnection) v.stats.connections++;
+/** A request (stream mode: a connection) was first sent to `v`: the routing decision, for whoever listens. */
+export function reportRoute(ctx: ProxyContext, connectionId: number, plan: Plan, v: VersionState): void {
   const ev = ctx.events;
   if (ev.enabled('route')) {
     ev.publish('route', { proxyId: ctx.id, connectionId, uuid: v.uuid, version: v.version, mode: plan.mode, reason: plan.reason });
-  }
-  const intended = plan.targets[0];
-  if (intended !== undefined && intended !== v) {
-    v.stats.fallbacksIn++;
-    intended.stats.fallbacksOut++;
-    if (ev.enabled('fallback')) {
-      ev.publish('fallback', { proxyId: ctx.id, connectionId, fromUuid: intended.uuid, fromVersion: intended.version, toUuid: v.uuid, toVersion: v.version, reason: plan.reason });
-    }
   }
 }
 

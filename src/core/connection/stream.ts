@@ -1,23 +1,26 @@
 import type net from 'node:net';
 import type { ProxyContext } from '../context.js';
 import {
-  BadRequestError, BadResponseError, FirstByteTimeoutError, HeadTimeoutError, HeadTooLargeError,
+  BadRequestError, BadResponseError, FirstByteTimeoutError, HeadTimeoutError,
   NoUpstreamError, UpstreamClosedError, toHttpStatus, type UpshiftError,
 } from '../errors.js';
-import { readCookie } from '../http/cookies.js';
-import { HeadFinder, HeadSizeExceeded } from '../http/parser.js';
-import { parseRequestHead, type RequestHead } from '../http/request-head.js';
+import type { RequestHead } from '../http/request-head.js';
 import { errorResponse } from '../http/responses.js';
 import { injectCookies } from '../http/response-head.js';
-import { failureOutcome, headAttempt } from '../judge/outcome.js';
-import type { Attempt } from '../judge/types.js';
 import { route } from '../routing/router.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
-import { DialSequence, type Candidate, type DialHooks } from '../upstream/dial.js';
+import type { Candidate } from '../upstream/dial.js';
+import type { FailureKind } from '../upstream/failover.js';
 import type { ServerState } from '../upstream/server.js';
-import { ConcurrentExchange } from './concurrent.js';
-import { reportClosed, reportConnect, reportFailure, reportRouted, routingCookies } from './report.js';
+import { Concurrent } from './concurrent.js';
+import { StreamLegs, type StreamLegOwner } from './concurrent-legs.js';
+import { listenToClient, type ClientHandler } from './client-socket.js';
+import type { Connection } from './connection.js';
+import { ResponseHeadReader } from './head-reader.js';
+import { RequestHeadReader } from './request-reader.js';
+import { Exchange, planFor } from './exchange.js';
+import { reportClosed, routingCookies } from './report.js';
 
 /**
  * Stream mode: one client connection, routed once on its first request head,
@@ -50,15 +53,15 @@ const kConn = Symbol('upshift.connection');
 const kServer = Symbol('upshift.server');
 type Tagged = net.Socket & { [kConn]?: StreamConnection; [kServer]?: ServerState };
 
-/** Methods whose request can be sent again when a server failed before answering. */
-const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+/** Turns of the close loop (25 ms each) a piping connection must stay quiet before `drain` ends it. */
+const QUIET_TURNS = 10;
 
-export class StreamConnection implements DialHooks {
+export class StreamConnection implements Connection, ClientHandler, StreamLegOwner {
   state: StreamState = 'head';
   readonly client: net.Socket;
   upstream: net.Socket | null = null;
   private upstreamOpen = false;
-  private clientOpen = true;
+  clientOpen = true;
   version: VersionState | null = null;
   server: ServerState | null = null;
   head: RequestHead | null = null;
@@ -71,22 +74,26 @@ export class StreamConnection implements DialHooks {
   /** Plain TCP (non-HTTP bytes): no response head is parsed. */
   private tcp = false;
   /** Created on the first byte: an idle connection costs no parser. */
-  private finder: HeadFinder | null = null;
-  private resp: HeadFinder | null = null;
-  private respChunks: Buffer[] | null = null;
-  private seq: DialSequence | null = null;
-  private exchange: ConcurrentExchange | null = null;
+  private heads: RequestHeadReader | null = null;
+  /** Reads the server's answer head; created on the first attempt (an idle connection costs none). */
+  private reader: ResponseHeadReader | null = null;
+  /** A byte of the current attempt's answer came (it had started to answer). */
+  private heard = false;
+  /** Of `bytesOut`, the interim heads': a final answer (ours, a 502) may still follow them. */
+  private interimOut = 0;
+  /** The first request's way through its plan (accounting, failover, judgement's record). */
+  ex: Exchange | null = null;
+  private exchange: Concurrent | null = null;
   private timer: NodeJS.Timeout | undefined;
-  /** The failure that made us retry elsewhere, answered if the retry finds nothing. */
-  private retryCause: UpshiftError | null = null;
-  /** Judgement: the versions this request was tried on so far, told once it is decided; when it last went out. */
-  attempts: Attempt[] = [];
-  private sentAt = 0;
   bytesIn = 0;
   bytesOut = 0;
   /** Byte total and time at the last sweep that saw it change (idle timeout). */
   private lastTotal = -1;
   private lastActive = 0;
+  /** The last bytes that moved while piping were the client's (a request may be waiting for its answer). */
+  private awaiting = true;
+  private drainTotal = -1;
+  private drainTurns = 0;
   status: number | undefined;
   error: string | undefined;
   private readonly started = Date.now();
@@ -97,17 +104,8 @@ export class StreamConnection implements DialHooks {
     client: net.Socket,
   ) {
     this.client = client;
-    (client as Tagged)[kConn] = this;
-    client.on('data', onClientData);
-    client.on('end', onClientEnd);
-    client.on('error', onClientError);
-    client.on('close', onClientClose);
-    client.on('drain', onClientDrain);
+    listenToClient(client, this);
     this.timer = setTimeout(onHeadTimeout, ctx.opts.timeouts.head, this);
-  }
-
-  get connectTimeout(): number {
-    return this.ctx.opts.timeouts.connect;
   }
 
   // ---------------------------------------------------------------- client side
@@ -116,6 +114,7 @@ export class StreamConnection implements DialHooks {
     this.bytesIn += chunk.length;
     switch (this.state) {
       case 'piping':
+        this.awaiting = true;
         if (!this.upstream!.write(chunk)) this.client.pause();
         return;
       case 'response-head':
@@ -129,7 +128,7 @@ export class StreamConnection implements DialHooks {
         this.keep(chunk, true);
         return;
       case 'concurrent':
-        this.exchange!.clientData(chunk);
+        this.exchange!.body(chunk);
         return;
       default:
         // closing / closed: the answer is written; the rest is discarded.
@@ -150,69 +149,59 @@ export class StreamConnection implements DialHooks {
   }
 
   private headBytes(chunk: Buffer): void {
-    const chunks = this.chunks!;
-    if (chunks.length === 0 && this.ctx.opts.nonHttp === 'tcp' && !startsLikeHttp(chunk)) {
-      chunks.push(chunk);
+    const tcp = this.ctx.opts.nonHttp === 'tcp';
+    if (tcp && this.bytesIn === chunk.length && !startsLikeHttp(chunk)) {
+      this.chunks!.push(chunk);
       this.retained += chunk.length;
       this.startTcp();
       return;
     }
-    chunks.push(chunk);
-    this.retained += chunk.length;
-    const finder = this.finder ??= new HeadFinder('REQUEST', this.ctx.opts.limits.headSize);
-    const r = finder.feed(chunk);
+    const heads = this.heads ??= new RequestHeadReader(this.ctx.opts.limits.headSize);
+    const r = heads.feed(chunk);
     if (r === null) return;
-    if (r instanceof Error) {
-      if (this.ctx.opts.nonHttp === 'tcp' && finder.inFirstLine) {
+    if (!('head' in r)) {
+      if (tcp && heads.inFirstLine) {
+        const bytes = heads.take()!;
+        this.chunks = [bytes];
+        this.retained = bytes.length;
         this.startTcp();
         return;
       }
-      this.fail(r instanceof HeadSizeExceeded ? new HeadTooLargeError(this.ctx.opts.limits.headSize) : new BadRequestError(r.message));
+      this.fail(r);
       return;
     }
-    const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.retained);
-    if (chunks.length !== 1) this.chunks = [buf];
-    let head: RequestHead;
-    try {
-      head = parseRequestHead(buf, r.end);
-    } catch (err) {
-      this.fail(err as UpshiftError);
-      return;
-    }
-    this.head = head;
-    this.finder = null;
+    // Everything the client sent so far (the head, and what followed it) is what gets sent.
+    this.chunks = [r.buf];
+    this.retained = r.buf.length;
+    this.head = r.head;
+    this.heads = null;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.client.pause();
-    this.routeAndDial(head);
+    this.routeAndDial(r.head);
   }
 
   private routeAndDial(head: RequestHead): void {
-    const opts = this.ctx.opts;
-    const plan = route(this.ctx.table.snapshot, {
-      method: head.method,
-      sessionCookie: readCookie(head.cookies, opts.cookies.session.name),
-      transitionCookie: readCookie(head.cookies, opts.cookies.transition.name),
-    }, Date.now());
+    const plan = planFor(this.ctx, head);
     this.plan = plan;
-    this.retryable = RETRYABLE.has(head.method);
     if (plan.targets.length === 0) {
       this.fail(new NoUpstreamError('no version is configured'));
       return;
     }
+    const ex = this.ex = new Exchange(this.ctx, this.id, plan, head.method, null);
+    this.retryable = ex.idempotent;
     if (plan.fanOut > 1) {
       this.state = 'concurrent';
-      this.exchange = new ConcurrentExchange(this, plan);
+      this.exchange = new Concurrent(new StreamLegs(this, ex), ex);
       return;
     }
     this.state = 'dialing';
-    this.seq = new DialSequence(plan.targets, this);
-    this.seq.next((err, c, s) => this.dialed(err, c, s));
+    ex.dial(this.dialedCb);
   }
 
   private startTcp(): void {
     this.tcp = true;
-    this.finder = null;
+    this.heads = null;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.client.pause();
@@ -224,8 +213,8 @@ export class StreamConnection implements DialHooks {
       return;
     }
     this.state = 'dialing';
-    this.seq = new DialSequence(plan.targets, this);
-    this.seq.next((err, c, s) => this.dialed(err, c, s));
+    this.ex = new Exchange(this.ctx, this.id, this.plan, '', null);
+    this.ex.dial(this.dialedCb);
   }
 
   clientEnd(): void {
@@ -249,10 +238,15 @@ export class StreamConnection implements DialHooks {
     }
   }
 
+  clientDrained(): void {
+    if (this.state === 'piping' || this.state === 'response-head') this.upstream?.resume();
+  }
+
   clientClose(): void {
     this.clientOpen = false;
     if (this.state !== 'closed' && this.state !== 'closing') this.state = 'closing';
-    this.seq?.cancel();
+    this.ex?.cancel();
+    this.ex?.decide();
     this.exchange?.abort();
     const up = this.upstream;
     // After a clean exchange (client FIN passed on, upstream EOF received)
@@ -264,28 +258,7 @@ export class StreamConnection implements DialHooks {
 
   // -------------------------------------------------------------- upstream side
 
-  onSuccess(c: Candidate, _socket: net.Socket, ms: number): void {
-    reportConnect(this.ctx, this.id, c.version, c.server, ms);
-  }
-
-  onFailure(c: Candidate, err: Error): void {
-    reportFailure(this.ctx, this.id, c.version, c.server, err);
-    // Only a failed connect ejects a server: it cannot be caused by what a
-    // client sends. After the request went out, a close or a stall may be the
-    // request's doing (CONNECT to a plain server, a body cut short), and one
-    // anonymous client must not be able to roll every other client back.
-    // Hung servers are the active health checks' and CONCURRENT's job.
-    this.ctx.health.failure(c.version, c.server);
-    this.attempts.push({ version: c.version, outcome: failureOutcome(err) });
-  }
-
-  /** The request is decided: judgement hears every version it was tried on. */
-  private judged(last: Attempt | undefined): void {
-    if (last !== undefined) this.attempts.push(last);
-    if (this.attempts.length === 0) return;
-    this.ctx.judge.record({ attempts: this.attempts, idempotent: this.retryable });
-    this.attempts = [];
-  }
+  private readonly dialedCb = (err: Error | null, c?: Candidate, socket?: net.Socket): void => this.dialed(err, c, socket);
 
   private dialed(err: Error | null, c?: Candidate, socket?: net.Socket): void {
     if (this.state !== 'dialing') {
@@ -296,7 +269,7 @@ export class StreamConnection implements DialHooks {
       if (this.tcp) this.abort('no upstream');
       // When a retry finds no other server, the client hears about the
       // failure that started it (a 504 for a stall), not a bare 503.
-      else this.fail(this.retryCause !== null && (err as UpshiftError).code === 'UPS_ERR_NO_UPSTREAM' ? this.retryCause : err as UpshiftError);
+      else this.fail(this.ex!.cause !== null && (err as UpshiftError).code === 'UPS_ERR_NO_UPSTREAM' ? this.ex!.cause : err as UpshiftError);
       return;
     }
     this.attach(c.version, c.server, socket);
@@ -304,17 +277,15 @@ export class StreamConnection implements DialHooks {
     socket.cork();
     for (const chunk of chunks) socket.write(chunk);
     socket.uncork();
-    this.sentAt = Date.now();
     if (!this.retryable || this.tcp) this.chunks = null;
     if (this.clientEnded) socket.end();
     if (this.tcp) {
       this.state = 'piping';
     } else {
       this.state = 'response-head';
-      // Created on the first response chunk, and only when the fast path below cannot take it.
-      this.resp = null;
-      this.respChunks = [];
-      this.timer = setTimeout(onFirstByteTimeout, this.ctx.opts.timeouts.firstByte, this);
+      this.heard = false;
+      (this.reader ??= new ResponseHeadReader(this.ctx.opts.limits.responseHeadSize)).reset();
+      this.timer = setTimeout(onFirstByteTimeout, this.ex!.firstByteDeadline(c.version), this);
     }
     this.client.resume();
   }
@@ -335,32 +306,31 @@ export class StreamConnection implements DialHooks {
     socket.on('error', onUpstreamError);
     socket.on('close', onUpstreamClose);
     socket.on('drain', onUpstreamDrain);
-    const first = this.version === null;
     this.version = v;
     this.server = s;
     v.open.add(this);
-    if (first) reportRouted(this.ctx, this.id, this.plan!, v, true);
-    else v.stats.connections++;
+    this.ex!.attached(v, s, false);
   }
 
   /**
-   * Takes over a winning CONCURRENT leg whose response head is already read:
-   * `buffered` holds the response bytes so far, the final head at [start, end).
+   * Takes over a winning CONCURRENT leg: `buffered` holds the response bytes
+   * so far, read again from the first here (the one head check applies).
    */
-  adopt(v: VersionState, s: ServerState, socket: net.Socket, buffered: Buffer, start: number, end: number, status: number): void {
+  adopt(v: VersionState, s: ServerState, socket: net.Socket, buffered: Buffer): void {
     this.attach(v, s, socket);
     // Failures after this point fall back through the rest of the plan.
-    this.seq = new DialSequence(this.plan!.targets.filter((x) => x !== v), this);
+    this.ex!.fallBack(this.plan!.targets.filter((x) => x !== v));
     this.exchange = null;
     this.state = 'response-head';
-    this.respChunks = [];
-    this.responseHead(buffered, start, end, status);
+    this.heard = false;
+    (this.reader ??= new ResponseHeadReader(this.ctx.opts.limits.responseHeadSize)).reset();
+    this.upstreamData(socket, buffered);
     this.client.resume();
   }
 
   /** Falls back from a CONCURRENT exchange in which no version answered well. */
-  fallbackFrom(exchange: ConcurrentExchange, rest: readonly VersionState[], err: UpshiftError): void {
-    if (this.exchange !== exchange) return;
+  fallbackFrom(rest: readonly VersionState[], err: UpshiftError): void {
+    if (this.exchange === null) return;
     this.exchange = null;
     if (rest.length === 0 || this.chunks === null) {
       this.fail(err);
@@ -368,61 +338,65 @@ export class StreamConnection implements DialHooks {
     }
     this.state = 'dialing';
     this.client.pause();
-    this.seq = new DialSequence(rest, this);
-    this.seq.next((e, c, s) => this.dialed(e, c, s));
+    this.ex!.fallBack(rest);
+    this.ex!.dial(this.dialedCb);
   }
 
   upstreamData(socket: net.Socket, chunk: Buffer): void {
     if (socket !== this.upstream) return;
     if (this.state === 'piping') {
+      this.awaiting = false;
       this.bytesOut += chunk.length;
       if (!this.client.write(chunk)) socket.pause();
       return;
     }
     if (this.state !== 'response-head') return;
-    if (this.resp === null) {
-      // Fast path: the whole head in the first chunk, a final status, and no
-      // Set-Cookie to add: only the status is needed, no parser.
-      const plan = this.plan!;
-      if (plan.sessionMaxAge === undefined && plan.newTransitionId === undefined) {
-        const status = wholeFinalHeadStatus(chunk);
-        if (status !== 0) {
-          this.responseHead(chunk, 0, 0, status);
-          return;
-        }
-      }
-      this.resp = new HeadFinder('RESPONSE', this.ctx.opts.limits.responseHeadSize, true);
-    }
-    this.respChunks!.push(chunk);
-    const r = this.resp.feed(chunk);
-    if (r === null) return;
-    if (r instanceof Error) {
-      this.upstreamFailed(new BadResponseError(this.server!.key, r.message), false);
-      return;
-    }
-    const chunks = this.respChunks!;
-    const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    this.responseHead(buf, r.start, r.end, r.statusCode);
+    this.heard = true;
+    this.responseHeadBytes(chunk);
   }
 
-  /** The first final response head is complete: account for it, set cookies, start piping. */
+  /** `chunk` continues the answer's head (null: look again at what the reader keeps). */
+  private responseHeadBytes(chunk: Buffer | null): void {
+    const reader = this.reader!;
+    const info = reader.feed(chunk);
+    if (info === null) return;
+    if (typeof info === 'string') {
+      this.upstreamFailed(new BadResponseError(this.server!.key, info), 'bad-response');
+      return;
+    }
+    if (info.status >= 200 || info.status === 101) {
+      this.responseHead(reader.bytes, 0, info.end, info.status);
+      return;
+    }
+    // Interim (100 Continue, 103): on to the client now, as it came (no
+    // cookies: they go on the final head). The client is answered from here
+    // on: this request is no longer sent elsewhere.
+    const interim = reader.bytes.subarray(0, info.end);
+    this.bytesOut += interim.length;
+    this.interimOut += interim.length;
+    this.client.write(interim);
+    const more = reader.next(info.end);
+    if (typeof more === 'string') this.upstreamFailed(new BadResponseError(this.server!.key, more), 'bad-response');
+    else if (more !== null) this.responseHeadBytes(null);
+  }
+
+  /** The first final response head is complete: account for it (or drop it to try elsewhere), set cookies, start piping. */
   private responseHead(buf: Buffer, start: number, end: number, status: number): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.resp = null;
-    this.respChunks = null;
-    this.chunks = null;
-    this.status = status;
+    this.reader!.reset();
     const v = this.version!;
     const plan = this.plan!;
-    v.stats.requests++;
-    if (status >= 500) v.stats.errors++;
-    else if (plan.gradual === v) this.ctx.growShare(v);
-    this.ctx.health.success(v, this.server!);
-    this.judged(headAttempt(this.ctx.judge, v, status, this.sentAt));
+    if (this.ex!.head(v, this.server!, status, this.side(true))) {
+      this.retry();
+      return;
+    }
+    this.chunks = null;
+    this.status = status;
     const cookies = routingCookies(this.ctx, plan, v);
     const out = cookies === null ? buf : injectCookies(buf, start, end, cookies.lines, cookies.names);
     this.state = 'piping';
+    this.awaiting = false;
     this.bytesOut += out.length;
     if (!this.client.write(out)) this.upstream!.pause();
   }
@@ -430,13 +404,13 @@ export class StreamConnection implements DialHooks {
   upstreamEnd(socket: net.Socket): void {
     if (socket !== this.upstream) return;
     if (this.state === 'piping') this.client.end();
-    else if (this.state === 'response-head') this.upstreamFailed(new UpstreamClosedError(this.server!.key), true);
+    else if (this.state === 'response-head') this.upstreamFailed(new UpstreamClosedError(this.server!.key), 'reset');
   }
 
   upstreamError(socket: net.Socket, err: Error): void {
     if (socket !== this.upstream) return;
     if (this.state === 'response-head') {
-      this.upstreamFailed(new UpstreamClosedError(this.server!.key), true);
+      this.upstreamFailed(new UpstreamClosedError(this.server!.key), 'reset');
       return;
     }
     this.error = (err as NodeJS.ErrnoException).code ?? err.message;
@@ -458,37 +432,43 @@ export class StreamConnection implements DialHooks {
     this.maybeFinish();
   }
 
-  /** The current upstream failed before a complete response head. */
-  private upstreamFailed(err: UpshiftError, mayRetry: boolean): void {
+  /** What failover needs to know of the client's side. */
+  private side(partial: boolean): { answered: boolean; replayable: boolean; clientOpen: boolean; partial: boolean } {
+    return { answered: this.bytesOut !== 0, replayable: this.retryable && this.chunks !== null, clientOpen: this.clientOpen, partial };
+  }
+
+  /** Drops the current upstream (its answer or its failure) and dials the next candidate with the kept request bytes. */
+  private retry(): void {
     const socket = this.upstream!;
-    const v = this.version!;
-    const s = this.server!;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const gotBytes = this.respChunks !== null && this.respChunks.length > 0;
     this.upstream = null;
     this.upstreamOpen = false;
     socket.destroy();
-    v.open.delete(this);
-    v.stats.errors++;
-    this.attempts.push({ version: v, outcome: failureOutcome(err) });
+    this.version!.open.delete(this);
+    this.state = 'dialing';
+    this.client.pause();
+    this.ex!.dial(this.dialedCb);
+  }
+
+  /** The current upstream failed before a complete response head. */
+  private upstreamFailed(err: UpshiftError, kind: Exclude<FailureKind, 'unreachable' | 'status'>): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     this.error = err.code;
-    reportFailure(this.ctx, this.id, v, s, err);
-    if (mayRetry && !gotBytes && this.retryable && this.chunks !== null && this.clientOpen && this.seq !== null) {
-      this.retryCause = err;
-      this.state = 'dialing';
-      this.resp = null;
-      this.respChunks = null;
-      this.client.pause();
-      this.seq.next((e, c, sock) => this.dialed(e, c, sock));
+    if (this.ex!.failed(this.version!, this.server!, kind, err, this.side(this.heard))) {
+      this.retry();
       return;
     }
+    const socket = this.upstream!;
+    this.upstream = null;
+    this.upstreamOpen = false;
+    socket.destroy();
+    this.version!.open.delete(this);
     this.fail(err);
   }
 
   firstByteTimeout(): void {
     if (this.state !== 'response-head') return;
-    this.upstreamFailed(new FirstByteTimeoutError(this.server!.key), true);
+    this.upstreamFailed(new FirstByteTimeoutError(this.server!.key), 'timeout');
   }
 
   // ------------------------------------------------------------------ endings
@@ -499,16 +479,16 @@ export class StreamConnection implements DialHooks {
     this.state = 'closing';
     this.error = err.code;
     this.status = toHttpStatus(err);
-    this.judged(undefined);
     clearTimeout(this.timer);
-    this.seq?.cancel();
+    this.ex?.cancel();
+    this.ex?.decide();
     this.exchange?.abort();
     this.exchange = null;
     this.chunks = null;
     if (this.upstream !== null && this.upstreamOpen) this.upstream.destroy();
     const client = this.client;
     if (!this.clientOpen) return;
-    if (this.bytesOut !== 0 || !client.writable) {
+    if (this.bytesOut !== this.interimOut || !client.writable) {
       client.destroy();
       return;
     }
@@ -524,7 +504,8 @@ export class StreamConnection implements DialHooks {
     if (reason !== undefined && this.error === undefined) this.error = reason;
     if (this.state !== 'closed') this.state = 'closing';
     clearTimeout(this.timer);
-    this.seq?.cancel();
+    this.ex?.cancel();
+    this.ex?.decide();
     this.exchange?.abort();
     this.exchange = null;
     if (this.upstream !== null && this.upstreamOpen) this.upstream.destroy();
@@ -537,8 +518,9 @@ export class StreamConnection implements DialHooks {
    * sweep costs nothing per chunk, where a socket timeout re-arms a timer
    * on every read and write.
    */
-  sweep(now: number, idle: number): void {
+  sweep(now: number): void {
     if (this.state !== 'piping') return;
+    const idle = this.ctx.opts.timeouts.idle;
     const total = this.bytesIn + this.bytesOut;
     if (total !== this.lastTotal) {
       this.lastTotal = total;
@@ -565,9 +547,29 @@ export class StreamConnection implements DialHooks {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.chunks = null;
-    this.respChunks = null;
+    this.reader = null;
     this.version?.open.delete(this);
     reportClosed(this.ctx, this, this.version, this.started);
+  }
+
+  /**
+   * The proxy is closing. Stream mode cannot see where an answer ends, so a
+   * piping connection is ended once the last bytes that moved were the
+   * server's (its answer) and nothing moved for `QUIET_TURNS` turns of the
+   * close loop (~250 ms): a kept-alive client waiting for nothing is not
+   * held until the drain deadline, a request still waiting for its answer
+   * keeps it, and an answer that pauses longer than that mid-body is cut
+   * (as it would be at the drain deadline).
+   */
+  drain(_now: number): void {
+    if (this.state !== 'piping' || this.awaiting) return;
+    const total = this.bytesIn + this.bytesOut;
+    if (total !== this.drainTotal) {
+      this.drainTotal = total;
+      this.drainTurns = 0;
+    } else if (++this.drainTurns >= QUIET_TURNS) {
+      this.abort('closed by proxy');
+    }
   }
 
   /** Ends the connection now (drain deadline passed, or its version was removed). */
@@ -581,25 +583,6 @@ export class StreamConnection implements DialHooks {
   }
 }
 
-const CRLFCRLF = Buffer.from('\r\n\r\n');
-
-/**
- * The status of a response whose first chunk starts with `HTTP/1.x NNN ` with
- * NNN in 200–599 and holds the blank line that ends the head; 0 otherwise
- * (interim 1xx, a head split across reads, anything unusual), which sends the
- * chunk through the full parser.
- */
-function wholeFinalHeadStatus(chunk: Buffer): number {
-  if (chunk.length < 16 || chunk[0] !== 0x48 || chunk[1] !== 0x54 || chunk[2] !== 0x54 || chunk[3] !== 0x50 ||
-    chunk[4] !== 0x2f || chunk[5] !== 0x31 || chunk[6] !== 0x2e || (chunk[7] !== 0x31 && chunk[7] !== 0x30) || chunk[8] !== 0x20) return 0;
-  const d0 = chunk[9]! - 0x30;
-  const d1 = chunk[10]! - 0x30;
-  const d2 = chunk[11]! - 0x30;
-  if (d0 < 2 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || chunk[12] !== 0x20) return 0;
-  if (chunk.indexOf(CRLFCRLF, 13) === -1) return 0;
-  return d0 * 100 + d1 * 10 + d2;
-}
-
 /** First byte of an HTTP/1 request line is an uppercase method letter. */
 function startsLikeHttp(chunk: Buffer): boolean {
   const c = chunk[0]!;
@@ -607,17 +590,6 @@ function startsLikeHttp(chunk: Buffer): boolean {
 }
 
 // Socket handlers: module functions, `this` is the socket.
-function onClientData(this: Tagged, chunk: Buffer): void { this[kConn]!.clientData(chunk); }
-function onClientEnd(this: Tagged): void { this[kConn]!.clientEnd(); }
-function onClientError(this: Tagged, err: Error): void {
-  const c = this[kConn]!;
-  c.error ??= (err as NodeJS.ErrnoException).code ?? err.message;
-}
-function onClientClose(this: Tagged): void { this[kConn]!.clientClose(); }
-function onClientDrain(this: Tagged): void {
-  const c = this[kConn]!;
-  if (c.state === 'piping' || c.state === 'response-head') c.upstream?.resume();
-}
 function onUpstreamData(this: Tagged, chunk: Buffer): void { this[kConn]?.upstreamData(this, chunk); }
 function onUpstreamEnd(this: Tagged): void { this[kConn]?.upstreamEnd(this); }
 function onUpstreamError(this: Tagged, err: Error): void { this[kConn]?.upstreamError(this, err); }

@@ -85,3 +85,13 @@ export function setCookieLine(opts: CookieOptions, value: string, maxAge: number
   line += `; SameSite=${opts.sameSite}`;
   return line + '\r\n';
 }
+
+/** A `Set-Cookie` line (name: value, no CRLF needed) that sets one of `names`: the proxy owns those. */
+export function isOwnSetCookie(line: string, names: readonly string[]): boolean {
+  const colon = line.indexOf(':');
+  if (colon !== 10 || line.slice(0, colon).toLowerCase() !== 'set-cookie') return false;
+  const value = line.slice(colon + 1).trimStart();
+  const eq = value.indexOf('=');
+  if (eq === -1) return false;
+  return names.includes(value.slice(0, eq).trim());
+}

@@ -1,5 +1,6 @@
 import httpParser from 'http-parser-js';
 import { BadRequestError } from '../errors.js';
+import { CONFLICTING_LENGTH, HOP_BY_HOP, INVALID_LENGTH, TCHAR, readContentLength, trimOWS } from './tokens.js';
 
 /**
  * A request head, checked strictly against RFC 9112 before anything is
@@ -31,13 +32,6 @@ export interface RequestHead {
   readonly hop: readonly number[] | null;
 }
 
-// tchar of RFC 9110 §5.6.2.
-const TCHAR = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
-for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
-
 // field-vchar / OWS of RFC 9110 §5.5: HTAB, SP, VCHAR, obs-text. No other CTL, no DEL.
 const VALUE_OK = new Uint8Array(256);
 VALUE_OK[0x09] = 1;
@@ -48,32 +42,13 @@ function bad(reason: string): never {
   throw new BadRequestError(reason);
 }
 
-function trimOWS(s: string): string {
-  let a = 0;
-  let b = s.length;
-  while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++;
-  while (b > a && (s.charCodeAt(b - 1) === 0x20 || s.charCodeAt(b - 1) === 0x09)) b--;
-  return s.slice(a, b);
-}
-
 function parseContentLength(value: string, current: number): number {
-  // A list ("5, 5") is allowed only when every member is the same (RFC 9110 §8.6).
-  let result = current;
-  for (const part of value.split(',')) {
-    const v = trimOWS(part);
-    if (v.length === 0 || v.length > 15 || !/^[0-9]+$/.test(v)) bad('invalid Content-Length');
-    const n = Number(v);
-    if (result !== -1 && result !== n) bad('conflicting Content-Length values');
-    result = n;
-  }
-  return result;
+  const n = readContentLength(value, current);
+  if (n === INVALID_LENGTH) bad('invalid Content-Length');
+  if (n === CONFLICTING_LENGTH) bad('conflicting Content-Length values');
+  return n;
 }
 
-/**
- * Field names that only concern one connection (RFC 9110 §7.6.1, plus the
- * pre-standard Proxy-Connection and HTTP2-Settings of h2c upgrades).
- */
-export const HOP_BY_HOP: ReadonlySet<string> = new Set<string>(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'http2-settings']);
 
 /**
  * Parses and validates a complete request head (`buf[0, length)`, ending

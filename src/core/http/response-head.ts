@@ -1,4 +1,248 @@
 /**
+ * Response heads: their framing facts (`parseResponseHead`, the one check
+ * both connection modes apply), and what goes to the client: the head as it
+ * came, spliced (cookies, our Connection field) or rewritten (hop-by-hop
+ * fields out); `clientHead` makes that choice.
+ */
+
+import { isOwnSetCookie } from './cookies.js';
+import { CONFLICTING_LENGTH, HOP_BY_HOP, INVALID_LENGTH, TCHAR, connectionTokens, hop, isOWS, nameIs, readContentLength } from './tokens.js';
+
+/** What the proxy needs to know about a response head. */
+export interface ResponseHead {
+  status: number;
+  versionMinor: number;
+  /** -1 when absent. */
+  contentLength: number;
+  chunked: boolean;
+  /** Transfer-Encoding present but not ending in chunked: the body runs to EOF. */
+  otherCoding: boolean;
+  /** The server will close after this response (Connection: close, or HTTP/1.0 without keep-alive). */
+  close: boolean;
+  /** Offset just past the blank line that ended the head. */
+  end: number;
+  /**
+   * No field a proxy must remove: no hop-by-hop field other than a
+   * `Connection: keep-alive`, which is also what a proxy keeping its client
+   * connection open would say. Such a head can go to an HTTP/1.1 client as it came.
+   */
+  plain: boolean;
+  /** The backend sets a cookie (a `Set-Cookie` field is present). */
+  setCookie: boolean;
+}
+
+/** The backend's response head is unusable (ambiguous framing, broken lines). */
+export class BadResponseHead extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadResponseHead';
+  }
+}
+
+/**
+ * Parses a final or interim response head at `buf[start, end)` and returns
+ * its framing facts; `offs` receives the [start, end) offsets of its lines
+ * (status line first), from which `headLines` makes strings when the head
+ * has to be rewritten. Lines may end in CRLF or a bare LF (RFC 9112 §2.2 lets
+ * a recipient accept LF); a bare CR anywhere else, a NUL, an invalid field
+ * name, obs-fold and ambiguous lengths (CL with TE, differing CLs) are
+ * refused: a response framed two ways would desynchronise a pooled connection.
+ *
+ * It works on the bytes and makes no string for a field it does not need
+ * (it runs once per response).
+ */
+export function parseResponseHead(buf: Buffer, start: number, end: number, offs: number[]): ResponseHead {
+  offs.length = 0;
+  let headEnd = -1;
+  let lineStart = start;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c === 0x0a) {
+      const lineEnd = i > lineStart && buf[i - 1] === 0x0d ? i - 1 : i;
+      if (lineEnd === lineStart) {
+        headEnd = i + 1;
+        break;
+      }
+      offs.push(lineStart, lineEnd);
+      lineStart = i + 1;
+    } else if (c === 0x0d) {
+      if (buf[i + 1] !== 0x0a) throw new BadResponseHead('bare CR or NUL in response head');
+    } else if (c === 0) {
+      throw new BadResponseHead('bare CR or NUL in response head');
+    }
+  }
+  if (headEnd === -1) headEnd = end;
+  if (offs.length === 0) throw new BadResponseHead('malformed status line');
+  const s0 = offs[0]!;
+  if (offs[1]! - s0 < 12 || buf.toString('latin1', s0, s0 + 7) !== 'HTTP/1.' || buf[s0 + 8] !== 0x20) throw new BadResponseHead('malformed status line');
+  const versionMinor = buf[s0 + 7]! - 0x30;
+  const d0 = buf[s0 + 9]! - 0x30;
+  const d1 = buf[s0 + 10]! - 0x30;
+  const d2 = buf[s0 + 11]! - 0x30;
+  if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || (versionMinor !== 0 && versionMinor !== 1)) throw new BadResponseHead('malformed status line');
+  // status-line = HTTP-version SP status-code SP [ reason-phrase ]; the last SP is often left out with no reason.
+  if (offs[1]! - s0 > 12 && buf[s0 + 12] !== 0x20) throw new BadResponseHead('malformed status line');
+  const status = d0 * 100 + d1 * 10 + d2;
+  let contentLength = -1;
+  let te: string | null = null;
+  let connection = '';
+  let keepAlive = false;
+  let plain = true;
+  let setCookie = false;
+  for (let li = 2; li < offs.length; li += 2) {
+    const ls = offs[li]!;
+    const le = offs[li + 1]!;
+    const first = buf[ls]!;
+    if (first === 0x20 || first === 0x09) throw new BadResponseHead('obsolete line folding in response head');
+    let colon = ls;
+    while (colon < le && TCHAR[buf[colon]!] === 1) colon++;
+    if (colon === ls || colon === le || buf[colon] !== 0x3a) throw new BadResponseHead(colon === ls || buf[colon] === 0x3a || colon === le ? 'malformed header line' : 'invalid character in header name');
+    const n = colon - ls;
+    // Lengths of the hop-by-hop names (te, trailer/upgrade, connection/keep-alive, http2-settings, proxy-connection) and of the framing ones.
+    if (n !== 2 && n !== 7 && n !== 10 && n !== 14 && n !== 16 && n !== 17) continue;
+    let vs = colon + 1;
+    let ve = le;
+    while (vs < ve && isOWS(buf[vs])) vs++;
+    while (ve > vs && isOWS(buf[ve - 1])) ve--;
+    switch (n) {
+      case 10:
+        if (nameIs(buf, ls, 'connection')) {
+          if (ve - vs === 10 && nameIs(buf, vs, 'keep-alive')) {
+            keepAlive = true;
+          } else {
+            plain = false;
+            connection += `${buf.toString('latin1', vs, ve).toLowerCase()},`;
+          }
+        } else if (nameIs(buf, ls, 'keep-alive')) {
+          plain = false;
+        } else if (nameIs(buf, ls, 'set-cookie')) {
+          setCookie = true;
+        }
+        break;
+      case 14:
+        if (nameIs(buf, ls, 'content-length')) {
+          // Plain digits (nearly always) are read off the bytes; anything else takes the string path.
+          let len = 0;
+          let k = vs;
+          while (k < ve && k - vs < 15 && buf[k]! >= 0x30 && buf[k]! <= 0x39) len = len * 10 + buf[k++]! - 0x30;
+          if (k === ve && k > vs && (contentLength === -1 || contentLength === len)) contentLength = len;
+          else {
+            contentLength = readContentLength(buf.toString('latin1', vs, ve), contentLength);
+            if (contentLength === INVALID_LENGTH) throw new BadResponseHead('invalid Content-Length');
+            if (contentLength === CONFLICTING_LENGTH) throw new BadResponseHead('conflicting Content-Length');
+          }
+        } else if (nameIs(buf, ls, 'http2-settings')) {
+          plain = false;
+        }
+        break;
+      case 17:
+        if (nameIs(buf, ls, 'transfer-encoding')) {
+          const value = buf.toString('latin1', vs, ve);
+          te = te === null ? value : `${te}, ${value}`;
+        }
+        break;
+      default:
+        if (HOP_BY_HOP.has(buf.toString('latin1', ls, colon).toLowerCase())) plain = false;
+    }
+  }
+  let chunked = false;
+  let otherCoding = false;
+  if (te !== null) {
+    if (contentLength !== -1) throw new BadResponseHead('both Transfer-Encoding and Content-Length');
+    const codings = connectionTokens(te);
+    if (codings[codings.length - 1] === 'chunked') chunked = true;
+    else otherCoding = true;
+  }
+  const tokens = connection === '' ? null : connectionTokens(connection);
+  const close = versionMinor === 0 ? !(keepAlive || tokens?.includes('keep-alive') === true) : tokens?.includes('close') === true;
+  return { status, versionMinor, contentLength, chunked, otherCoding, close, end: headEnd, plain, setCookie };
+}
+
+/** The lines `parseResponseHead` found, as strings (for a rewrite). */
+export function headLines(buf: Buffer, offs: readonly number[], lines: string[]): string[] {
+  lines.length = 0;
+  for (let i = 0; i < offs.length; i += 2) lines.push(buf.toString('latin1', offs[i], offs[i + 1]));
+  return lines;
+}
+
+/**
+ * The head of a plain response (see `ResponseHead.plain`) for the client,
+ * built from its bytes: `cookies` (whole `Set-Cookie` lines) after the status
+ * line, its `Connection: keep-alive` lines left out, `connection` as the only
+ * Connection field, then `body` (the body bytes that came with the head), all
+ * in one buffer: one copy, one write. The backend must set no cookie when
+ * `cookies` is given (a same-named one would have to be dropped: that takes
+ * `rewriteResponseHead`).
+ */
+export function spliceResponseHead(
+  buf: Buffer,
+  offs: readonly number[],
+  cookies: readonly string[] | null,
+  connection: string | null,
+  body: Buffer | null,
+): Buffer {
+  let extra = '';
+  if (cookies !== null) for (const c of cookies) extra += c;
+  const tail = connection === null ? '\r\n' : `Connection: ${connection}\r\n\r\n`;
+  let size = 0;
+  for (let i = 0; i < offs.length; i += 2) {
+    if (i > 0 && offs[i + 1]! - offs[i]! >= 11 && nameIs(buf, offs[i]!, 'connection:')) continue;
+    size += offs[i + 1]! - offs[i]! + 2;
+  }
+  const out = Buffer.allocUnsafe(size + extra.length + tail.length + (body === null ? 0 : body.length));
+  let at = buf.copy(out, 0, offs[0], offs[1]);
+  out[at++] = 0x0d;
+  out[at++] = 0x0a;
+  if (extra !== '') at += out.write(extra, at, 'latin1');
+  for (let i = 2; i < offs.length; i += 2) {
+    const a = offs[i]!;
+    const b = offs[i + 1]!;
+    if (b - a >= 11 && nameIs(buf, a, 'connection:')) continue;
+    at += buf.copy(out, at, a, b);
+    out[at++] = 0x0d;
+    out[at++] = 0x0a;
+  }
+  at += out.write(tail, at, 'latin1');
+  if (body !== null) body.copy(out, at);
+  return out;
+}
+
+/**
+ * Builds the head for the client from `lines` (status line first): hop-by-hop
+ * fields removed, our `Set-Cookie` lines right after the status line (a
+ * backend cookie of the same name is dropped: the proxy owns its routing
+ * cookies), and `connection` as the only Connection field.
+ */
+export function rewriteResponseHead(
+  lines: readonly string[],
+  cookies: readonly string[] | null,
+  ownNames: readonly string[] | null,
+  connection: string | null,
+  keepUpgrade: boolean,
+): Buffer {
+  let listed: string[] | null = null;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.length > 11 && (line.charCodeAt(0) | 0x20) === 0x63 && line.slice(0, 11).toLowerCase() === 'connection:') {
+      const t = connectionTokens(line.slice(11));
+      listed = listed === null ? t : listed.concat(t);
+    }
+  }
+  let out = lines[0]! + '\r\n';
+  if (cookies !== null) for (const c of cookies) out += c;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    const lower = line.slice(0, colon).toLowerCase();
+    if (keepUpgrade ? lower === 'upgrade' || lower === 'connection' ? false : hop(lower, listed) : hop(lower, listed)) continue;
+    if (ownNames !== null && lower === 'set-cookie' && isOwnSetCookie(line, ownNames)) continue;
+    out += line + '\r\n';
+  }
+  if (connection !== null) out += `Connection: ${connection}\r\n`;
+  return Buffer.from(out + '\r\n', 'latin1');
+}
+
+/**
  * Rewrites the first final response head to carry the routing cookies.
  *
  * Our `Set-Cookie` lines go right after the status line: whatever line
@@ -40,12 +284,31 @@ function stripOwnCookies(fields: Buffer, names: readonly string[]): Buffer {
   return changed ? Buffer.from(out.join(''), 'latin1') : fields;
 }
 
-function isOwnSetCookie(line: string, names: readonly string[]): boolean {
-  const colon = line.indexOf(':');
-  if (colon !== 10 || line.slice(0, colon).toLowerCase() !== 'set-cookie') return false;
-  const value = line.slice(colon + 1).trimStart();
-  const eq = value.indexOf('=');
-  if (eq === -1) return false;
-  const name = value.slice(0, eq).trim();
-  return names.includes(name);
+/** Body bytes that came with a changed head are copied behind it up to this size (one write); larger ones go by writev. */
+const COPY_BODY = 16 * 1024;
+
+/**
+ * The policy for a final head going to the client, next to the code it
+ * chooses between: as it came (nothing to change, the common case: no copy,
+ * the body bytes that followed it in the same write), spliced into its bytes
+ * (cookies or our Connection field to add, a small body in the same buffer),
+ * or rewritten from its lines (hop-by-hop fields to remove, or a backend
+ * cookie to drop). `n` body bytes follow the head at `end` in `buf`. Returns
+ * what to write, and `body` when a large body must follow it by writev.
+ */
+export function clientHead(
+  buf: Buffer, end: number, n: number, info: ResponseHead, offs: readonly number[], lines: string[],
+  cookies: { lines: string[]; names: string[] } | null, connection: string | null,
+): { out: Buffer; body: Buffer | null } {
+  if (info.plain && cookies === null && connection === null) return { out: end + n === buf.length ? buf : buf.subarray(0, end + n), body: null };
+  const body = n === 0 ? null : buf.subarray(end, end + n);
+  const small = body === null || n <= COPY_BODY;
+  let out: Buffer;
+  if (info.plain && !(cookies !== null && info.setCookie)) {
+    out = spliceResponseHead(buf, offs, cookies?.lines ?? null, connection, small ? body : null);
+  } else {
+    out = rewriteResponseHead(headLines(buf, offs, lines), cookies?.lines ?? null, cookies?.names ?? null, connection, false);
+    if (body !== null && small) out = Buffer.concat([out, body]);
+  }
+  return { out, body: small ? null : body };
 }

@@ -3,8 +3,9 @@ import type { RetryBudget } from './options.js';
 
 /**
  * How one attempt of a request at one version ended, as judgement counts it.
- * - `good`: a response head below 500 (or a status not in `judge.retryOn`);
- * - `status`: a response head whose status is in `judge.retryOn` (5xx by default);
+ * - `good`: a final response head below 500 whose status is not in `judge.retryOn`;
+ * - `status`: a final response head of 500 or more, or whose status is in
+ *   `judge.retryOn` (`statusOutcome`: a 5xx is never a success);
  * - `unreachable`: the connect failed (refused, unreachable, connect timeout);
  * - `reset`: the server closed or errored after the request went out, before a head;
  * - `timeout`: no response head within the first-byte deadline.
@@ -19,6 +20,10 @@ export interface Attempt {
   readonly status?: number;
   /** Milliseconds from the request's first byte written upstream to the response head. */
   readonly firstByteMs?: number;
+  /** The server (`host:port`) tried. */
+  readonly server?: string;
+  /** A CONCURRENT leg (sent at once with the others) rather than a try after a failure. */
+  readonly concurrent?: boolean;
 }
 
 /**
@@ -41,4 +46,19 @@ export interface JudgeSink {
   record(r: ExchangeRecord): void;
   /** The retry budget for requests first sent to this version (`judge.budget`: a share of extra requests, with a floor). */
   budget?(version: VersionState): RetryBudget;
+}
+
+/**
+ * The one rule for what judgement counts of a response status: a status in
+ * the version's `judge.retryOn` is a failure (`status`), any other is
+ * `good`. Whatever judgement counts, a 5xx is never a success of its server
+ * or a GRADUAL step (`isSuccess`).
+ */
+export function statusOutcome(sink: JudgeSink, status: number, version: VersionState): 'good' | 'status' {
+  return sink.retryOn(status, version) ? 'status' : 'good';
+}
+
+/** A response that readmits its server and grows a GRADUAL share: not a 5xx, and not a failure judgement names. */
+export function isSuccess(outcome: Outcome, status: number): boolean {
+  return outcome === 'good' && status < 500;
 }

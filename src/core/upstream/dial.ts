@@ -83,6 +83,18 @@ export class DialSequence {
     }
   }
 
+  /**
+   * Whether a candidate is left to try: the current version's remaining
+   * servers, then the later versions'; ejected ones only with `ejectedToo`
+   * (they are tried last). Takes nothing.
+   */
+  hasMore(now: number, ejectedToo: boolean): boolean {
+    const ok = (s: ServerState): boolean => !this.tried.has(s) && (ejectedToo || s.available(now));
+    for (const s of this.queue) if (ok(s)) return true;
+    for (let i = this.vi; i < this.versions.length; i++) for (const s of this.versions[i]!.servers) if (ok(s)) return true;
+    return ejectedToo && this.skipped.some((c) => !this.tried.has(c.server));
+  }
+
   /** Leaves `server` out (it was tried before this loop was built). */
   exclude(server: ServerState): void {
     this.tried.add(server);

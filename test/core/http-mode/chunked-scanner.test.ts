@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ChunkedScanner } from '../../../src/core/http/framing.js';
+import { ChunkedScanner } from '../../../src/core/http/chunked.js';
 
 /** Feeds `text` in pieces of `step` bytes; returns the end offset in the whole text, or -1, or the error message. */
 function scan(text: string, step = text.length): number | string {

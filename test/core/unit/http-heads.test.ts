@@ -1,12 +1,12 @@
 import t from 'tap';
+import { forwardRequestHead } from '../../../src/core/http/forward-request.js';
 import {
   BadResponseHead,
-  forwardRequestHead,
   headLines,
   parseResponseHead,
   rewriteResponseHead,
   spliceResponseHead,
-} from '../../../src/core/http/framing.js';
+} from '../../../src/core/http/response-head.js';
 import { parseRequestHead, readWholeRequestHead } from '../../../src/core/http/request-head.js';
 
 const L = (s: string) => Buffer.from(s, 'latin1');
