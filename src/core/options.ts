@@ -59,8 +59,8 @@ export interface ProxyOptions {
     ejectMax?: number;
     /** What happens to a version whose servers are all ejected: `keep` (default) or `remove` (the seed's behaviour). */
     onVersionDown?: 'keep' | 'remove';
-    /** Active health checks; off unless given. */
-    active?: {
+    /** Active health checks; off unless given (`true`: with the defaults below; `false`: off). */
+    active?: boolean | {
       /** Milliseconds between checks of each server. Default 5000. */
       interval?: number;
       /** Milliseconds a check may take. Default 2000. */
