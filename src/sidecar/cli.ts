@@ -129,14 +129,17 @@ export function buildCli(): Command {
         process.stdout.write(JSON.stringify(data, null, 2) + '\n');
         return;
       }
-      const s = data as { address: { host: string; port: number }; connections: number; versions: Array<Omit<Row, 'servers'> & { mode: string; state: string; newest: boolean; share: number; percentage?: number; requests: number; errors: number; fallbacksIn: number; fallbacksOut: number; ejections: number; servers: Array<{ hostname: string; port: number; healthy: boolean }> }> };
+      const s = data as { address: { host: string; port: number }; connections: number; stateFile?: { path: string; restored: boolean; note?: string }; versions: Array<Omit<Row, 'servers'> & { mode: string; state: string; newest: boolean; share: number; percentage?: number; requests: number; errors: number; fallbacksIn: number; fallbacksOut: number; ejections: number; servers: Array<{ hostname: string; port: number; state?: string; healthy: boolean }> }> };
       process.stdout.write(`proxy ${s.address.host}:${s.address.port}, ${s.connections} open connection(s)\n`);
+      if (s.stateFile?.restored === true) {
+        process.stdout.write(`versions restored from the state file ${s.stateFile.path}: the config's clusters were not used. ${s.stateFile.note ?? ''}\n`.replace(' \n', '\n'));
+      }
       const rows = [['VERSION', 'UUID', 'MODE', 'STATE', 'SHARE', 'REQUESTS', 'ERRORS', 'FALLBACKS', 'EJECTIONS', 'SERVERS']];
       for (const v of s.versions) {
         rows.push([
           v.version + (v.newest ? ' *' : ''), v.uuid, v.mode + (v.percentage !== undefined ? ` ${v.percentage}%` : ''), v.state, `${v.share}%`,
           String(v.requests), String(v.errors), `${v.fallbacksOut} out/${v.fallbacksIn} in`, String(v.ejections),
-          (v.launch ? `${v.launch.state}${v.launch.message ? ` (${v.launch.message})` : ''} ` : '') + v.servers.map((x) => `${x.hostname}:${x.port}${x.healthy ? '' : ' (ejected)'}`).join(','),
+          (v.launch ? `${v.launch.state}${v.launch.message ? ` (${v.launch.message})` : ''} ` : '') + v.servers.map((x) => `${x.hostname}:${x.port}${x.healthy ? '' : ` (${x.state ?? 'ejected'})`}`).join(','),
         ]);
       }
       process.stdout.write(table(rows) + '\n');

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DestinationStream, Logger } from 'pino';
 import {
   createProxy, InvalidVersionError, patchVersion, toClusterJSON, validateVersion, VersionExistsError, VersionNotFoundError,
-  type ClusterJSON, type Proxy, type ProxyStatus, type ServerAddress, type VersionStatus,
+  type ClusterJSON, type Proxy, type ProxyOptions, type ProxyStatus, type ServerAddress, type VersionStatus,
 } from '../core/index.js';
 import { ConfigApi } from './api.js';
 import type { ClusterService, ClusterView, LaunchInfo } from './cluster-service.js';
@@ -27,6 +27,18 @@ export interface SidecarDeps {
   /** Where logs go. Default stderr. */
   logStream?: DestinationStream;
 }
+
+/** The state file, as /status shows it. */
+export interface StateFileStatus {
+  path: string;
+  /** The versions were restored from it at start-up: the config's clusters were not used. */
+  restored: boolean;
+  /** When restored: how to start from the config again. */
+  note?: string;
+}
+
+/** How to make the config's clusters count again, said wherever the state file is shown to win. */
+const RESTART_FROM_CONFIG = 'To start from the config again, delete the state file (or start with --no-state).';
 
 interface LaunchRecord {
   /** This record's launch: a uuid removed and added again gets a new one, so the old launch's stop cannot hit it. */
@@ -80,6 +92,8 @@ export class Sidecar implements ClusterService {
   private stopLogging: () => void = () => {};
   private closing: Promise<void> | undefined;
   private started = false;
+  /** The versions came from the state file, not the config's clusters. */
+  private restored = false;
 
   /** Use `startSidecar`. */
   constructor(config: SidecarConfig, proxy: Proxy, log: Logger, deps: SidecarDeps) {
@@ -126,7 +140,9 @@ export class Sidecar implements ClusterService {
     await this.api.listen();
     this.started = true;
     if (stored !== undefined) {
-      this.log.info({ event: 'restore', stateFile: this.store!.file, versions: stored.length }, `restored ${stored.length} version(s) from ${this.store!.file} (the state file wins over the config's clusters)`);
+      this.restored = true;
+      // A warning, not info: whoever edited the config's clusters must see that they were not used.
+      this.log.warn({ event: 'restore', stateFile: this.store!.file, versions: stored.length }, `restored ${stored.length} version(s) from the state file ${this.store!.file}; it wins over the config's clusters. ${RESTART_FROM_CONFIG}`);
     }
   }
 
@@ -360,11 +376,12 @@ export class Sidecar implements ClusterService {
     return view;
   }
 
-  /** Per-version state, health, share and counters, newest first. */
-  status(): ProxyStatus & { versions: Array<VersionStatus & { launch?: LaunchInfo }> } {
+  /** Per-version state, health, share and counters, newest first; where the versions came from. */
+  status(): ProxyStatus & { versions: Array<VersionStatus & { launch?: LaunchInfo }>; stateFile?: StateFileStatus } {
     const s = this.proxy.status();
     return {
       ...s,
+      ...(this.store !== undefined ? { stateFile: this.restored ? { path: this.store.file, restored: true, note: RESTART_FROM_CONFIG } : { path: this.store.file, restored: false } } : {}),
       versions: s.versions.map((v) => {
         const rec = this.launches.get(v.uuid);
         return rec === undefined ? v : { ...v, launch: rec.info };
@@ -406,7 +423,7 @@ export async function startSidecar(config: unknown, deps: SidecarDeps = {}): Pro
   const log = createLogger(cfg.logLevel, deps.logStream);
   let proxy: Proxy;
   try {
-    proxy = await createProxy(cfg.proxy);
+    proxy = await createProxy(withActiveHealth(cfg.proxy));
   } catch (err) {
     throw listenError(err, 'proxy', cfg.proxy.host ?? '0.0.0.0', cfg.proxy.port ?? 0);
   }
@@ -420,6 +437,20 @@ export async function startSidecar(config: unknown, deps: SidecarDeps = {}): Pro
   warnIfUnauthenticated(log, cfg.api, sidecar.apiAddress.port);
   log.info({ event: 'started', proxy: sidecar.proxyAddress, api: sidecar.apiAddress, stateFile: cfg.stateFile, auth: cfg.api.token !== undefined }, `upshift listening on ${sidecar.proxyAddress.host}:${sidecar.proxyAddress.port}, config API on ${sidecar.apiAddress.host}:${sidecar.apiAddress.port}`);
   return sidecar;
+}
+
+/**
+ * The sidecar checks its servers by default (the library does not): a TCP
+ * connect every 2 s, so a killed server is found and reported down without
+ * waiting for a client to fail on it, and a server that comes back is
+ * readmitted without a client trying it first. `"health": {"active": false}`
+ * turns it off; an `active` object of the config's own replaces it.
+ */
+export const SIDECAR_ACTIVE_HEALTH = Object.freeze({ interval: 2000, timeout: 1000 });
+
+function withActiveHealth(opts: ProxyOptions): ProxyOptions {
+  if (opts.health !== undefined && 'active' in opts.health) return opts;
+  return { ...opts, health: { ...opts.health, active: { ...SIDECAR_ACTIVE_HEALTH } } };
 }
 
 /** A listen failure, named after the config field that chose the address. */
