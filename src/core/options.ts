@@ -3,6 +3,7 @@ import { InvalidOptionError } from './errors.js';
 import { given } from './given.js';
 import { isCookieAttributeValue, isCookieName, type CookieOptions, type SameSite } from './http/cookies.js';
 import type { VersionInput } from './routing/spec.js';
+import { unknownName } from './suggest.js';
 
 /** Options of `createProxy`. Every field is optional; defaults are the `DEFAULT_*` constants. */
 export interface ProxyOptions {
@@ -172,7 +173,7 @@ function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], pat
       const field = path ? `${path}.${k}` : k;
       // Own keys only: `__proto__` or `constructor` must not find Object.prototype's.
       const hint = Object.hasOwn(HINTS, k) ? HINTS[k] : undefined;
-      throw new InvalidOptionError(field, hint ? `unsupported option, use ${hint} instead` : `unknown option (expected one of ${allowed.join(', ')})`);
+      throw new InvalidOptionError(field, hint ? `unsupported option, use ${hint} instead` : unknownName('option', k, allowed));
     }
   }
 }
