@@ -3,10 +3,12 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { isValidVersionId, VersionNotFoundError } from '../core/index.js';
+import { unknownName } from '../core/suggest.js';
 import type { ClusterService } from './cluster-service.js';
 import {
   BadBodyError, BodyTooLargeError, ConfigError, MethodNotAllowedError, PathNotFoundError, UnauthorizedError, restStatus,
 } from './errors.js';
+import { jsonErrorAt } from './json.js';
 
 export interface ApiOptions {
   host: string;
@@ -209,8 +211,8 @@ export class ConfigApi {
     if (text.trim() === '') throw new BadBodyError('body', 'is empty; expected JSON like {"cluster": {...}}');
     try {
       return JSON.parse(text);
-    } catch (err) {
-      throw new BadBodyError('body', `is not valid JSON: ${(err as Error).message}`);
+    } catch {
+      throw new BadBodyError('body', `is not valid JSON: ${jsonErrorAt(text)}`);
     }
   }
 }
@@ -266,7 +268,7 @@ function unwrap(body: unknown): unknown {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new BadBodyError('body', `must be a JSON object {"cluster": {...}}, got ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}`);
   }
-  for (const k of Object.keys(body)) if (k !== 'cluster') throw new BadBodyError(k, 'unknown field (expected {"cluster": {...}})');
+  for (const k of Object.keys(body)) if (k !== 'cluster') throw new BadBodyError(k, `${unknownName('field', k, ['cluster'])} (the body is {"cluster": {...}})`);
   const cluster = (body as Record<string, unknown>)['cluster'];
   if (cluster === undefined) throw new BadBodyError('cluster', 'is required (expected {"cluster": {...}})');
   return cluster;
