@@ -161,7 +161,7 @@ export class ConfigApi {
 
     if (path === '/status') {
       allow(method, ['GET', 'HEAD']);
-      sendJson(res, 200, this.sidecar.status());
+      sendJson(res, 200, this.sidecar.status(), {}, pretty(req, url.slice(path.length)));
       return;
     }
     if (path === '/metrics') {
@@ -284,8 +284,20 @@ function notFound(id: string): never {
   throw new VersionNotFoundError(id);
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body) + '\n';
+/**
+ * /status is read by people (curl sends an Accept of any type) and by programs: it
+ * is indented unless the client names JSON in `Accept` (the CLI, scrapers)
+ * or asks with `?compact`; `?pretty` indents whatever the `Accept`.
+ */
+function pretty(req: http.IncomingMessage, query: string): boolean {
+  const q = new URLSearchParams(query);
+  if (q.has('pretty')) return true;
+  if (q.has('compact')) return false;
+  return !/\bjson\b/i.test(req.headers.accept ?? '');
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, indent = false): void {
+  const text = JSON.stringify(body, null, indent ? 2 : undefined) + '\n';
   res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
   res.end(text);
 }
