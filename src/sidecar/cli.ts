@@ -33,7 +33,8 @@ Examples:
   upshift demo                                   two demo versions behind a sidecar
 
 Log levels: CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG (the seed's) or
-fatal, error, warn, info, debug, trace, silent (pino's). Logs are JSON lines on stderr.
+fatal, error, warn, info, debug, trace, silent (pino's). Logs go to stderr:
+readable lines on a terminal, JSON lines otherwise (--log-format json|pretty).
 `;
 
 function fail(message: string): never {
@@ -146,6 +147,7 @@ export function buildCli(): Command {
     .enablePositionalOptions()
     .option('-c, --config <file>', 'config file (JSON) to start the sidecar with; the prototype\'s -configFile=FILE and -configFile FILE work too')
     .addOption(new Option('-l, --log-level <level>', 'log level: CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG or a pino level (default: the config\'s logLevel, else INFO); the prototype\'s -logLevel=LEVEL and -logLevel LEVEL work too'))
+    .option('--log-format <format>', 'json or pretty (default: pretty when stderr is a terminal, else json)')
     .option('-s, --state <file>', 'state file that keeps runtime changes across restarts (default: <config>.state.json)')
     .option('--no-state', 'keep runtime changes in memory only')
     .option('--api-token <token>', 'require this bearer token on the config API (default: UPSHIFT_API_TOKEN, else configService.token)')
@@ -153,7 +155,7 @@ export function buildCli(): Command {
     .showHelpAfterError('(upshift --help lists every option)')
     // Commander's own errors ("error: unknown option") in the style of ours ("upshift: ...").
     .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'upshift: ')) })
-    .action(async (opts: { config?: string; logLevel?: string; state?: string | false; apiToken?: string }, cmd: Command) => {
+    .action(async (opts: { config?: string; logLevel?: string; logFormat?: string; state?: string | false; apiToken?: string }, cmd: Command) => {
       if (cmd.args.length > 0) unknownCommand(program, cmd.args[0]!);
       if (opts.config === undefined) fail('--config <file> is required to start the sidecar (see upshift --help)');
       await serve(opts.config, opts);
@@ -260,7 +262,9 @@ export function buildCli(): Command {
 }
 
 /** Starts the sidecar from a config file and stops it cleanly on SIGTERM/SIGINT (exit 0). */
-async function serve(configFile: string, opts: { logLevel?: string; state?: string | false; apiToken?: string }): Promise<void> {
+async function serve(configFile: string, opts: { logLevel?: string; logFormat?: string; state?: string | false; apiToken?: string }): Promise<void> {
+  const logFormat = opts.logFormat;
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') rejected('--log-format', 'must be json or pretty', logFormat);
   let sidecar: Sidecar;
   try {
     // Loaded here, not at the top: the subcommands (status, cluster) start faster without them.
@@ -275,7 +279,7 @@ async function serve(configFile: string, opts: { logLevel?: string; state?: stri
     }, validateContainers);
     if (opts.state === false) config.stateFile = undefined;
     else config.stateFile ??= `${configFile}.state.json`;
-    sidecar = await startSidecar(config);
+    sidecar = await startSidecar(config, logFormat === undefined ? {} : { logFormat });
   } catch (err) {
     fail((err as Error).message);
   }

@@ -11,7 +11,7 @@ import { loadDockerLauncher } from './docker-loader.js';
 import { validateContainers } from './docker/spec.js';
 import { ConfigError, NoLauncherError, StateFileError } from './errors.js';
 import type { LaunchState, Launcher, LaunchSpec } from './launcher.js';
-import { createLogger, logProxyEvents } from './logging.js';
+import { createLogger, logProxyEvents, type LogFormat } from './logging.js';
 import { Changes, toStored, withVersion } from './changes.js';
 import { warnIfUnauthenticated } from './exposure.js';
 import { Metrics } from './metrics.js';
@@ -24,8 +24,10 @@ export interface SidecarDeps {
    * refused with 400).
    */
   launcher?: Launcher | null;
-  /** Where logs go. Default stderr. */
+  /** Where logs go (JSON lines). Default stderr. */
   logStream?: DestinationStream;
+  /** Without `logStream`: `pretty` lines or `json`. Default `pretty` when stderr is a terminal, else `json`. */
+  logFormat?: LogFormat;
 }
 
 /** The state file, as /status shows it. */
@@ -420,7 +422,7 @@ export async function startSidecar(config: unknown, deps: SidecarDeps = {}): Pro
   // Containers in the config are checked up front: by the given launcher, else by Docker's rules (pure, no engine needed).
   const checkContainers = deps.launcher ? (v: unknown, f: string) => deps.launcher!.validate(v, f) : deps.launcher === null ? undefined : validateContainers;
   const cfg = isParsed(config) ? config : parseConfig(config, {}, checkContainers);
-  const log = createLogger(cfg.logLevel, deps.logStream);
+  const log = createLogger(cfg.logLevel, deps.logStream, deps.logFormat);
   let proxy: Proxy;
   try {
     proxy = await createProxy(withActiveHealth(cfg.proxy));
