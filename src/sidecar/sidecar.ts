@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { DestinationStream, Logger } from 'pino';
 import {
   createProxy, InvalidVersionError, patchVersion, toClusterJSON, validateVersion, VersionExistsError, VersionNotFoundError,
-  type ClusterJSON, type Proxy, type ProxyOptions, type ProxyStatus, type ServerAddress, type VersionStatus,
+  type ClusterJSON, type Proxy, type ProxyStatus, type ServerAddress, type VersionStatus,
 } from '../core/index.js';
+import { withActiveHealth } from './active-health.js';
 import { ConfigApi } from './api.js';
 import type { ClusterService, ClusterView, LaunchInfo } from './cluster-service.js';
 import { parseConfig, type SidecarConfig } from './config.js';
@@ -15,7 +16,7 @@ import { createLogger, logProxyEvents, type LogFormat } from './logging.js';
 import { Changes, toStored, withVersion } from './changes.js';
 import { warnIfUnauthenticated } from './exposure.js';
 import { Metrics } from './metrics.js';
-import { StateStore, type StoredCluster } from './store.js';
+import { RESTART_FROM_CONFIG, StateStore, type StateFileStatus, type StoredCluster } from './store.js';
 
 export interface SidecarDeps {
   /**
@@ -30,17 +31,6 @@ export interface SidecarDeps {
   logFormat?: LogFormat;
 }
 
-/** The state file, as /status shows it. */
-export interface StateFileStatus {
-  path: string;
-  /** The versions were restored from it at start-up: the config's clusters were not used. */
-  restored: boolean;
-  /** When restored: how to start from the config again. */
-  note?: string;
-}
-
-/** How to make the config's clusters count again, said wherever the state file is shown to win. */
-const RESTART_FROM_CONFIG = 'To start from the config again, delete the state file (or start with --no-state).';
 
 interface LaunchRecord {
   /** This record's launch: a uuid removed and added again gets a new one, so the old launch's stop cannot hit it. */
@@ -439,20 +429,6 @@ export async function startSidecar(config: unknown, deps: SidecarDeps = {}): Pro
   warnIfUnauthenticated(log, cfg.api, sidecar.apiAddress.port);
   log.info({ event: 'started', proxy: sidecar.proxyAddress, api: sidecar.apiAddress, stateFile: cfg.stateFile, auth: cfg.api.token !== undefined }, `upshift listening on ${sidecar.proxyAddress.host}:${sidecar.proxyAddress.port}, config API on ${sidecar.apiAddress.host}:${sidecar.apiAddress.port}`);
   return sidecar;
-}
-
-/**
- * The sidecar checks its servers by default (the library does not): a TCP
- * connect every 2 s, so a killed server is found and reported down without
- * waiting for a client to fail on it, and a server that comes back is
- * readmitted without a client trying it first. `"health": {"active": false}`
- * turns it off; an `active` object of the config's own replaces it.
- */
-export const SIDECAR_ACTIVE_HEALTH = Object.freeze({ interval: 2000, timeout: 1000 });
-
-function withActiveHealth(opts: ProxyOptions): ProxyOptions {
-  if (opts.health !== undefined && 'active' in opts.health) return opts;
-  return { ...opts, health: { ...opts.health, active: { ...SIDECAR_ACTIVE_HEALTH } } };
 }
 
 /** A listen failure, named after the config field that chose the address. */

@@ -115,3 +115,15 @@ export class StateStore {
     }
   }
 }
+
+/** The state file, as /status shows it. */
+export interface StateFileStatus {
+  path: string;
+  /** The versions were restored from it at start-up: the config's clusters were not used. */
+  restored: boolean;
+  /** When restored: how to start from the config again. */
+  note?: string;
+}
+
+/** How to make the config's clusters count again, said wherever the state file is shown to win. */
+export const RESTART_FROM_CONFIG = 'To start from the config again, delete the state file (or start with --no-state).';
