@@ -173,7 +173,8 @@ export function buildCli(): Command {
       const s = data as { address: { host: string; port: number }; connections: number; stateFile?: { path: string; restored: boolean; note?: string }; versions: Array<Omit<Row, 'servers'> & { mode: string; state: string; newest: boolean; share: number; percentage?: number; requests: number; errors: number; fallbacksIn: number; fallbacksOut: number; ejections: number; servers: Array<{ hostname: string; port: number; state?: string; healthy: boolean }> }> };
       process.stdout.write(`proxy ${s.address.host}:${s.address.port}, ${s.connections} open connection(s)\n`);
       if (s.stateFile?.restored === true) {
-        process.stdout.write(`versions restored from the state file ${s.stateFile.path}: the config's clusters were not used. ${s.stateFile.note ?? ''}\n`.replace(' \n', '\n'));
+        const note = s.stateFile.note === undefined ? '' : ` ${s.stateFile.note}`;
+        process.stdout.write(`versions restored from the state file ${s.stateFile.path}: the config's clusters were not used.${note}\n`);
       }
       const rows = [['VERSION', 'UUID', 'MODE', 'STATE', 'SHARE', 'REQUESTS', 'ERRORS', 'FALLBACKS', 'EJECTIONS', 'SERVERS']];
       for (const v of s.versions) {
