@@ -5,8 +5,11 @@
 // (scripts/tap-summary.mjs: a progress line, failures in full);
 // UPSHIFT_TEST_REPORTER=tap prints it raw.
 import { spawn, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { summarize } from './tap-summary.mjs';
 
+// A fresh dist/, as `npm run build` makes it: no file left from an older build (the package test checks what ships).
+rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 const build = spawnSync('npx', ['--no-install', 'tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 if (build.status !== 0) {
   console.log('0 passed, 1 failed');

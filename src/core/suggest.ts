@@ -40,8 +40,11 @@ export function nearest(name: string, known: readonly string[]): string | undefi
   return bestD <= limit ? best : undefined;
 }
 
-/** `unknown field prot — did you mean port?`, else the list of known fields. */
+/**
+ * `unknown field prot — did you mean port?`, else `unknown field (expected one of …)`:
+ * the caller's field path already names what was given.
+ */
 export function unknownName(what: string, name: string, known: readonly string[]): string {
   const near = nearest(name, known);
-  return near !== undefined ? `unknown ${what} ${name} — did you mean ${near}?` : `unknown ${what} ${name} (expected one of ${known.join(', ')})`;
+  return near !== undefined ? `unknown ${what} ${name} — did you mean ${near}?` : `unknown ${what} (expected one of ${known.join(', ')})`;
 }

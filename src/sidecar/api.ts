@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { isValidVersionId, VersionNotFoundError } from '../core/index.js';
-import { unknownName } from '../core/suggest.js';
+import { nearest, unknownName } from '../core/suggest.js';
 import type { ClusterService } from './cluster-service.js';
 import {
   BadBodyError, BodyTooLargeError, ConfigError, MethodNotAllowedError, PathNotFoundError, UnauthorizedError, restStatus,
@@ -268,7 +268,9 @@ function unwrap(body: unknown): unknown {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new BadBodyError('body', `must be a JSON object {"cluster": {...}}, got ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}`);
   }
-  for (const k of Object.keys(body)) if (k !== 'cluster') throw new BadBodyError(k, `${unknownName('field', k, ['cluster'])} (the body is {"cluster": {...}})`);
+  for (const k of Object.keys(body)) {
+    if (k !== 'cluster') throw new BadBodyError(k, nearest(k, ['cluster']) === undefined ? 'unknown field (expected {"cluster": {...}})' : `${unknownName('field', k, ['cluster'])} (the body is {"cluster": {...}})`);
+  }
   const cluster = (body as Record<string, unknown>)['cluster'];
   if (cluster === undefined) throw new BadBodyError('cluster', 'is required (expected {"cluster": {...}})');
   return cluster;

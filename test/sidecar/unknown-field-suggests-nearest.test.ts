@@ -13,7 +13,7 @@ t.test('the nearest known name, only when it is near', async (t) => {
   t.equal(nearest('upgradeTransiton', ['version', 'servers', 'upgradeTransition']), 'upgradeTransition');
   t.equal(nearest('colour', ['version', 'servers', 'upgradeTransition']), undefined, 'nothing near: no guess');
   t.equal(unknownName('field', 'prot', ['port', 'host']), 'unknown field prot — did you mean port?');
-  t.equal(unknownName('field', 'colour', ['port', 'host']), 'unknown field colour (expected one of port, host)');
+  t.equal(unknownName('field', 'colour', ['port', 'host']), 'unknown field (expected one of port, host)', 'nothing near: the list');
 });
 
 t.test('config file: "prot" is a typo of port, not a missing port', async (t) => {
