@@ -53,6 +53,14 @@ export class VersionExistsError extends UpshiftError {
   }
 }
 
+/** A rollback needs another version to send traffic to, and none is left that is not rolled back. */
+export class NoRollbackTargetError extends UpshiftError {
+  constructor(id: string) {
+    super('UPS_ERR_NO_ROLLBACK_TARGET', `version ${JSON.stringify(id)} cannot be rolled back: no other version is left to take its traffic`, 'uuid');
+    this.name = 'NoRollbackTargetError';
+  }
+}
+
 /** Every candidate server of every eligible version failed or is ejected. */
 export class NoUpstreamError extends UpshiftError {
   constructor(message = 'no version can serve this request') {

@@ -24,9 +24,21 @@ export interface ProxyEvents {
   'upstream:readmit': { proxyId: number; uuid: string; version: string; server: string; by: 'dial' | 'health-check' };
   /** A connection was served by another version than the one routing chose first. */
   'fallback': { proxyId: number; connectionId: number; fromUuid: string; fromVersion: string; toUuid: string; toVersion: string; reason: string };
-  /** The newest version went down: new traffic goes to `to` (undefined: nothing left). */
-  'rollback': { proxyId: number; fromUuid: string; fromVersion: string; toUuid: string | undefined; toVersion: string | undefined };
-  /** The newest version is serving again after a rollback. */
+  /**
+   * New traffic moved from the newest version back to `to` (undefined: nothing left). `reason`:
+   * `down` (no routable server; transient, `recover` follows) or `removed`; or a rolled-back
+   * standing that lasts until resumed: `errors`, `latency`, `unreachable` (judgement's verdict,
+   * with its `evidence`), `operator`.
+   */
+  'rollback': {
+    proxyId: number; fromUuid: string; fromVersion: string; toUuid: string | undefined; toVersion: string | undefined;
+    reason: 'down' | 'removed' | 'errors' | 'latency' | 'unreachable' | 'operator'; evidence?: object | undefined;
+  };
+  /** An operator ended the transition: the version takes every new client while it is the newest. */
+  'promote': { proxyId: number; uuid: string; version: string };
+  /** A rolled-back or promoted version is back under judgement, its window emptied. */
+  'resume': { proxyId: number; uuid: string; version: string };
+  /** The newest version is serving again after going down. */
   'recover': { proxyId: number; uuid: string; version: string };
   'version:add': { proxyId: number; uuid: string; version: string; mode: string };
   'version:update': { proxyId: number; uuid: string; version: string; mode: string };
@@ -92,6 +104,6 @@ export class ProxyEventEmitter extends EventEmitter {
 
 export const EVENT_NAMES: readonly ProxyEventName[] = [
   'connection:open', 'connection:close', 'route', 'upstream:connect', 'upstream:failure',
-  'upstream:eject', 'upstream:readmit', 'fallback', 'rollback', 'recover',
+  'upstream:eject', 'upstream:readmit', 'fallback', 'rollback', 'promote', 'resume', 'recover',
   'version:add', 'version:update', 'version:remove', 'gradual:share',
 ];

@@ -15,6 +15,12 @@ export type {
   VersionInput, VersionSpec, TransitionInput, Transition, TransitionMode, ServerAddress, ClusterJSON, BalancingPolicy, PatchedVersion,
 } from './routing/spec.js';
 export { compareVersions } from './routing/order.js';
+export { ROLLBACK_REASONS } from './routing/standing.js';
+export type { RollbackReason, Standing } from './routing/standing.js';
+export { DEFAULT_JUDGE } from './judge/options.js';
+export type { JudgeInput, JudgeOptions, JudgeThresholds, LatencyRule, RetryBudget } from './judge/options.js';
+export type { JudgementStatus, Decision } from './judge/judge.js';
+export type { Outcome, Attempt, ExchangeRecord, JudgeSink } from './judge/types.js';
 export { route } from './routing/router.js';
 export { bucketOf } from './routing/strategies/index.js';
 export type { Plan, RequestFacts } from './routing/strategies/index.js';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { InvalidOptionError } from './errors.js';
 import { given } from './given.js';
 import { isCookieAttributeValue, isCookieName, type CookieOptions, type SameSite } from './http/cookies.js';
+import { DEFAULT_JUDGE, mergeJudge, validateJudge, type JudgeInput, type JudgeOptions } from './judge/options.js';
 import type { VersionInput } from './routing/spec.js';
 import { unknownName } from './suggest.js';
 
@@ -97,6 +98,13 @@ export interface ProxyOptions {
     /** Further servers an idempotent request may be sent to after a failure before any response byte. Default 3. */
     retries?: number;
   };
+  /**
+   * Judgement of the newest version by its answers, and automatic rollback
+   * (see README "Judgement and rollback"). A version's own `judge` fields
+   * override these. `{ enabled: false }`: nothing is retried on its status,
+   * nothing is rolled back by a verdict.
+   */
+  judge?: JudgeInput;
 }
 
 export interface ResolvedOptions {
@@ -112,6 +120,7 @@ export interface ResolvedOptions {
   readonly nonHttp: 'reject' | 'tcp';
   readonly mode: 'stream' | 'http';
   readonly http: { readonly maxIdlePerServer: number; readonly maxPerServer: number; readonly idleTimeout: number; readonly xForwardedFor: boolean; readonly forwarded: boolean; readonly retries: number };
+  readonly judge: JudgeOptions;
 }
 
 export const DEFAULT_SESSION_COOKIE = 'dynsoftup';
@@ -153,13 +162,13 @@ export const DEFAULT_HEALTH = Object.freeze({ maxFails: 1, ejectBase: 1000, ejec
 export const DEFAULT_ACTIVE_HEALTH = Object.freeze({ interval: 5000, timeout: 2000 });
 export const DEFAULT_HTTP = Object.freeze({ maxIdlePerServer: 64, maxPerServer: 0, idleTimeout: 4000, xForwardedFor: false, forwarded: false, retries: 3 });
 
-const TOP_KEYS = ['host', 'port', 'versions', 'cookies', 'timeouts', 'limits', 'health', 'nonHttp', 'mode', 'http'];
+const TOP_KEYS = ['host', 'port', 'versions', 'cookies', 'timeouts', 'limits', 'health', 'nonHttp', 'mode', 'http', 'judge'];
 /** Names people reach for, and the option they mean. */
 const HINTS: Record<string, string> = {
   clusters: 'versions', cluster: 'versions', listen: 'host and port', cookie: 'cookies',
   timeout: 'timeouts', connectTimeout: 'timeouts.connect', idleTimeout: 'timeouts.idle',
   keepAliveTimeout: 'timeouts.idle', headersTimeout: 'timeouts.head', maxHeaderSize: 'limits.headSize',
-  healthCheck: 'health.active', healthcheck: 'health.active',
+  healthCheck: 'health.active', healthcheck: 'health.active', judgement: 'judge', rollback: 'judge',
   keepAlive: 'http.maxIdlePerServer', maxSockets: 'http.maxIdlePerServer', xfwd: 'http.xForwardedFor',
 };
 
@@ -295,8 +304,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     forwarded: (hm['forwarded'] as boolean | undefined) ?? DEFAULT_HTTP.forwarded,
     retries: int(hm['retries'], 'http.retries', DEFAULT_HTTP.retries, 0, 100),
   });
+  const judge = mergeJudge(DEFAULT_JUDGE, validateJudge(o['judge'], 'judge', (f, m) => new InvalidOptionError(f, m)));
   return Object.freeze({
-    host, port,
+    judge, host, port,
     cookies: Object.freeze({ session: Object.freeze(sessionCookie), transition: Object.freeze(transition) }),
     timeouts: Object.freeze(timeouts), limits: Object.freeze(limits), health, nonHttp, mode: mode as 'stream' | 'http', http,
   });

@@ -4,12 +4,14 @@ import { StreamConnection } from './connection/stream.js';
 import type { ProxyContext } from './context.js';
 import { InvalidVersionError, ProxyClosedError, VersionNotFoundError } from './errors.js';
 import { ProxyEventEmitter } from './events.js';
+import { Judge, type JudgementStatus, type RollbackOptions } from './judge/judge.js';
 import { resolveOptions, type ProxyOptions, type ResolvedOptions } from './options.js';
 import { RoutingTable } from './routing/table.js';
 import {
   patchVersion, toClusterJSON, validateVersion, type BalancingPolicy, type ClusterJSON, type ServerAddress,
   type TransitionInput, type TransitionMode, type VersionInput,
 } from './routing/spec.js';
+import type { RollbackReason } from './routing/standing.js';
 import type { VersionState } from './routing/version.js';
 import { Health } from './upstream/health.js';
 import { UpstreamPool } from './upstream/pool.js';
@@ -43,8 +45,17 @@ export interface VersionStatus {
   uuid: string;
   version: string;
   mode: TransitionMode;
-  /** `up`: some server healthy; `down`: none (all ejected or probing, or no servers: traffic has fallen back); `draining`: removed, finishing. */
-  state: 'up' | 'down' | 'draining';
+  /**
+   * `up`: some server healthy; `down`: none (all ejected or probing, or no servers: traffic has fallen back);
+   * `draining`: removed, finishing; `rolled-back`: judged bad or rolled back by an operator, no new traffic until resumed.
+   */
+  state: 'up' | 'down' | 'draining' | 'rolled-back';
+  /** When rolled back: why, when (ISO 8601), and the counts that decided it. */
+  rolledBack?: { reason: RollbackReason; at: string; evidence?: object };
+  /** An operator promoted it (the transition ended): when (ISO 8601). */
+  promotedAt?: string;
+  /** The verdict, the window's figures, the reference and the last decision. */
+  judgement: JudgementStatus;
   /** True for the version that sorts highest. */
   newest: boolean;
   /** Percentage of new clients served here now: the newest up version has 100 (GRADUAL splits it with the next up one); a down version 0. */
@@ -79,6 +90,8 @@ export interface VersionPatch {
   balancing?: BalancingPolicy;
   /** GRADUAL: set the current share (0–100) directly. */
   percentage?: number;
+  /** Judgement of this version (fields over the proxy's `judge` option); replaces the version's current `judge`. */
+  judge?: unknown;
 }
 
 export interface AddVersionOptions {
@@ -101,6 +114,7 @@ export class Proxy {
   private readonly server: net.Server;
   private readonly conns = new Set<StreamConnection | HttpConnection>();
   private readonly pool: UpstreamPool;
+  private readonly judge: Judge;
   private readonly ctx: ProxyContext;
   private nextConnId = 1;
   private closing: Promise<void> | undefined;
@@ -111,6 +125,7 @@ export class Proxy {
     this.options = options;
     this.health = new Health(this.id, options.health, this.table, this.events, (v) => this.removeByPolicy(v));
     const self = this;
+    this.judge = new Judge(this.id, options.judge, this.table, this.events, (v, pct) => this.setPercentage(v, pct));
     this.pool = new UpstreamPool({ maxIdle: options.http.maxIdlePerServer, maxPerServer: options.http.maxPerServer, idleTimeout: options.http.idleTimeout });
     const t = options.timeouts;
     // http mode's head and linger timeouts are swept too, so they set the pace there.
@@ -124,8 +139,7 @@ export class Proxy {
       health: this.health,
       events: this.events,
       pool: this.pool,
-      // No judgement yet: nothing is retried on its status, outcomes are not kept.
-      judge: { retryOn: () => false, record: () => {} },
+      judge: this.judge,
       growShare: (v) => self.growShare(v),
       get draining() {
         return self.closing !== undefined;
@@ -251,10 +265,39 @@ export class Proxy {
     if (wasNewest) {
       // Removing the newest moves traffic back: say where it goes.
       const now = Date.now();
-      const to = this.table.snapshot.find((x) => x.up(now));
-      this.events.publish('rollback', { proxyId: this.id, fromUuid: v.uuid, fromVersion: v.version, toUuid: to?.uuid, toVersion: to?.version });
+      const to = this.table.snapshot.find((x) => x.eligible && x.up(now));
+      if (v.eligible) this.events.publish('rollback', { proxyId: this.id, fromUuid: v.uuid, fromVersion: v.version, toUuid: to?.uuid, toVersion: to?.version, reason: 'removed' });
     }
     return v;
+  }
+
+  // ------------------------------------------------------------------ judgement
+
+  /**
+   * Rolls a version back now (reason `operator` by default): no new traffic in
+   * any mode, its SESSION and GRADUAL clients go back, it stays listed until
+   * `resume` or `promote`. Throws `VersionNotFoundError`, or
+   * `NoRollbackTargetError` when no other version could take its traffic.
+   */
+  rollback(id: string, reason: RollbackReason = 'operator', opts: RollbackOptions = {}): ClusterJSON {
+    return this.judged(id, (v) => this.judge.rollback(v, reason, opts));
+  }
+
+  /** Ends the transition: while it is the newest, the version takes every new client now and is no longer judged. */
+  promote(id: string, opts: { at?: number; restored?: boolean } = {}): ClusterJSON {
+    return this.judged(id, (v) => this.judge.promote(v, opts));
+  }
+
+  /** Puts a rolled-back or promoted version back under judgement, its counters reset. */
+  resume(id: string): ClusterJSON {
+    return this.judged(id, (v) => this.judge.resume(v));
+  }
+
+  private judged(id: string, act: (v: VersionState) => void): ClusterJSON {
+    const v = this.table.get(id);
+    if (v === undefined) throw new VersionNotFoundError(id);
+    act(v);
+    return toClusterJSON(v.spec);
   }
 
   /** A version in the seed's JSON shape, or undefined. */
@@ -275,11 +318,11 @@ export class Proxy {
     // Up means a server proven reachable, not merely routable: a probing
     // server gets the next request, but that request falls back when it fails.
     const isUp = (v: VersionState): boolean => v.servers.some((s) => s.health(now) === 'healthy');
-    const up = snap.filter(isUp);
+    const up = snap.filter((v) => v.eligible && isUp(v));
     const shares = new Map<VersionState, number>();
     const first = up[0];
     if (first !== undefined) {
-      if (first.spec.transition.mode === 'GRADUAL' && up[1] !== undefined) {
+      if (first.spec.transition.mode === 'GRADUAL' && first.standing.state !== 'promoted' && up[1] !== undefined) {
         shares.set(first, first.percentage);
         shares.set(up[1], 100 - first.percentage);
       } else {
@@ -291,7 +334,7 @@ export class Proxy {
         uuid: v.uuid,
         version: v.version,
         mode: v.spec.transition.mode,
-        state: isUp(v) ? 'up' : 'down',
+        state: !v.eligible ? 'rolled-back' : isUp(v) ? 'up' : 'down',
         newest: i === 0,
         share: shares.get(v) ?? 0,
         open: v.open.size,
@@ -307,7 +350,13 @@ export class Proxy {
           if (!healthy) out.ejectedUntil = s.ejectedUntil;
           return out;
         }),
+        judgement: this.judge.status(v),
       };
+      if (v.standing.state === 'rolled-back') {
+        st.rolledBack = { reason: v.standing.reason, at: new Date(v.standing.at).toISOString() };
+        if (v.standing.evidence !== undefined) st.rolledBack.evidence = v.standing.evidence;
+      }
+      if (v.standing.state === 'promoted') st.promotedAt = new Date(v.standing.at).toISOString();
       if (v.spec.transition.mode === 'GRADUAL') st.percentage = v.percentage;
       return st;
     });

@@ -5,10 +5,12 @@ import type { Logger } from 'pino';
 import { isValidVersionId, VersionNotFoundError } from '../core/index.js';
 import { nearest, unknownName } from '../core/suggest.js';
 import type { ClusterService } from './cluster-service.js';
+import { crossSiteRefusal } from './cross-site.js';
 import {
-  BadBodyError, BodyTooLargeError, ConfigError, MethodNotAllowedError, PathNotFoundError, UnauthorizedError, restStatus,
+  BadBodyError, BodyTooLargeError, ConfigError, CrossSiteError, MethodNotAllowedError, PathNotFoundError, UnauthorizedError, restStatus,
 } from './errors.js';
 import { jsonErrorAt } from './json.js';
+import { STATUS_PAGE } from './page/index.js';
 
 export interface ApiOptions {
   host: string;
@@ -19,6 +21,8 @@ export interface ApiOptions {
 
 const CLUSTERS = '/configuration/cluster';
 const ID_PATH = /^\/configuration\/cluster\/([^/]+)$/;
+/** An operator's judgement of a version: roll it back now, promote it (end the transition), resume judging it. */
+const JUDGE_PATH = /^\/configuration\/cluster\/([^/]+)\/(rollback|promote|resume)$/;
 
 /** Refused uploads are read and dropped up to this many bytes or this long, then the socket is cut. */
 const LINGER_BYTES = 64 * 1024 * 1024;
@@ -117,6 +121,16 @@ export class ConfigApi {
       sendJson(res, 200, { status: 'ok' });
       return;
     }
+    // The status page holds no data (its calls carry the token), so it is served to anyone who can reach the port.
+    if (path === '/') {
+      allow(method, ['GET', 'HEAD']);
+      res.writeHead(200, { ...STATUS_PAGE.headers, 'Content-Length': STATUS_PAGE.body.length });
+      res.end(method === 'HEAD' ? undefined : STATUS_PAGE.body);
+      return;
+    }
+    // The page above is static and harmless wherever a link to it comes from; everything below is refused to other sites.
+    const refused = crossSiteRefusal(req.headers, { listenHost: this.opts.host, token: this.tokenDigest !== undefined });
+    if (refused !== undefined) throw new CrossSiteError(refused);
     this.authorize(req);
 
     if (path === CLUSTERS || path === `${CLUSTERS}/`) {
@@ -159,6 +173,18 @@ export class ConfigApi {
       return;
     }
 
+    const j = JUDGE_PATH.exec(path);
+    if (j !== null) {
+      const id = j[1]!;
+      const action = j[2] as 'rollback' | 'promote' | 'resume';
+      allow(method, ['POST']);
+      if (!isValidVersionId(id) || !this.sidecar.hasCluster(id)) notFound(id);
+      const cluster = await this.sidecar.judgeCluster(id, action);
+      this.log.info({ event: 'api', method, path, uuid: id }, `version ${cluster.version}: ${action}`);
+      sendJson(res, 200, { cluster });
+      return;
+    }
+
     if (path === '/status') {
       allow(method, ['GET', 'HEAD']);
       sendJson(res, 200, this.sidecar.status(), {}, pretty(req, url.slice(path.length)));
@@ -172,7 +198,7 @@ export class ConfigApi {
       res.end(text);
       return;
     }
-    throw new PathNotFoundError(path, '/configuration/cluster, /status, /metrics, /healthz');
+    throw new PathNotFoundError(path, '/ (the status page), /configuration/cluster, /status, /metrics, /healthz');
   }
 
   /** Bearer token, compared in constant time (digests have equal length whatever was sent). */

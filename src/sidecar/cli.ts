@@ -27,9 +27,12 @@ Examples:
   upshift --config upshift.json --log-level DEBUG
   upshift -configFile=upshift.json -logLevel=DEBUG   the same, in the prototype's flags
   upshift status --config upshift.json           versions, health and traffic share
+  upshift watch                                  the same, live (Ctrl-C ends it)
+  upshift open                                   print the status page's address
   upshift cluster add v2.json                    add a version ({"cluster": {...}})
   upshift cluster list
   upshift cluster rm <uuid>
+  upshift rollback <uuid>                        roll a version back now (promote, resume likewise)
   upshift demo                                   two demo versions behind a sidecar
 
 Log levels: CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG (the seed's) or
@@ -170,7 +173,7 @@ export function buildCli(): Command {
         process.stdout.write(JSON.stringify(data, null, 2) + '\n');
         return;
       }
-      const s = data as { address: { host: string; port: number }; connections: number; stateFile?: { path: string; restored: boolean; note?: string }; versions: Array<Omit<Row, 'servers'> & { mode: string; state: string; newest: boolean; share: number; percentage?: number; requests: number; errors: number; fallbacksIn: number; fallbacksOut: number; ejections: number; servers: Array<{ hostname: string; port: number; state?: string; healthy: boolean }> }> };
+      const s = data as { address: { host: string; port: number }; connections: number; stateFile?: { path: string; restored: boolean; note?: string }; versions: Array<Omit<Row, 'servers'> & { mode: string; state: string; rolledBack?: { reason: string }; newest: boolean; share: number; percentage?: number; requests: number; errors: number; fallbacksIn: number; fallbacksOut: number; ejections: number; servers: Array<{ hostname: string; port: number; state?: string; healthy: boolean }> }> };
       process.stdout.write(`proxy ${s.address.host}:${s.address.port}, ${s.connections} open connection(s)\n`);
       if (s.stateFile?.restored === true) {
         const note = s.stateFile.note === undefined ? '' : ` ${s.stateFile.note}`;
@@ -179,7 +182,7 @@ export function buildCli(): Command {
       const rows = [['VERSION', 'UUID', 'MODE', 'STATE', 'SHARE', 'REQUESTS', 'ERRORS', 'FALLBACKS', 'EJECTIONS', 'SERVERS']];
       for (const v of s.versions) {
         rows.push([
-          v.version + (v.newest ? ' *' : ''), v.uuid, v.mode + (v.percentage !== undefined ? ` ${v.percentage}%` : ''), v.state, `${v.share}%`,
+          v.version + (v.newest ? ' *' : ''), v.uuid, v.mode + (v.percentage !== undefined ? ` ${v.percentage}%` : ''), v.state + (v.rolledBack ? ` (${v.rolledBack.reason})` : ''), `${v.share}%`,
           String(v.requests), String(v.errors), `${v.fallbacksOut} out/${v.fallbacksIn} in`, String(v.ejections),
           (v.launch ? `${v.launch.state}${v.launch.message ? ` (${v.launch.message})` : ''} ` : '') + v.servers.map((x) => `${x.hostname}:${x.port}${x.healthy ? '' : ` (${x.state ?? 'ejected'})`}`).join(','),
         ]);
@@ -188,9 +191,32 @@ export function buildCli(): Command {
     }));
   apiOptions(program.commands.at(-1)!);
 
+  apiOptions(program.command('watch')
+    .description('a live view of the status: versions, share, requests/s, errors, p99, verdict, servers, last events (Ctrl-C ends it)')
+    .option('--interval <seconds>', 'time between refreshes', '1')
+    .option('--count <n>', 'stop after this many refreshes'))
+    .action(run(async (opts: { interval: string; count?: string }, cmd: Command) => {
+      const interval = Number(opts.interval);
+      if (!(interval >= 0.1)) fail(`--interval must be a number of seconds, at least 0.1 (got ${opts.interval})`);
+      const count = opts.count === undefined ? undefined : Number(opts.count);
+      if (count !== undefined && !(Number.isInteger(count) && count >= 1)) fail(`--count must be a whole number, at least 1 (got ${opts.count})`);
+      const { watch } = await import('./watch.js');
+      await watch(target(cmd), { interval, count, out: process.stdout });
+    }));
+
+  apiOptions(program.command('open')
+    .description('print the address of the status page (GET / of the config API), live in a browser'))
+    .action(run(async (_o: unknown, cmd: Command) => {
+      const t = target(cmd);
+      // Reached first, so a wrong address is said here rather than in the browser.
+      await call(t, 'GET', '/healthz');
+      process.stdout.write(`${t.base}/\n`);
+      if (t.token !== undefined) process.stderr.write('the page asks for the API token (it keeps it in memory only)\n');
+    }));
+
   const cluster = program.command('cluster').description('list, add, change and remove versions of a running sidecar');
   cluster.on('command:*', (operands: string[]) => unknownCommand(cluster, operands[0]!));
-  apiOptions(cluster.command('list').description('all versions, newest first, with their state (up/down)').option('--json', 'print the raw JSON'))
+  apiOptions(cluster.command('list').description('all versions, newest first, with their state (up/down/rolled-back)').option('--json', 'print the raw JSON'))
     .action(run(async (opts: { json?: boolean }, cmd: Command) => {
       const t = target(cmd);
       const { data } = await call(t, 'GET', '/configuration/cluster');
@@ -241,6 +267,20 @@ export function buildCli(): Command {
       await call(target(cmd), 'DELETE', `/configuration/cluster/${encodeURIComponent(uuid)}`);
       process.stdout.write(`removed ${uuid}; its connections are draining\n`);
     }));
+
+  const judgements = {
+    rollback: ['roll a version back now: no new traffic, its clients go back to the previous version', 'rolled back'],
+    promote: ['end the transition: the version takes every new client now and is no longer judged', 'promoted'],
+    resume: ['put a rolled-back or promoted version back under judgement, its counters reset', 'resumed'],
+  } as const;
+  for (const [action, [description, done]] of Object.entries(judgements)) {
+    apiOptions(program.command(action).argument('<uuid>').description(description))
+      .action(run(async (uuid: string, _o: unknown, cmd: Command) => {
+        const { data } = await call(target(cmd), 'POST', `/configuration/cluster/${encodeURIComponent(uuid)}/${action}`);
+        const c = (data as { cluster: { uuid: string; version: string } }).cluster;
+        process.stdout.write(`version ${c.version} (${c.uuid}) ${done}\n`);
+      }));
+  }
 
   program.command('demo')
     .description('start two demo app versions behind a sidecar and print curl commands to try each transition mode')

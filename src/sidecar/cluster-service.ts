@@ -30,6 +30,8 @@ export interface ClusterService {
   addCluster(input: unknown): Promise<ClusterView>;
   updateCluster(id: string, patch: unknown): Promise<ClusterView>;
   removeCluster(id: string): Promise<ClusterView>;
+  /** An operator's `rollback`, `promote` or `resume` of a version: committed to the state file first, then applied (a refusal is taken back out). */
+  judgeCluster(id: string, action: 'rollback' | 'promote' | 'resume'): Promise<ClusterView>;
   /** Per-version state, health, share and counters, newest first. */
   status(): unknown;
 }

@@ -40,6 +40,14 @@ export class UnauthorizedError extends UpshiftError {
   }
 }
 
+/** A browser request to the config API from another site (see cross-site.ts). */
+export class CrossSiteError extends UpshiftError {
+  constructor(reason: string) {
+    super('UPS_ERR_CROSS_SITE', `refused: ${reason}; open the status page from this port instead`, 'origin');
+    this.name = 'CrossSiteError';
+  }
+}
+
 /** A config API path that does not take this method. */
 export class MethodNotAllowedError extends UpshiftError {
   constructor(method: string, readonly allowed: readonly string[]) {
@@ -70,10 +78,12 @@ const REST_STATUS: Readonly<Record<string, number>> = {
   UPS_ERR_BAD_BODY: 400,
   UPS_ERR_NO_LAUNCHER: 400,
   UPS_ERR_UNAUTHORIZED: 401,
+  UPS_ERR_CROSS_SITE: 403,
   UPS_ERR_NOT_FOUND: 404,
   UPS_ERR_VERSION_NOT_FOUND: 404,
   UPS_ERR_METHOD_NOT_ALLOWED: 405,
   UPS_ERR_VERSION_EXISTS: 409,
+  UPS_ERR_NO_ROLLBACK_TARGET: 409,
   UPS_ERR_BODY_TOO_LARGE: 413,
   UPS_ERR_CLOSED: 503,
 };

@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
-import type { Proxy } from '../core/index.js';
+import type { Proxy, ProxyEvents } from '../core/index.js';
 
 /**
  * The seed's level names and what they mean in pino. NOTICE has no pino
@@ -65,6 +65,25 @@ export function prettyLine(json: string, color = false): string {
   return `${time} ${level} ${String(o['msg'] ?? '')}${extra}\n`;
 }
 
+/** What a rollback means, in a line: a transient fall-back for `down`, a standing for the others. */
+function rollbackMessage(p: ProxyEvents['rollback']): string {
+  const to = p.toVersion === undefined ? 'no version is left to serve' : `new traffic goes to ${p.toVersion}`;
+  switch (p.reason) {
+    case 'down': return p.toVersion === undefined ? `newest version ${p.fromVersion} is down and no version is left to serve` : `newest version ${p.fromVersion} is down: ${to}`;
+    case 'removed': return `newest version ${p.fromVersion} was removed: ${to}`;
+    case 'operator': return `version ${p.fromVersion} rolled back by an operator: ${to}`;
+    default: {
+      const e = p.evidence as { newest?: { requests: number; failures: number }; reference?: { rung: string; requests: number; failures: number }; newestP99?: number; referenceP99?: number } | undefined;
+      const why = p.reason === 'latency' && e?.newestP99 !== undefined
+        ? `p99 first byte ${e.newestP99} ms against ${e.referenceP99} ms`
+        : e?.newest !== undefined
+          ? `${e.newest.failures} of ${e.newest.requests} requests failed${e.reference !== undefined && e.reference.rung !== 'absolute' ? `, the previous version ${e.reference.failures} of ${e.reference.requests}` : ''}`
+          : p.reason;
+      return `version ${p.fromVersion} rolled back (${p.reason}: ${why}): ${to}`;
+    }
+  }
+}
+
 /**
  * Turns the core's events into logs: warn when traffic moves away from where
  * routing meant it (eject, fallback, rollback), info for config changes and
@@ -80,7 +99,9 @@ export function logProxyEvents(proxy: Proxy, log: Logger): () => void {
   on('upstream:eject', (p) => log.warn({ event: 'upstream:eject', uuid: p.uuid, version: p.version, server: p.server, failures: p.failures, until: new Date(p.until).toISOString() }, `server ${p.server} of version ${p.version} ejected after ${p.failures} failure(s)`));
   on('upstream:readmit', (p) => log.info({ event: 'upstream:readmit', uuid: p.uuid, version: p.version, server: p.server, by: p.by }, `server ${p.server} of version ${p.version} back in rotation`));
   on('fallback', (p) => log.warn({ event: 'fallback', from: p.fromVersion, fromUuid: p.fromUuid, to: p.toVersion, toUuid: p.toUuid, reason: p.reason }, `fell back from ${p.fromVersion} to ${p.toVersion}: ${p.reason}`));
-  on('rollback', (p) => log.warn({ event: 'rollback', from: p.fromVersion, fromUuid: p.fromUuid, to: p.toVersion, toUuid: p.toUuid }, p.toVersion === undefined ? `newest version ${p.fromVersion} is down and no version is left to serve` : `newest version ${p.fromVersion} is down: new traffic goes to ${p.toVersion}`));
+  on('rollback', (p) => log.warn({ event: 'rollback', from: p.fromVersion, fromUuid: p.fromUuid, to: p.toVersion, toUuid: p.toUuid, reason: p.reason, evidence: p.evidence }, rollbackMessage(p)));
+  on('promote', (p) => log.info({ event: 'promote', uuid: p.uuid, version: p.version }, `version ${p.version} promoted: it takes every new client and is no longer judged`));
+  on('resume', (p) => log.info({ event: 'resume', uuid: p.uuid, version: p.version }, `version ${p.version} is back under judgement`));
   on('recover', (p) => log.info({ event: 'recover', uuid: p.uuid, version: p.version }, `version ${p.version} is serving again`));
   on('version:add', (p) => log.info({ event: 'version:add', uuid: p.uuid, version: p.version, mode: p.mode }, `version ${p.version} added (${p.mode})`));
   on('version:update', (p) => log.info({ event: 'version:update', uuid: p.uuid, version: p.version, mode: p.mode }, `version ${p.version} updated (${p.mode})`));

@@ -9,7 +9,7 @@ import type { Proxy, ProxyStatus } from '../core/index.js';
  */
 export class Metrics {
   readonly registry = new Registry();
-  private readonly rollbacks: Counter<'from' | 'to'>;
+  private readonly rollbacks: Counter<'from' | 'to' | 'reason'>;
   private readonly changes: Counter<'action'>;
   private readonly unsubscribe: () => void;
 
@@ -92,7 +92,18 @@ export class Metrics {
       name: 'upshift_versions', help: 'Versions configured.', registers: [r],
       collect() { this.set(status().versions.length); },
     });
-    this.rollbacks = new Counter({ name: 'upshift_rollbacks_total', help: 'Times the newest version went down and new traffic moved to an older one.', labelNames: ['from', 'to'], registers: [r] });
+    new Gauge({
+      name: 'upshift_version_state', help: 'Each version\'s state, one series per state set to 1 for the current one: up, down (no routable server), rolled-back (judged bad or rolled back by an operator).', labelNames: [...labels, 'state'], registers: [r],
+      collect() {
+        perVersion(this, (s) => {
+          for (const v of s.versions) for (const state of ['up', 'down', 'rolled-back']) this.set({ uuid: v.uuid, version: v.version, state }, v.state === state ? 1 : 0);
+        });
+      },
+    });
+    this.rollbacks = new Counter({
+      name: 'upshift_rollbacks_total', labelNames: ['from', 'to', 'reason'], registers: [r],
+      help: 'Times new traffic moved from the newest version back to an older one; reason: down (no routable server, transient), removed, or a rollback that lasts until resumed: errors, latency, unreachable, operator.',
+    });
     this.changes = new Counter({ name: 'upshift_config_changes_total', help: 'Versions added, updated and removed through the config API.', labelNames: ['action'], registers: [r] });
     // prom-client names these process_* and nodejs_*: the prefix is ours alone (upshift_process_*, upshift_nodejs_*).
     collectDefaultMetrics({ register: r, prefix: 'upshift_' });
@@ -108,8 +119,8 @@ export class Metrics {
     };
     void requests;
 
-    const onRollback = (p: { fromVersion: string; toVersion: string | undefined }): void => {
-      this.rollbacks.inc({ from: p.fromVersion, to: p.toVersion ?? 'none' });
+    const onRollback = (p: { fromVersion: string; toVersion: string | undefined; reason: string }): void => {
+      this.rollbacks.inc({ from: p.fromVersion, to: p.toVersion ?? 'none', reason: p.reason });
     };
     proxy.events.on('rollback', onRollback);
     this.unsubscribe = () => proxy.events.off('rollback', onRollback);

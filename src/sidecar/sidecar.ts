@@ -16,6 +16,9 @@ import { createLogger, logProxyEvents, type LogFormat } from './logging.js';
 import { Changes, toStored, withVersion } from './changes.js';
 import { warnIfUnauthenticated } from './exposure.js';
 import { Metrics } from './metrics.js';
+import { redact } from './redact.js';
+import { RecentEvents, type RecentEvent } from './recent-events.js';
+import { judgeVersion, persistVerdicts, restoreStanding, withStanding, type JudgeAction } from './standing.js';
 import { RESTART_FROM_CONFIG, StateStore, type StateFileStatus, type StoredCluster } from './store.js';
 
 export interface SidecarDeps {
@@ -43,27 +46,6 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const HIDDEN = '(hidden)';
-
-/**
- * Environment values are secrets: the API shows their names only. The state
- * file (mode 0600) keeps them, since a restart may have to launch again.
- */
-function redact(containers: unknown): unknown {
-  const one = (c: unknown): unknown => {
-    if (!isObject(c) || c['environment'] === undefined) return c;
-    const env = c['environment'];
-    let hidden: unknown = HIDDEN;
-    if (Array.isArray(env)) {
-      hidden = env.map((e) => (Array.isArray(e) ? [e[0], HIDDEN] : typeof e === 'string' && e.includes('=') ? `${e.slice(0, e.indexOf('='))}=${HIDDEN}` : HIDDEN));
-    } else if (isObject(env)) {
-      hidden = Object.fromEntries(Object.keys(env).map((k) => [k, HIDDEN]));
-    }
-    return { ...c, environment: hidden };
-  };
-  return Array.isArray(containers) ? containers.map(one) : one(containers);
-}
-
 /**
  * A running sidecar: the proxy, the REST config port, the state file, the
  * container launcher, metrics and logs. Created by `startSidecar`.
@@ -77,6 +59,7 @@ export class Sidecar implements ClusterService {
   private readonly store: StateStore | undefined;
   private readonly deps: SidecarDeps;
   private readonly launches = new Map<string, LaunchRecord>();
+  private readonly recent: RecentEvents;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly changes: Changes;
   private launcherPromise: Promise<Launcher> | undefined;
@@ -96,6 +79,7 @@ export class Sidecar implements ClusterService {
     this.store = config.stateFile === undefined ? undefined : new StateStore(config.stateFile);
     this.changes = new Changes(this.store, log, () => this.snapshot());
     this.metrics = new Metrics(proxy, (uuid) => this.launches.get(uuid)?.info.state);
+    this.recent = new RecentEvents(proxy);
     this.api = new ConfigApi(this, config.api, log);
   }
 
@@ -126,6 +110,7 @@ export class Sidecar implements ClusterService {
     }
     // Events are logged from here on: a start that fails says one thing only, its reason.
     this.stopLogging = logProxyEvents(this.proxy, this.log);
+    persistVerdicts(this.proxy, () => this.track(this.changes.run(() => this.changes.commit(this.snapshot())).catch(() => { /* logged by commit */ })));
     await this.reconcile();
     // Writing the state at once pins the uuids generated for config versions across restarts.
     if (this.store !== undefined && stored === undefined) await this.persist();
@@ -140,12 +125,13 @@ export class Sidecar implements ClusterService {
 
   private restore(input: unknown): void {
     if (!isObject(input)) throw new InvalidVersionError('cluster', 'must be an object');
-    const { containers, percentage, ...rest } = input;
+    const { containers, percentage, standing, ...rest } = input;
     const json = this.proxy.addVersion(rest, { allowNoServers: containers !== undefined });
     if (containers !== undefined) {
       this.launches.set(json.uuid, { launchId: newLaunchId(), containers, info: { state: 'starting', message: 'waiting for the launcher', since: new Date().toISOString() } });
     }
     if (typeof percentage === 'number' && json.upgradeTransition.mode === 'GRADUAL') this.proxy.setPercentage(json.uuid, percentage);
+    if (standing !== undefined) restoreStanding(this.proxy, json.uuid, standing);
   }
 
   /** Adopts running containers of restored versions and launches the missing ones. */
@@ -207,6 +193,7 @@ export class Sidecar implements ClusterService {
     const rec = this.launches.get(uuid);
     if (rec === undefined) return;
     rec.info = message === undefined ? { state, since: new Date().toISOString() } : { state, message, since: new Date().toISOString() };
+    this.recent.launch(uuid, this.proxy.getVersion(uuid)?.version, state, message);
   }
 
   private launch(launcher: Launcher, spec: LaunchSpec): void {
@@ -264,7 +251,7 @@ export class Sidecar implements ClusterService {
 
   private snapshot(): StoredCluster[] {
     const status = new Map(this.proxy.status().versions.map((v) => [v.uuid, v]));
-    return this.proxy.listVersions().map((json) => toStored(json, this.launches.get(json.uuid)?.containers, status.get(json.uuid)?.percentage));
+    return this.proxy.listVersions().map((json) => withStanding(toStored(json, this.launches.get(json.uuid)?.containers, status.get(json.uuid)?.percentage), status.get(json.uuid)));
   }
 
   private view(json: ClusterJSON): ClusterView {
@@ -368,12 +355,17 @@ export class Sidecar implements ClusterService {
     return view;
   }
 
-  /** Per-version state, health, share and counters, newest first; where the versions came from. */
-  status(): ProxyStatus & { versions: Array<VersionStatus & { launch?: LaunchInfo }>; stateFile?: StateFileStatus } {
+  async judgeCluster(id: string, action: JudgeAction): Promise<ClusterView> {
+    return this.changes.run(async () => this.view(await judgeVersion(this.proxy, this.changes, () => this.snapshot(), id, action)));
+  }
+
+  /** Per-version state, health, share and counters, newest first; the last notable events, oldest first; where the versions came from. */
+  status(): ProxyStatus & { versions: Array<VersionStatus & { launch?: LaunchInfo }>; events: RecentEvent[]; stateFile?: StateFileStatus } {
     const s = this.proxy.status();
     return {
       ...s,
       ...(this.store !== undefined ? { stateFile: this.restored ? { path: this.store.file, restored: true, note: RESTART_FROM_CONFIG } : { path: this.store.file, restored: false } } : {}),
+      events: this.recent.list(),
       versions: s.versions.map((v) => {
         const rec = this.launches.get(v.uuid);
         return rec === undefined ? v : { ...v, launch: rec.info };
@@ -393,6 +385,7 @@ export class Sidecar implements ClusterService {
       // Background drains and launches end by then, or are cut off after the deadline.
       await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, drainTimeout).unref())]);
       this.stopLogging();
+      this.recent.close();
       this.metrics.close();
       const launcher = this.deps.launcher ?? (this.launcherPromise ? await this.launcherPromise.catch(() => undefined) : undefined);
       await launcher?.close().catch(() => {});

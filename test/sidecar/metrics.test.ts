@@ -60,7 +60,7 @@ t.test('/metrics is Prometheus text, counts per version, one registry per sideca
   t.equal(after.get('upshift_fallbacks_total{uuid="two",version="2.0",direction="out"}'), 1);
   t.equal(after.get('upshift_fallbacks_total{uuid="one",version="1.0",direction="in"}'), 1);
   t.equal(after.get('upshift_ejections_total{uuid="two",version="2.0"}'), 1);
-  t.equal(after.get('upshift_rollbacks_total{from="2.0",to="1.0"}'), 1, 'the rollback is counted');
+  t.equal(after.get('upshift_rollbacks_total{from="2.0",to="1.0",reason="down"}'), 1, 'the rollback is counted');
   t.equal(after.get('upshift_config_changes_total{action="add"}'), 1);
   t.equal(after.get('upshift_versions'), 3);
 });

@@ -40,7 +40,7 @@ t.test('paths, methods and oversized bodies', async (t) => {
   const port = sc.apiPort;
   const before = (await api(port, 'GET', '/configuration/cluster')).text;
 
-  for (const path of ['/configuration/clusterX', '/x/configuration/cluster', '/configuration', '/configuration/cluster/v1/extra', '/', '/configuration//cluster']) {
+  for (const path of ['/configuration/clusterX', '/x/configuration/cluster', '/configuration', '/configuration/cluster/v1/extra', '/index.html', '/configuration//cluster']) {
     const r = await api(port, 'GET', path);
     t.equal(r.status, 404, `${path}: 404 (paths match exactly, not by substring)`);
     t.equal(r.json?.error?.code, 'UPS_ERR_NOT_FOUND', `${path}: JSON error`);

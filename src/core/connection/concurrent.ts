@@ -2,6 +2,7 @@ import type net from 'node:net';
 import { chooseLeg } from './choose.js';
 import { BadResponseError, FirstByteTimeoutError, NoUpstreamError, UpstreamClosedError, type UpshiftError } from '../errors.js';
 import { HeadFinder } from '../http/parser.js';
+import { failureOutcome, headAttempt } from '../judge/outcome.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
 import { DialSequence, type Candidate } from '../upstream/dial.js';
@@ -185,6 +186,8 @@ export class ConcurrentExchange {
           leg.version.stats.requests++;
           if (leg.status >= 500) leg.version.stats.errors++;
         }
+        // Judgement hears the legs that were decided (failed connects were told by the dial).
+        if (leg.outcome !== 'pending') this.conn.attempts.push(leg.status !== 0 ? headAttempt(this.conn.ctx.judge, leg.version, leg.status, 0) : { version: leg.version, outcome: failureOutcome(leg.err) });
         leg.socket.on('error', noop);
         leg.socket.destroy();
       }

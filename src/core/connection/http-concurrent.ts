@@ -2,6 +2,7 @@ import type net from 'node:net';
 import { chooseLeg } from './choose.js';
 import { BadResponseError, FirstByteTimeoutError, NoUpstreamError, UpstreamClosedError, type UpshiftError } from '../errors.js';
 import { HeadFinder } from '../http/parser.js';
+import { failureOutcome, headAttempt } from '../judge/outcome.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
 import { DialSequence, type Candidate, type DialHooks } from '../upstream/dial.js';
@@ -209,6 +210,7 @@ export class HttpConcurrent implements PoolUser {
         this.conn.pool.discard(leg.socket);
         leg.socket = null;
         if (err !== undefined) this.conn.reportFailure(leg.version, leg.server, err);
+        this.conn.attempts.push({ version: leg.version, outcome: failureOutcome(err) });
       }
       leg.version.stats.errors++;
       // A leg that will never connect no longer holds the kept bytes.
@@ -252,6 +254,7 @@ export class HttpConcurrent implements PoolUser {
         if (leg.status !== 0) {
           leg.version.stats.requests++;
           if (leg.status >= 500) leg.version.stats.errors++;
+          this.conn.attempts.push(headAttempt(this.conn.ctx.judge, leg.version, leg.status, 0));
         }
         this.conn.pool.discard(leg.socket);
         leg.socket = null;

@@ -9,6 +9,8 @@ import { BadResponseHead, ChunkedScanner, forwardRequestHead, headLines, parseRe
 import { HeadFinder, HeadSizeExceeded } from '../http/parser.js';
 import { parseRequestHead, readWholeRequestHead, type RequestHead } from '../http/request-head.js';
 import { errorResponse } from '../http/responses.js';
+import { failureOutcome, headAttempt } from '../judge/outcome.js';
+import type { Attempt } from '../judge/types.js';
 import { route } from '../routing/router.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
@@ -79,6 +81,9 @@ export class HttpConnection implements DialHooks, PoolUser {
   private reqLeft = 0;
   private reqScan: ChunkedScanner | null = null;
   retryable = false;
+  /** Judgement: the versions the request in flight was tried on so far, told once it is decided; when it last went out (0: unknown). */
+  attempts: Attempt[] = [];
+  private sentAt = 0;
   /** Request bytes not yet written to the current upstream. */
   pending: Buffer[] = [];
   pendingBytes = 0;
@@ -255,6 +260,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.websocket = head.upgrade && isWebSocket(head);
     this.closeAfter = head.close;
     this.retryable = IDEMPOTENT.has(head.method);
+    this.attempts = [];
     this.retriesLeft = opts.http.retries;
     this.noReuse = false;
     this.routed = false;
@@ -444,6 +450,15 @@ export class HttpConnection implements DialHooks, PoolUser {
     // Only a failed connect ejects a server (as in stream mode): after the
     // request went out, a close or a stall may be the request's doing.
     this.ctx.health.failure(c.version, c.server);
+    this.attempts.push({ version: c.version, outcome: failureOutcome(err) });
+  }
+
+  /** The request in flight is decided: judgement hears every version it was tried on. */
+  private judged(last: Attempt | undefined): void {
+    if (last !== undefined) this.attempts.push(last);
+    if (this.attempts.length === 0) return;
+    this.ctx.judge.record({ attempts: this.attempts, idempotent: this.retryable });
+    this.attempts = [];
   }
 
   /** A server failed after the request went out: reported and counted, never an ejection. */
@@ -507,10 +522,12 @@ export class HttpConnection implements DialHooks, PoolUser {
         ev.publish('fallback', { proxyId: this.ctx.id, connectionId: this.id, fromUuid: intended.uuid, fromVersion: intended.version, toUuid: v.uuid, toVersion: v.version, reason: this.plan!.reason });
       }
     }
+    const now = Date.now();
+    this.sentAt = now;
     const deadline = v.spec.transition.firstByteTimeout ?? this.ctx.opts.timeouts.firstByte;
     // A deadline long against the sweep's period is swept (at most a few
     // per cent late); a short one gets a timer of its own.
-    if (deadline >= this.ctx.sweepEvery * 16) this.firstByteAt = Date.now() + deadline;
+    if (deadline >= this.ctx.sweepEvery * 16) this.firstByteAt = now + deadline;
     else {
       this.firstByteAt = 0;
       this.timer = setTimeout(onFirstByteTimeout, deadline, this);
@@ -542,6 +559,8 @@ export class HttpConnection implements DialHooks, PoolUser {
     this.pending = [];
     this.pendingBytes = 0;
     this.attach(v, s, socket, reused);
+    // The head may be in `buffered` already: the time to it is not known here.
+    this.sentAt = 0;
     this.seq = new DialSequence(this.plan!.targets.filter((x) => x !== v), this);
     if (buffered !== null && buffered.length > 0) this.upstreamData(socket, buffered);
     if (this.clientOpen && !this.clientEnded) this.client.resume();
@@ -648,6 +667,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     if (status >= 500) v.stats.errors++;
     else if (plan.gradual === v) this.ctx.growShare(v);
     this.ctx.health.success(v, this.upServer!);
+    this.judged(headAttempt(this.ctx.judge, v, status, this.sentAt));
 
     const method = this.req!.method;
     this.rdone = false;
@@ -819,6 +839,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     const v = this.upVersion!;
     v.stats.requests++;
     this.ctx.health.success(v, this.upServer!);
+    this.judged(headAttempt(this.ctx.judge, v, 101, this.sentAt));
     this.state = 'tunnel';
     const out = rewriteResponseHead(headLines(buf, this.offs, this.lines), null, null, null, true);
     this.bytesOut += out.length;
@@ -912,6 +933,7 @@ export class HttpConnection implements DialHooks, PoolUser {
       v.stats.errors++;
       this.error = err.code;
       this.reportFailure(v, s, err);
+      this.attempts.push({ version: v, outcome: failureOutcome(err) });
     }
     if (mayRetry && nothing && this.rsent === 0 && this.retryable && this.sent !== null && this.clientOpen && this.plan !== null && this.retriesLeft > 0) {
       this.retriesLeft--;
@@ -953,6 +975,7 @@ export class HttpConnection implements DialHooks, PoolUser {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.error = err.code;
     this.status = toHttpStatus(err);
+    this.judged(undefined);
     if (this.rsent !== 0) {
       this.abort(err.code);
       return;

@@ -9,6 +9,8 @@ import { HeadFinder, HeadSizeExceeded } from '../http/parser.js';
 import { parseRequestHead, type RequestHead } from '../http/request-head.js';
 import { errorResponse } from '../http/responses.js';
 import { injectCookies } from '../http/response-head.js';
+import { failureOutcome, headAttempt } from '../judge/outcome.js';
+import type { Attempt } from '../judge/types.js';
 import { route } from '../routing/router.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
@@ -77,6 +79,9 @@ export class StreamConnection implements DialHooks {
   private timer: NodeJS.Timeout | undefined;
   /** The failure that made us retry elsewhere, answered if the retry finds nothing. */
   private retryCause: UpshiftError | null = null;
+  /** Judgement: the versions this request was tried on so far, told once it is decided; when it last went out. */
+  attempts: Attempt[] = [];
+  private sentAt = 0;
   bytesIn = 0;
   bytesOut = 0;
   /** Byte total and time at the last sweep that saw it change (idle timeout). */
@@ -271,6 +276,15 @@ export class StreamConnection implements DialHooks {
     // anonymous client must not be able to roll every other client back.
     // Hung servers are the active health checks' and CONCURRENT's job.
     this.ctx.health.failure(c.version, c.server);
+    this.attempts.push({ version: c.version, outcome: failureOutcome(err) });
+  }
+
+  /** The request is decided: judgement hears every version it was tried on. */
+  private judged(last: Attempt | undefined): void {
+    if (last !== undefined) this.attempts.push(last);
+    if (this.attempts.length === 0) return;
+    this.ctx.judge.record({ attempts: this.attempts, idempotent: this.retryable });
+    this.attempts = [];
   }
 
   private dialed(err: Error | null, c?: Candidate, socket?: net.Socket): void {
@@ -290,6 +304,7 @@ export class StreamConnection implements DialHooks {
     socket.cork();
     for (const chunk of chunks) socket.write(chunk);
     socket.uncork();
+    this.sentAt = Date.now();
     if (!this.retryable || this.tcp) this.chunks = null;
     if (this.clientEnded) socket.end();
     if (this.tcp) {
@@ -404,6 +419,7 @@ export class StreamConnection implements DialHooks {
     if (status >= 500) v.stats.errors++;
     else if (plan.gradual === v) this.ctx.growShare(v);
     this.ctx.health.success(v, this.server!);
+    this.judged(headAttempt(this.ctx.judge, v, status, this.sentAt));
     const cookies = routingCookies(this.ctx, plan, v);
     const out = cookies === null ? buf : injectCookies(buf, start, end, cookies.lines, cookies.names);
     this.state = 'piping';
@@ -455,6 +471,7 @@ export class StreamConnection implements DialHooks {
     socket.destroy();
     v.open.delete(this);
     v.stats.errors++;
+    this.attempts.push({ version: v, outcome: failureOutcome(err) });
     this.error = err.code;
     reportFailure(this.ctx, this.id, v, s, err);
     if (mayRetry && !gotBytes && this.retryable && this.chunks !== null && this.clientOpen && this.seq !== null) {
@@ -482,6 +499,7 @@ export class StreamConnection implements DialHooks {
     this.state = 'closing';
     this.error = err.code;
     this.status = toHttpStatus(err);
+    this.judged(undefined);
     clearTimeout(this.timer);
     this.seq?.cancel();
     this.exchange?.abort();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidVersionError } from '../errors.js';
 import { given } from '../given.js';
+import { judgeToJSON, validateJudge, type JudgeInput, type JudgeOverrides } from '../judge/options.js';
 import { unknownName } from '../suggest.js';
 
 /** The four ways traffic moves to the newest version. */
@@ -45,6 +46,8 @@ export interface VersionInput {
   upgradeTransition?: TransitionInput;
   /** How requests spread over this version's servers. Default round-robin. */
   balancing?: BalancingPolicy;
+  /** Judgement of this version: fields given here override the proxy's `judge` option. */
+  judge?: JudgeInput;
 }
 
 /** A validated, normalized transition. */
@@ -65,6 +68,8 @@ export interface VersionSpec {
   readonly servers: readonly ServerAddress[];
   readonly transition: Transition;
   readonly balancing: BalancingPolicy;
+  /** The version's own `judge` fields (over the proxy's); undefined when none given. */
+  readonly judge: JudgeOverrides | undefined;
 }
 
 /** The seed's version of a cluster that gives none. */
@@ -79,7 +84,7 @@ const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const METHOD_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
 const HOST_RE = /^[A-Za-z0-9._:%[\]-]{1,253}$/;
 
-const VERSION_KEYS = new Set(['uuid', 'version', 'servers', 'upgradeTransition', 'balancing']);
+const VERSION_KEYS = new Set(['uuid', 'version', 'servers', 'upgradeTransition', 'balancing', 'judge']);
 const TRANSITION_KEYS = new Set([
   'mode', 'sessionTimeout', 'percentageTransitionPerRequest', 'initialPercentage',
   'concurrentVersions', 'firstByteTimeout', 'sideEffectMethods',
@@ -283,7 +288,10 @@ export function validateVersion(input: unknown, opts: ValidateVersionOptions = {
     }
     balancing = b as BalancingPolicy;
   }
-  return Object.freeze({ uuid, version, servers: Object.freeze(servers), transition, balancing });
+  const judge = input['judge'] === undefined || input['judge'] === null
+    ? undefined
+    : validateJudge(input['judge'], `${root}.judge`, (f, m) => new InvalidVersionError(f, m));
+  return Object.freeze({ uuid, version, servers: Object.freeze(servers), transition, balancing, judge });
 }
 
 /** The seed's wire shape of a version, as REST and the state file write it. */
@@ -293,6 +301,7 @@ export interface ClusterJSON {
   servers: ServerAddress[];
   upgradeTransition: TransitionInput & { mode: TransitionMode };
   balancing?: BalancingPolicy;
+  judge?: JudgeInput;
 }
 
 /** Turns a normalized version back into the seed's JSON, listing only the fields its mode uses. */
@@ -316,6 +325,7 @@ export function toClusterJSON(spec: VersionSpec): ClusterJSON {
     upgradeTransition,
   };
   if (spec.balancing !== 'round-robin') out.balancing = spec.balancing;
+  if (spec.judge !== undefined && Object.keys(spec.judge).length > 0) out.judge = judgeToJSON(spec.judge);
   return out;
 }
 
@@ -326,7 +336,7 @@ export interface PatchedVersion {
   readonly percentage: number | undefined;
 }
 
-const PATCH_KEYS = ['version', 'servers', 'upgradeTransition', 'balancing', 'percentage', 'uuid'];
+const PATCH_KEYS = ['version', 'servers', 'upgradeTransition', 'balancing', 'percentage', 'uuid', 'judge'];
 
 /**
  * What a PATCH body makes of a version, without changing anything: the
@@ -339,7 +349,7 @@ export function patchVersion(current: ClusterJSON, patch: unknown, opts: { serve
   if (!isObject(patch)) throw new InvalidVersionError('cluster', 'must be an object');
   for (const k of Object.keys(patch)) {
     if (!PATCH_KEYS.includes(k)) {
-      throw new InvalidVersionError(`cluster.${k}`, unknownName('field', k, ['version', 'servers', 'upgradeTransition', 'balancing', 'percentage']));
+      throw new InvalidVersionError(`cluster.${k}`, unknownName('field', k, ['version', 'servers', 'upgradeTransition', 'balancing', 'percentage', 'judge']));
     }
   }
   if (patch['uuid'] !== undefined && patch['uuid'] !== current.uuid) throw new InvalidVersionError('cluster.uuid', 'cannot be changed');
@@ -358,6 +368,7 @@ export function patchVersion(current: ClusterJSON, patch: unknown, opts: { serve
     servers: patch['servers'] ?? current.servers,
     upgradeTransition: transition,
     ...(patch['balancing'] !== undefined ? { balancing: patch['balancing'] } : current.balancing ? { balancing: current.balancing } : {}),
+    ...(patch['judge'] !== undefined ? { judge: patch['judge'] } : current.judge ? { judge: current.judge } : {}),
   };
   const spec = validateVersion(merged, { serversOptional: opts.serversOptional === true });
   let percentage: number | undefined;

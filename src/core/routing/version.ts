@@ -2,6 +2,7 @@ import { createBalancer, type Balancer } from '../upstream/balancer.js';
 import { ServerState } from '../upstream/server.js';
 import type { Orderable } from './order.js';
 import type { VersionSpec } from './spec.js';
+import { JUDGED, type Standing } from './standing.js';
 
 /** Counters of one version, as `status()` reports them. */
 export interface VersionStats {
@@ -33,6 +34,10 @@ export class VersionState implements Orderable {
   readonly open = new Set<{ destroy(): void }>();
   /** Whether the last health look found this version down (for rollback/recover events). */
   wasDown = false;
+  /** Judgement's standing: judged, rolled back (no new traffic) or promoted (see standing.ts). */
+  standing: Standing = JUDGED;
+  /** Judgement's own state of this version (its outcome window), owned and typed by judge/judge.ts; a field, not a map, since every answer reaches it. */
+  judgeSlot: unknown = undefined;
 
   constructor(spec: VersionSpec, addedSeq: number) {
     this.spec = spec;
@@ -64,6 +69,11 @@ export class VersionState implements Orderable {
       this.percentage = spec.transition.initialPercentage;
     }
     this.spec = spec;
+  }
+
+  /** Routing may send new traffic here: not rolled back. */
+  get eligible(): boolean {
+    return this.standing.state !== 'rolled-back';
   }
 
   /** At least one server is routable now. A version without servers (not ready yet) is down. */

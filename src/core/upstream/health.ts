@@ -56,7 +56,8 @@ export class Health {
     const down = !v.up(now);
     if (down === v.wasDown) return;
     v.wasDown = down;
-    const snap = this.table.snapshot;
+    // Rolled-back versions take no traffic: the newest is the first eligible one.
+    const snap = this.table.snapshot.filter((x) => x.eligible);
     if (down) {
       if (this.opts.onVersionDown === 'remove' && this.table.has(v.uuid)) {
         this.onVersionDown(v);
@@ -64,7 +65,7 @@ export class Health {
       }
       if (snap[0] === v) {
         const to = snap.find((x) => x !== v && x.up(now));
-        this.events.publish('rollback', { proxyId: this.proxyId, fromUuid: v.uuid, fromVersion: v.version, toUuid: to?.uuid, toVersion: to?.version });
+        this.events.publish('rollback', { proxyId: this.proxyId, fromUuid: v.uuid, fromVersion: v.version, toUuid: to?.uuid, toVersion: to?.version, reason: 'down' });
       }
     } else if (snap[0] === v) {
       this.events.publish('recover', { proxyId: this.proxyId, uuid: v.uuid, version: v.version });
