@@ -23,8 +23,10 @@ ARG BASE_IMAGE=node:20-bookworm-slim
 FROM ${BASE_IMAGE} AS build
 # PREBUILT=1 takes dist/ and node_modules/ from the build context as they
 # are (test/docker/build-sidecar-image.sh assembles such a context: a fresh
-# dist/ and the production packages only). Otherwise src/ is compiled here
-# and the dev packages are dropped afterwards.
+# dist/ and the sidecar's packages only). Otherwise src/ is compiled here
+# and every other package is dropped afterwards. The sidecar's packages are
+# the production dependencies plus dockerode, an optional peer dependency
+# of the npm package that the image always needs (scripts/sidecar-modules.mjs).
 ARG PREBUILT=0
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 WORKDIR /build
@@ -33,7 +35,7 @@ COPY . .
 RUN if [ "$PREBUILT" = 1 ]; then test -f dist/sidecar/bin.js && test -d node_modules; else \
       { [ -d node_modules ] || npm ci --ignore-scripts; } \
       && rm -rf dist && node node_modules/typescript/bin/tsc -p tsconfig.build.json \
-      && npm prune --omit=dev --ignore-scripts; \
+      && node scripts/sidecar-modules.mjs --prune; \
     fi \
  && rm -rf node_modules/.cache
 

@@ -4,6 +4,7 @@ import { given } from './given.js';
 import { isCookieAttributeValue, isCookieName, type CookieOptions, type SameSite } from './http/cookies.js';
 import { DEFAULT_JUDGE, mergeJudge, validateJudge, type JudgeInput, type JudgeOptions } from './judge/options.js';
 import type { VersionInput } from './routing/spec.js';
+import { unknownName } from './suggest.js';
 
 /** Options of `createProxy`. Every field is optional; defaults are the `DEFAULT_*` constants. */
 export interface ProxyOptions {
@@ -60,8 +61,8 @@ export interface ProxyOptions {
     ejectMax?: number;
     /** What happens to a version whose servers are all ejected: `keep` (default) or `remove` (the seed's behaviour). */
     onVersionDown?: 'keep' | 'remove';
-    /** Active health checks; off unless given. */
-    active?: {
+    /** Active health checks; off unless given (`true`: with the defaults below; `false`: off). */
+    active?: boolean | {
       /** Milliseconds between checks of each server. Default 5000. */
       interval?: number;
       /** Milliseconds a check may take. Default 2000. */
@@ -181,7 +182,7 @@ function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], pat
       const field = path ? `${path}.${k}` : k;
       // Own keys only: `__proto__` or `constructor` must not find Object.prototype's.
       const hint = Object.hasOwn(HINTS, k) ? HINTS[k] : undefined;
-      throw new InvalidOptionError(field, hint ? `unsupported option, use ${hint} instead` : `unknown option (expected one of ${allowed.join(', ')})`);
+      throw new InvalidOptionError(field, hint ? `unsupported option, use ${hint} instead` : unknownName('option', k, allowed));
     }
   }
 }

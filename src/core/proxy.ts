@@ -18,14 +18,21 @@ import type { VersionState } from './routing/version.js';
 import { RetryBudget, type RetryBudgetOptions } from './upstream/failover.js';
 import { Health } from './upstream/health.js';
 import { UpstreamPool } from './upstream/pool.js';
+import type { ServerHealth } from './upstream/server.js';
 
 /** Health and counters of one server, as `status()` reports them. */
 export interface ServerStatus {
   hostname: string;
   port: number;
-  /** Routable now (healthy, or half-open after an ejection ran out). */
+  /** `state` is `healthy`. */
   healthy: boolean;
-  /** Epoch ms until which the server is ejected; absent when healthy. */
+  /**
+   * `healthy`: no failure since its last success (a new server counts as healthy until it fails);
+   * `ejected`: out of rotation after failures; `probing`: the ejection ran out and routing tries it
+   * again, but it has not succeeded since (an active check or the next request decides).
+   */
+  state: ServerHealth;
+  /** Epoch ms until which the server is (or was, when probing) ejected; absent when healthy. */
   ejectedUntil?: number;
   ejections: number;
   /** Open upstream connections (http mode: pooled connections in use). */
@@ -42,8 +49,8 @@ export interface VersionStatus {
   version: string;
   mode: TransitionMode;
   /**
-   * `up`: some server routable; `down`: none (traffic has fallen back); `draining`: removed, finishing;
-   * `rolled-back`: judged bad or rolled back by an operator, no new traffic until resumed.
+   * `up`: some server healthy; `down`: none (all ejected or probing, or no servers: traffic has fallen back);
+   * `draining`: removed, finishing; `rolled-back`: judged bad or rolled back by an operator, no new traffic until resumed.
    */
   state: 'up' | 'down' | 'draining' | 'rolled-back';
   /** When rolled back: why, when (ISO 8601), and the counts that decided it. */
@@ -54,7 +61,7 @@ export interface VersionStatus {
   judgement: JudgementStatus;
   /** True for the version that sorts highest. */
   newest: boolean;
-  /** Percentage of new clients routing sends here now (GRADUAL splits it; others give the newest up version 100). */
+  /** Percentage of new clients served here now: the newest up version has 100 (GRADUAL splits it with the next up one); a down version 0. */
   share: number;
   /** GRADUAL: the current share of the newest version (0–100). */
   percentage?: number;
@@ -316,7 +323,10 @@ export class Proxy {
   status(): ProxyStatus {
     const now = Date.now();
     const snap = this.table.snapshot;
-    const up = snap.filter((v) => v.eligible && v.up(now));
+    // Up means a server proven reachable, not merely routable: a probing
+    // server gets the next request, but that request falls back when it fails.
+    const isUp = (v: VersionState): boolean => v.servers.some((s) => s.health(now) === 'healthy');
+    const up = snap.filter((v) => v.eligible && isUp(v));
     const shares = new Map<VersionState, number>();
     const first = up[0];
     if (first !== undefined) {
@@ -332,16 +342,17 @@ export class Proxy {
         uuid: v.uuid,
         version: v.version,
         mode: v.spec.transition.mode,
-        state: !v.eligible ? 'rolled-back' : v.up(now) ? 'up' : 'down',
+        state: !v.eligible ? 'rolled-back' : isUp(v) ? 'up' : 'down',
         newest: i === 0,
         share: shares.get(v) ?? 0,
         open: v.open.size,
         ...v.stats,
         ejections: v.servers.reduce((n, s) => n + s.ejections, 0),
         servers: v.servers.map((s) => {
-          const healthy = s.available(now);
+          const state = s.health(now);
+          const healthy = state === 'healthy';
           const out: ServerStatus = {
-            hostname: s.hostname, port: s.port, healthy, ejections: s.ejections, active: s.active,
+            hostname: s.hostname, port: s.port, healthy, state, ejections: s.ejections, active: s.active,
             idle: this.pool.idleCount(s), connects: s.connects, failures: s.failuresTotal,
           };
           if (!healthy) out.ejectedUntil = s.ejectedUntil;

@@ -3,11 +3,13 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { isValidVersionId, VersionNotFoundError } from '../core/index.js';
+import { nearest, unknownName } from '../core/suggest.js';
 import type { ClusterService } from './cluster-service.js';
 import { crossSiteRefusal } from './cross-site.js';
 import {
   BadBodyError, BodyTooLargeError, ConfigError, CrossSiteError, MethodNotAllowedError, PathNotFoundError, UnauthorizedError, restStatus,
 } from './errors.js';
+import { jsonErrorAt } from './json.js';
 import { STATUS_PAGE } from './page/index.js';
 
 export interface ApiOptions {
@@ -185,7 +187,7 @@ export class ConfigApi {
 
     if (path === '/status') {
       allow(method, ['GET', 'HEAD']);
-      sendJson(res, 200, this.sidecar.status());
+      sendJson(res, 200, this.sidecar.status(), {}, pretty(req, url.slice(path.length)));
       return;
     }
     if (path === '/metrics') {
@@ -235,8 +237,8 @@ export class ConfigApi {
     if (text.trim() === '') throw new BadBodyError('body', 'is empty; expected JSON like {"cluster": {...}}');
     try {
       return JSON.parse(text);
-    } catch (err) {
-      throw new BadBodyError('body', `is not valid JSON: ${(err as Error).message}`);
+    } catch {
+      throw new BadBodyError('body', `is not valid JSON: ${jsonErrorAt(text)}`);
     }
   }
 }
@@ -292,7 +294,9 @@ function unwrap(body: unknown): unknown {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new BadBodyError('body', `must be a JSON object {"cluster": {...}}, got ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}`);
   }
-  for (const k of Object.keys(body)) if (k !== 'cluster') throw new BadBodyError(k, 'unknown field (expected {"cluster": {...}})');
+  for (const k of Object.keys(body)) {
+    if (k !== 'cluster') throw new BadBodyError(k, nearest(k, ['cluster']) === undefined ? 'unknown field (expected {"cluster": {...}})' : `${unknownName('field', k, ['cluster'])} (the body is {"cluster": {...}})`);
+  }
   const cluster = (body as Record<string, unknown>)['cluster'];
   if (cluster === undefined) throw new BadBodyError('cluster', 'is required (expected {"cluster": {...}})');
   return cluster;
@@ -308,8 +312,20 @@ function notFound(id: string): never {
   throw new VersionNotFoundError(id);
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body) + '\n';
+/**
+ * /status is read by people (curl sends an Accept of any type) and by programs: it
+ * is indented unless the client names JSON in `Accept` (the CLI, scrapers)
+ * or asks with `?compact`; `?pretty` indents whatever the `Accept`.
+ */
+function pretty(req: http.IncomingMessage, query: string): boolean {
+  const q = new URLSearchParams(query);
+  if (q.has('pretty')) return true;
+  if (q.has('compact')) return false;
+  return !/\bjson\b/i.test(req.headers.accept ?? '');
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, indent = false): void {
+  const text = JSON.stringify(body, null, indent ? 2 : undefined) + '\n';
   res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
   res.end(text);
 }

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { nearest } from '../core/suggest.js';
+import { changes } from './diff.js';
 import { ApiCallError, call, resolveTarget, table, type ApiTarget } from './client.js';
+import { jsonErrorAt } from './json.js';
 import { rewritePrototypeFlags } from './prototype-flags.js';
 import type { Sidecar } from './sidecar.js';
 import { tokenFromArgs } from './token.js';
@@ -33,12 +36,34 @@ Examples:
   upshift demo                                   two demo versions behind a sidecar
 
 Log levels: CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG (the seed's) or
-fatal, error, warn, info, debug, trace, silent (pino's). Logs are JSON lines on stderr.
+fatal, error, warn, info, debug, trace, silent (pino's). Logs go to stderr:
+readable lines on a terminal, JSON lines otherwise (--log-format json|pretty).
 `;
 
 function fail(message: string): never {
   process.stderr.write(`upshift: ${message}\n`);
   process.exit(1);
+}
+
+/** A value given on the command line was refused: named and echoed as config errors are (`field: rule, got "value"`). */
+function rejected(field: string, rule: string, value: string): never {
+  fail(`${field}: ${rule}, got ${JSON.stringify(value)}`);
+}
+
+/** `upshift bogus`, `upshift cluster bogus`: the commands there are, and the nearest one. */
+function unknownCommand(cmd: Command, name: string): never {
+  const names = cmd.commands.map((c) => c.name()).filter((n) => n !== 'help');
+  const near = nearest(name, names);
+  const where = cmd.parent === null ? 'upshift' : `upshift ${cmd.name()}`;
+  fail(`unknown command '${name}'${near !== undefined ? ` — did you mean ${near}?` : ''} (commands: ${names.join(', ')}; see ${where} --help)`);
+}
+
+function parseJsonArg(field: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    rejected(field, `is not valid JSON: ${jsonErrorAt(text)}`, text);
+  }
 }
 
 function apiOptions(cmd: Command): Command {
@@ -75,11 +100,23 @@ function readCluster(file: string): unknown {
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch (err) {
-    fail(`${file} is not valid JSON: ${(err as Error).message}`);
+  } catch {
+    fail(`${file} is not valid JSON: ${jsonErrorAt(text)}`);
   }
   // Both the seed's body ({"cluster": {...}}) and a bare cluster are accepted.
   return typeof json === 'object' && json !== null && 'cluster' in json ? json : { cluster: json };
+}
+
+/** State (up/down) and GRADUAL percentage of each version, from /status. */
+async function versionStates(t: ApiTarget): Promise<Map<string, { state: string; percentage?: number }>> {
+  const { data } = await call(t, 'GET', '/status');
+  return new Map((data as { versions: Array<{ uuid: string; state: string; percentage?: number }> }).versions.map((v) => [v.uuid, v]));
+}
+
+/** A cluster with its GRADUAL share, which the cluster JSON does not carry. */
+async function withPercentage(t: ApiTarget, c: Row): Promise<Row & { percentage?: number }> {
+  const pct = (await versionStates(t)).get(c.uuid)?.percentage;
+  return pct === undefined ? c : { ...c, percentage: pct };
 }
 
 type Row = { uuid: string; version: string; mode?: string; upgradeTransition?: { mode: string }; servers: Array<{ hostname: string; port: number }>; launch?: { state: string; message?: string } };
@@ -113,12 +150,16 @@ export function buildCli(): Command {
     .enablePositionalOptions()
     .option('-c, --config <file>', 'config file (JSON) to start the sidecar with; the prototype\'s -configFile=FILE and -configFile FILE work too')
     .addOption(new Option('-l, --log-level <level>', 'log level: CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG or a pino level (default: the config\'s logLevel, else INFO); the prototype\'s -logLevel=LEVEL and -logLevel LEVEL work too'))
+    .option('--log-format <format>', 'json or pretty (default: pretty when stderr is a terminal, else json)')
     .option('-s, --state <file>', 'state file that keeps runtime changes across restarts (default: <config>.state.json)')
     .option('--no-state', 'keep runtime changes in memory only')
     .option('--api-token <token>', 'require this bearer token on the config API (default: UPSHIFT_API_TOKEN, else configService.token)')
     .addHelpText('after', EXAMPLE)
     .showHelpAfterError('(upshift --help lists every option)')
-    .action(async (opts: { config?: string; logLevel?: string; state?: string | false; apiToken?: string }) => {
+    // Commander's own errors ("error: unknown option") in the style of ours ("upshift: ...").
+    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'upshift: ')) })
+    .action(async (opts: { config?: string; logLevel?: string; logFormat?: string; state?: string | false; apiToken?: string }, cmd: Command) => {
+      if (cmd.args.length > 0) unknownCommand(program, cmd.args[0]!);
       if (opts.config === undefined) fail('--config <file> is required to start the sidecar (see upshift --help)');
       await serve(opts.config, opts);
     });
@@ -132,14 +173,18 @@ export function buildCli(): Command {
         process.stdout.write(JSON.stringify(data, null, 2) + '\n');
         return;
       }
-      const s = data as { address: { host: string; port: number }; connections: number; versions: Array<Omit<Row, 'servers'> & { mode: string; state: string; rolledBack?: { reason: string }; newest: boolean; share: number; percentage?: number; requests: number; errors: number; fallbacksIn: number; fallbacksOut: number; ejections: number; servers: Array<{ hostname: string; port: number; healthy: boolean }> }> };
+      const s = data as { address: { host: string; port: number }; connections: number; stateFile?: { path: string; restored: boolean; note?: string }; versions: Array<Omit<Row, 'servers'> & { mode: string; state: string; rolledBack?: { reason: string }; newest: boolean; share: number; percentage?: number; requests: number; errors: number; fallbacksIn: number; fallbacksOut: number; ejections: number; servers: Array<{ hostname: string; port: number; state?: string; healthy: boolean }> }> };
       process.stdout.write(`proxy ${s.address.host}:${s.address.port}, ${s.connections} open connection(s)\n`);
+      if (s.stateFile?.restored === true) {
+        const note = s.stateFile.note === undefined ? '' : ` ${s.stateFile.note}`;
+        process.stdout.write(`versions restored from the state file ${s.stateFile.path}: the config's clusters were not used.${note}\n`);
+      }
       const rows = [['VERSION', 'UUID', 'MODE', 'STATE', 'SHARE', 'REQUESTS', 'ERRORS', 'FALLBACKS', 'EJECTIONS', 'SERVERS']];
       for (const v of s.versions) {
         rows.push([
           v.version + (v.newest ? ' *' : ''), v.uuid, v.mode + (v.percentage !== undefined ? ` ${v.percentage}%` : ''), v.state + (v.rolledBack ? ` (${v.rolledBack.reason})` : ''), `${v.share}%`,
           String(v.requests), String(v.errors), `${v.fallbacksOut} out/${v.fallbacksIn} in`, String(v.ejections),
-          (v.launch ? `${v.launch.state}${v.launch.message ? ` (${v.launch.message})` : ''} ` : '') + v.servers.map((x) => `${x.hostname}:${x.port}${x.healthy ? '' : ' (ejected)'}`).join(','),
+          (v.launch ? `${v.launch.state}${v.launch.message ? ` (${v.launch.message})` : ''} ` : '') + v.servers.map((x) => `${x.hostname}:${x.port}${x.healthy ? '' : ` (${x.state ?? 'ejected'})`}`).join(','),
         ]);
       }
       process.stdout.write(table(rows) + '\n');
@@ -170,16 +215,19 @@ export function buildCli(): Command {
     }));
 
   const cluster = program.command('cluster').description('list, add, change and remove versions of a running sidecar');
-  apiOptions(cluster.command('list').description('all versions, newest first').option('--json', 'print the raw JSON'))
+  cluster.on('command:*', (operands: string[]) => unknownCommand(cluster, operands[0]!));
+  apiOptions(cluster.command('list').description('all versions, newest first, with their state (up/down/rolled-back)').option('--json', 'print the raw JSON'))
     .action(run(async (opts: { json?: boolean }, cmd: Command) => {
-      const { data } = await call(target(cmd), 'GET', '/configuration/cluster');
-      const list = (data as Array<{ cluster: Row }>).map((item) => item.cluster);
+      const t = target(cmd);
+      const { data } = await call(t, 'GET', '/configuration/cluster');
       if (opts.json) {
         process.stdout.write(JSON.stringify(data, null, 2) + '\n');
         return;
       }
-      const rows = [['VERSION', 'UUID', 'MODE', 'SERVERS']];
-      for (const v of list) rows.push([v.version, v.uuid, v.upgradeTransition?.mode ?? '', servers(v)]);
+      const list = (data as Array<{ cluster: Row }>).map((item) => item.cluster);
+      const states = await versionStates(t);
+      const rows = [['VERSION', 'UUID', 'MODE', 'STATE', 'SERVERS']];
+      for (const v of list) rows.push([v.version, v.uuid, v.upgradeTransition?.mode ?? '', states.get(v.uuid)?.state ?? '?', servers(v)]);
       process.stdout.write(table(rows) + '\n');
     }));
   apiOptions(cluster.command('get').argument('<uuid>').description('one version as JSON'))
@@ -192,20 +240,27 @@ export function buildCli(): Command {
     .option('--no-wait', 'do not wait for containers to be ready')
     .option('--timeout <seconds>', 'how long to wait for containers', '300'))
     .action(run(async (file: string, opts: { wait: boolean; timeout: string }, cmd: Command) => {
+      const seconds = Number(opts.timeout);
+      if (!(seconds > 0)) rejected('--timeout', 'must be a number of seconds above 0', opts.timeout);
       const t = target(cmd);
       const { data } = await call(t, 'PUT', '/configuration/cluster', readCluster(file));
       const uuid = (data as { uuid: string }).uuid;
       process.stdout.write(`${uuid}\n`);
-      if (opts.wait) await follow(t, uuid, Number(opts.timeout) || 300);
+      if (opts.wait) await follow(t, uuid, seconds);
     }));
   apiOptions(cluster.command('patch').argument('<uuid>').argument('<json>', 'the fields to change, e.g. \'{"percentage": 50}\' or \'{"upgradeTransition": {"mode": "SESSION"}}\'')
-    .description('change a version: transition mode, GRADUAL share, servers, balancing'))
+    .description('change a version: transition mode, GRADUAL share, servers, balancing; prints what changed'))
     .action(run(async (uuid: string, json: string, _o: unknown, cmd: Command) => {
-      let patch: unknown;
-      try { patch = JSON.parse(json); } catch (err) { fail(`the patch is not valid JSON: ${(err as Error).message}`); }
+      const patch = parseJsonArg('<json>', json);
       const body = typeof patch === 'object' && patch !== null && 'cluster' in patch ? patch : { cluster: patch };
-      const { data } = await call(target(cmd), 'PATCH', `/configuration/cluster/${encodeURIComponent(uuid)}`, body);
-      process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+      const t = target(cmd);
+      const path = `/configuration/cluster/${encodeURIComponent(uuid)}`;
+      const before = await withPercentage(t, ((await call(t, 'GET', path)).data as { cluster: Row }).cluster);
+      const { data } = await call(t, 'PATCH', path, body);
+      const after = await withPercentage(t, (data as { cluster: Row }).cluster);
+      const changed = changes(before, after);
+      process.stdout.write(changed.length === 0 ? `${uuid}: nothing changed\n` : `${uuid} changed:\n${changed.map((l) => `  ${l}\n`).join('')}`);
+      process.stdout.write(JSON.stringify({ cluster: after }, null, 2) + '\n');
     }));
   apiOptions(cluster.command('rm').alias('remove').argument('<uuid>').description('remove a version (its connections drain first)'))
     .action(run(async (uuid: string, _o: unknown, cmd: Command) => {
@@ -232,14 +287,25 @@ export function buildCli(): Command {
     .option('--proxy-port <port>', 'proxy port (default 8080, else a free one)')
     .option('--api-port <port>', 'config API port (default 9090, else a free one)')
     .action(async (opts: { proxyPort?: string; apiPort?: string }) => {
+      const port = (field: string, v: string | undefined): number | undefined => {
+        if (v === undefined) return undefined;
+        if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) rejected(field, 'must be an integer from 0 to 65535', v);
+        return Number(v);
+      };
+      const proxyPort = port('--proxy-port', opts.proxyPort);
+      const apiPort = port('--api-port', opts.apiPort);
       const { runDemo } = await import('./demo/demo.js');
-      await runDemo({ proxyPort: opts.proxyPort === undefined ? undefined : Number(opts.proxyPort), apiPort: opts.apiPort === undefined ? undefined : Number(opts.apiPort) });
+      await runDemo({ proxyPort, apiPort });
     });
+  // Only the root takes operands (to name them as unknown commands); subcommands keep commander's check.
+  program.allowExcessArguments(true);
   return program;
 }
 
 /** Starts the sidecar from a config file and stops it cleanly on SIGTERM/SIGINT (exit 0). */
-async function serve(configFile: string, opts: { logLevel?: string; state?: string | false; apiToken?: string }): Promise<void> {
+async function serve(configFile: string, opts: { logLevel?: string; logFormat?: string; state?: string | false; apiToken?: string }): Promise<void> {
+  const logFormat = opts.logFormat;
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') rejected('--log-format', 'must be json or pretty', logFormat);
   let sidecar: Sidecar;
   try {
     // Loaded here, not at the top: the subcommands (status, cluster) start faster without them.
@@ -254,7 +320,7 @@ async function serve(configFile: string, opts: { logLevel?: string; state?: stri
     }, validateContainers);
     if (opts.state === false) config.stateFile = undefined;
     else config.stateFile ??= `${configFile}.state.json`;
-    sidecar = await startSidecar(config);
+    sidecar = await startSidecar(config, logFormat === undefined ? {} : { logFormat });
   } catch (err) {
     fail((err as Error).message);
   }

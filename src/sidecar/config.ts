@@ -4,6 +4,8 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { resolveOptions, validateVersion, type ProxyOptions, type UpshiftError } from '../core/index.js';
 import { ConfigError } from './errors.js';
 import { checkToken } from './token.js';
+import { jsonErrorAt } from './json.js';
+import { unknownName } from '../core/suggest.js';
 import { toPinoLevel, LOG_LEVEL_NAMES, type LogLevel } from './logging.js';
 
 /**
@@ -100,7 +102,8 @@ const SCHEMA = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+// Every error, so that an unknown field ("prot") is reported before the required one it stands for ("port").
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
 const validateStructure = ajv.compile(SCHEMA);
 
 /** Turns ajv's first error into one message naming the field and the rule. */
@@ -117,8 +120,10 @@ function describe(err: ErrorObject): ConfigError {
       };
       return new ConfigError(at(missing), what[missing] ?? 'is required');
     }
-    case 'additionalProperties':
-      return new ConfigError(at((err.params as { additionalProperty: string }).additionalProperty), 'unknown field');
+    case 'additionalProperties': {
+      const name = (err.params as { additionalProperty: string }).additionalProperty;
+      return new ConfigError(at(name), unknownName('field', name, knownFields(err.schemaPath)));
+    }
     case 'type':
       return new ConfigError(base || 'config', `must be ${(err.params as { type: string | string[] }).type === 'integer' ? 'an integer' : `of type ${String((err.params as { type: string }).type).replace(',', ' or ')}`}`);
     case 'minimum': case 'maximum': {
@@ -129,6 +134,13 @@ function describe(err: ErrorObject): ConfigError {
     default:
       return new ConfigError(base || 'config', err.message ?? 'is invalid');
   }
+}
+
+/** The fields the schema allows where `schemaPath` (`#/properties/proxy/additionalProperties`) points. */
+function knownFields(schemaPath: string): string[] {
+  let node: unknown = SCHEMA;
+  for (const part of schemaPath.split('/').slice(1, -1)) node = (node as Record<string, unknown>)[part];
+  return Object.keys((node as { properties?: object }).properties ?? {});
 }
 
 /** Re-roots a core validation error (`cluster.servers[0].port`) at the config path it came from. */
@@ -158,7 +170,10 @@ export interface ConfigOverrides {
  */
 export function parseConfig(input: unknown, overrides: ConfigOverrides = {}, validateContainers?: (v: unknown, field: string) => unknown): SidecarConfig {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ConfigError('config', 'must be a JSON object');
-  if (!validateStructure(input)) throw describe(validateStructure.errors![0]!);
+  if (!validateStructure(input)) {
+    const errors = validateStructure.errors!;
+    throw describe(errors.find((e) => e.keyword === 'additionalProperties') ?? errors[0]!);
+  }
   const c = input as unknown as SidecarConfigInput;
   const { port: proxyPort, host: proxyHost, ...proxyRest } = c.proxy;
   const proxy: ProxyOptions = { ...proxyRest, port: proxyPort, host: proxyHost ?? '0.0.0.0' };
@@ -235,8 +250,8 @@ export function loadConfigFile(file: string, overrides: ConfigOverrides = {}, va
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError('config', `${file} is not valid JSON: ${(err as Error).message}`);
+  } catch {
+    throw new ConfigError('config', `${file} is not valid JSON: ${jsonErrorAt(text)}`);
   }
   return parseConfig(json, { baseDir: path.dirname(path.resolve(file)), ...overrides }, validateContainers);
 }

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
 import type { Proxy, ProxyEvents } from '../core/index.js';
 
@@ -20,13 +21,48 @@ export function toPinoLevel(name: string): LogLevel | undefined {
   return SEED_LEVELS[n];
 }
 
+/** `json`: one JSON object a line (for collectors); `pretty`: a line a person reads. */
+export type LogFormat = 'json' | 'pretty';
+
 /**
- * JSON lines on stderr by default, so stdout stays free for what commands
- * print (the demo's instructions, `status` output). Synchronous writes: a
- * sidecar that exits right after a fatal error still gets its last line out.
+ * Logs go to stderr by default, so stdout stays free for what commands
+ * print (the demo's instructions, `status` output): readable lines when
+ * stderr is a terminal, JSON lines otherwise, unless `format` says. A given
+ * `stream` gets JSON. Synchronous writes: a sidecar that exits right after a
+ * fatal error still gets its last line out.
  */
-export function createLogger(level: LogLevel, stream?: DestinationStream): Logger {
-  return pino({ level, base: { name: 'upshift' } }, stream ?? pino.destination({ fd: 2, sync: true }));
+export function createLogger(level: LogLevel, stream?: DestinationStream, format?: LogFormat): Logger {
+  const opts = { level, base: { name: 'upshift' } };
+  if (stream !== undefined) return pino(opts, stream);
+  if ((format ?? (process.stderr.isTTY ? 'pretty' : 'json')) === 'json') return pino(opts, pino.destination({ fd: 2, sync: true }));
+  const color = process.stderr.isTTY === true && process.env['NO_COLOR'] === undefined;
+  return pino(opts, { write: (line: string) => { writeSync(2, prettyLine(line, color)); } });
+}
+
+const LEVEL_NAMES: Record<number, [string, string]> = {
+  10: ['TRACE', '90'], 20: ['DEBUG', '90'], 30: ['INFO ', '36'], 40: ['WARN ', '33'], 50: ['ERROR', '31'], 60: ['FATAL', '41;97'],
+};
+/** Fields every line has, or that the line's text already says. */
+const OMIT = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'name']);
+
+/**
+ * One pino JSON line as a person reads it:
+ * `10:42:07.311 WARN  newest version 2.0 is down: new traffic goes to 1.0  event=rollback from=2.0 to=1.0`.
+ * A small formatter rather than pino-pretty, which would bring a dozen packages.
+ */
+export function prettyLine(json: string, color = false): string {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json.endsWith('\n') ? json : `${json}\n`;
+  }
+  const time = typeof o['time'] === 'number' ? new Date(o['time']).toISOString().slice(11, 23) : '';
+  const [name, code] = LEVEL_NAMES[o['level'] as number] ?? [String(o['level']), '0'];
+  const level = color ? `\x1b[${code}m${name}\x1b[0m` : name;
+  const fields = Object.entries(o).filter(([k]) => !OMIT.has(k)).map(([k, v]) => `${k}=${typeof v === 'string' && !/[\s"=]/.test(v) ? v : JSON.stringify(v)}`);
+  const extra = fields.length === 0 ? '' : color ? `  \x1b[90m${fields.join(' ')}\x1b[0m` : `  ${fields.join(' ')}`;
+  return `${time} ${level} ${String(o['msg'] ?? '')}${extra}\n`;
 }
 
 /** What a rollback means, in a line: a transient fall-back for `down`, a standing for the others. */

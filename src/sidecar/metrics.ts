@@ -71,7 +71,7 @@ export class Metrics {
       collect() { perVersion(this, (s) => { for (const v of s.versions) this.inc({ uuid: v.uuid, version: v.version }, v.ejections); }); },
     });
     new Gauge({
-      name: 'upshift_traffic_share_percent', help: 'Percentage of new clients routing sends to each version now.', labelNames: labels, registers: [r],
+      name: 'upshift_traffic_share_percent', help: 'Percentage of new clients served by each version now (0 for a version that is down).', labelNames: labels, registers: [r],
       collect() { perVersion(this, (s) => { for (const v of s.versions) this.set({ uuid: v.uuid, version: v.version }, v.share); }); },
     });
     new Gauge({
@@ -79,7 +79,7 @@ export class Metrics {
       collect() { perVersion(this, (s) => { for (const v of s.versions) if (v.percentage !== undefined) this.set({ uuid: v.uuid, version: v.version }, v.percentage); }); },
     });
     new Gauge({
-      name: 'upshift_version_up', help: '1 when the version has a routable server, 0 when it is down (traffic has fallen back).', labelNames: [...labels, 'mode', 'newest', 'launch'], registers: [r],
+      name: 'upshift_version_up', help: '1 when the version has a healthy server, 0 when it is down (its servers ejected or probing: traffic has fallen back).', labelNames: [...labels, 'mode', 'newest', 'launch'], registers: [r],
       collect() {
         perVersion(this, (s) => {
           for (const v of s.versions) {

@@ -4,6 +4,7 @@ import {
   createProxy, InvalidVersionError, patchVersion, toClusterJSON, validateVersion, VersionExistsError, VersionNotFoundError,
   type ClusterJSON, type Proxy, type ProxyStatus, type ServerAddress, type VersionStatus,
 } from '../core/index.js';
+import { withActiveHealth } from './active-health.js';
 import { ConfigApi } from './api.js';
 import type { ClusterService, ClusterView, LaunchInfo } from './cluster-service.js';
 import { parseConfig, type SidecarConfig } from './config.js';
@@ -11,13 +12,14 @@ import { loadDockerLauncher } from './docker-loader.js';
 import { validateContainers } from './docker/spec.js';
 import { ConfigError, NoLauncherError, StateFileError } from './errors.js';
 import type { LaunchState, Launcher, LaunchSpec } from './launcher.js';
-import { createLogger, logProxyEvents } from './logging.js';
+import { createLogger, logProxyEvents, type LogFormat } from './logging.js';
 import { Changes, toStored, withVersion } from './changes.js';
 import { warnIfUnauthenticated } from './exposure.js';
 import { Metrics } from './metrics.js';
+import { redact } from './redact.js';
 import { RecentEvents, type RecentEvent } from './recent-events.js';
 import { judgeVersion, persistVerdicts, restoreStanding, withStanding, type JudgeAction } from './standing.js';
-import { StateStore, type StoredCluster } from './store.js';
+import { RESTART_FROM_CONFIG, StateStore, type StateFileStatus, type StoredCluster } from './store.js';
 
 export interface SidecarDeps {
   /**
@@ -26,9 +28,12 @@ export interface SidecarDeps {
    * refused with 400).
    */
   launcher?: Launcher | null;
-  /** Where logs go. Default stderr. */
+  /** Where logs go (JSON lines). Default stderr. */
   logStream?: DestinationStream;
+  /** Without `logStream`: `pretty` lines or `json`. Default `pretty` when stderr is a terminal, else `json`. */
+  logFormat?: LogFormat;
 }
+
 
 interface LaunchRecord {
   /** This record's launch: a uuid removed and added again gets a new one, so the old launch's stop cannot hit it. */
@@ -39,27 +44,6 @@ interface LaunchRecord {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-const HIDDEN = '(hidden)';
-
-/**
- * Environment values are secrets: the API shows their names only. The state
- * file (mode 0600) keeps them, since a restart may have to launch again.
- */
-function redact(containers: unknown): unknown {
-  const one = (c: unknown): unknown => {
-    if (!isObject(c) || c['environment'] === undefined) return c;
-    const env = c['environment'];
-    let hidden: unknown = HIDDEN;
-    if (Array.isArray(env)) {
-      hidden = env.map((e) => (Array.isArray(e) ? [e[0], HIDDEN] : typeof e === 'string' && e.includes('=') ? `${e.slice(0, e.indexOf('='))}=${HIDDEN}` : HIDDEN));
-    } else if (isObject(env)) {
-      hidden = Object.fromEntries(Object.keys(env).map((k) => [k, HIDDEN]));
-    }
-    return { ...c, environment: hidden };
-  };
-  return Array.isArray(containers) ? containers.map(one) : one(containers);
 }
 
 /**
@@ -83,6 +67,8 @@ export class Sidecar implements ClusterService {
   private stopLogging: () => void = () => {};
   private closing: Promise<void> | undefined;
   private started = false;
+  /** The versions came from the state file, not the config's clusters. */
+  private restored = false;
 
   /** Use `startSidecar`. */
   constructor(config: SidecarConfig, proxy: Proxy, log: Logger, deps: SidecarDeps) {
@@ -131,7 +117,9 @@ export class Sidecar implements ClusterService {
     await this.api.listen();
     this.started = true;
     if (stored !== undefined) {
-      this.log.info({ event: 'restore', stateFile: this.store!.file, versions: stored.length }, `restored ${stored.length} version(s) from ${this.store!.file} (the state file wins over the config's clusters)`);
+      this.restored = true;
+      // A warning, not info: whoever edited the config's clusters must see that they were not used.
+      this.log.warn({ event: 'restore', stateFile: this.store!.file, versions: stored.length }, `restored ${stored.length} version(s) from the state file ${this.store!.file}; it wins over the config's clusters. ${RESTART_FROM_CONFIG}`);
     }
   }
 
@@ -371,11 +359,12 @@ export class Sidecar implements ClusterService {
     return this.changes.run(async () => this.view(await judgeVersion(this.proxy, this.changes, () => this.snapshot(), id, action)));
   }
 
-  /** Per-version state, health, share and counters, newest first; the last notable events, oldest first. */
-  status(): ProxyStatus & { versions: Array<VersionStatus & { launch?: LaunchInfo }>; events: RecentEvent[] } {
+  /** Per-version state, health, share and counters, newest first; the last notable events, oldest first; where the versions came from. */
+  status(): ProxyStatus & { versions: Array<VersionStatus & { launch?: LaunchInfo }>; events: RecentEvent[]; stateFile?: StateFileStatus } {
     const s = this.proxy.status();
     return {
       ...s,
+      ...(this.store !== undefined ? { stateFile: this.restored ? { path: this.store.file, restored: true, note: RESTART_FROM_CONFIG } : { path: this.store.file, restored: false } } : {}),
       events: this.recent.list(),
       versions: s.versions.map((v) => {
         const rec = this.launches.get(v.uuid);
@@ -416,10 +405,10 @@ export async function startSidecar(config: unknown, deps: SidecarDeps = {}): Pro
   // Containers in the config are checked up front: by the given launcher, else by Docker's rules (pure, no engine needed).
   const checkContainers = deps.launcher ? (v: unknown, f: string) => deps.launcher!.validate(v, f) : deps.launcher === null ? undefined : validateContainers;
   const cfg = isParsed(config) ? config : parseConfig(config, {}, checkContainers);
-  const log = createLogger(cfg.logLevel, deps.logStream);
+  const log = createLogger(cfg.logLevel, deps.logStream, deps.logFormat);
   let proxy: Proxy;
   try {
-    proxy = await createProxy(cfg.proxy);
+    proxy = await createProxy(withActiveHealth(cfg.proxy));
   } catch (err) {
     throw listenError(err, 'proxy', cfg.proxy.host ?? '0.0.0.0', cfg.proxy.port ?? 0);
   }

@@ -1,6 +1,7 @@
 import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { StateFileError } from './errors.js';
+import { jsonErrorAt } from './json.js';
 
 /** One version as the state file keeps it: the seed's cluster JSON, plus `containers` and the GRADUAL share. */
 export type StoredCluster = Record<string, unknown> & { uuid: string; version: string };
@@ -64,8 +65,8 @@ export class StateStore {
     let json: unknown;
     try {
       json = JSON.parse(text);
-    } catch (err) {
-      throw new StateFileError(this.file, `is not valid JSON (${(err as Error).message}); fix it or move it away to start from the config file`);
+    } catch {
+      throw new StateFileError(this.file, `is not valid JSON (${jsonErrorAt(text)}); fix it or move it away to start from the config file`);
     }
     const clusters = (json as Partial<StateFile> | null)?.clusters;
     if ((json as Partial<StateFile> | null)?.format !== 'upshift-state/1' || !Array.isArray(clusters)) {
@@ -114,3 +115,15 @@ export class StateStore {
     }
   }
 }
+
+/** The state file, as /status shows it. */
+export interface StateFileStatus {
+  path: string;
+  /** The versions were restored from it at start-up: the config's clusters were not used. */
+  restored: boolean;
+  /** When restored: how to start from the config again. */
+  note?: string;
+}
+
+/** How to make the config's clusters count again, said wherever the state file is shown to win. */
+export const RESTART_FROM_CONFIG = 'To start from the config again, delete the state file (or start with --no-state).';

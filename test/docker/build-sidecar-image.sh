@@ -17,8 +17,9 @@ if [ "$have" = "$digest" ]; then
 fi
 "$here/build-node-base.sh" --if-missing
 # A lean build context: the repo's Dockerfile, package files, dist/ and only
-# the production packages (the whole node_modules is ~10x larger, and
-# sending and pruning it takes minutes on a busy machine).
+# the sidecar's packages (production ones and dockerode; the whole
+# node_modules is ~10x larger, and sending and pruning it takes minutes on a
+# busy machine).
 ctx="$(mktemp -d)"
 log="$(mktemp)"
 trap 'rm -rf "$ctx" "$log"' EXIT
@@ -26,12 +27,11 @@ cd "$root"
 cp Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json "$ctx/"
 cp -a dist "$ctx/dist"
 mkdir -p "$ctx/node_modules"
-{ npm ls --omit=dev --parseable --all --offline --no-update-notifier 2>/dev/null || true; } | tail -n +2 | while read -r pkg; do
-  rel="${pkg#"$root"/}"
+node scripts/sidecar-modules.mjs | while read -r rel; do
   # A package nested in one copied already came with it.
   [ -e "$ctx/$rel" ] && continue
   mkdir -p "$ctx/$(dirname "$rel")"
-  cp -a "$pkg" "$ctx/$rel"
+  cp -a "$root/$rel" "$ctx/$rel"
 done
 timeout 900 docker build -q \
   --build-arg BASE_IMAGE="${UPSHIFT_NODE_BASE:-upshift-node-base:local}" --build-arg PREBUILT=1 \

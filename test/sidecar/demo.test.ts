@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import t from 'tap';
 import { get, sleep, until } from '../helpers/net.js';
-import { BIN, api } from './helpers.js';
+import { BIN, api, runBinary } from './helpers.js';
 
 // The README's demo, driven like a newcomer would with curl: every step it prints must do what it says.
 t.test('upshift demo walks through INSTANT, SESSION, GRADUAL and a rollback', async (t) => {
@@ -21,7 +21,10 @@ t.test('upshift demo walks through INSTANT, SESSION, GRADUAL and a rollback', as
   const m = /^demo: proxy http:\/\/127\.0\.0\.1:(\d+) config-api http:\/\/127\.0\.0\.1:(\d+) v1-pid (\d+) v2-pid (\d+)$/m.exec(out);
   t.ok(m, 'first line names the addresses');
   const [P, A, , v2pid] = [Number(m![1]), Number(m![2]), Number(m![3]), Number(m![4])];
-  const commands = out.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('curl') || l.startsWith('kill') || l.startsWith('for '));
+  const commands = out.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('curl') || l.startsWith('kill') || l.startsWith('for ') || l.startsWith('npx upshift'));
+  // The printed `npx upshift status --api URL`, run as the binary it names.
+  const statusArgs = /^npx upshift (status --api \S+)/.exec(commands.find((c) => c.startsWith('npx upshift status'))!)![1]!.split(' ');
+  t.equal(statusArgs[2], `http://127.0.0.1:${m![2]}`, 'upshift status is pointed at the config API');
   t.ok(commands.length >= 10, 'prints the commands to try');
 
   t.equal((await get(P)).body, 'hello from v1\n', 'step 1: v1 serves');
@@ -50,11 +53,17 @@ t.test('upshift demo walks through INSTANT, SESSION, GRADUAL and a rollback', as
 
   process.kill(v2pid, 'SIGTERM');
   t.ok(await until(() => out.includes('app v2')), 'the demo notices v2 stopped');
+  t.ok(await until(async () => (await api(A, 'GET', '/status')).json.versions[0].state === 'down', 3000, 100), 'within 2 s of the kill v2 is down, with no client asking');
   await sleep(100);
   for (let i = 0; i < 10; i++) t.equal((await get(P)).body, 'hello from v1\n', `step 5: request ${i} falls back to v1 without an error`);
   const status = (await api(A, 'GET', '/status')).json.versions;
   t.equal(status[0].state, 'down', 'v2 is down');
   t.equal(status[1].share, 100, 'v1 takes all new traffic');
+  await sleep(1500);
+  const later = await runBinary(statusArgs);
+  t.equal(later.code, 0, later.stderr);
+  t.match(later.stdout, /2\.0\.0 \*\s+v2\s+GRADUAL \d+%\s+down\s+0%.*\((ejected|probing)\)/, 'past its ejection window, upshift status still says v2 is down');
+  t.match(later.stdout, /1\.0\.0\s+v1\s+INSTANT\s+up\s+100%/, 'and v1 has a share of 100');
 
   child.kill('SIGINT');
   t.equal(await exited, 0, 'Ctrl-C stops the demo cleanly');

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { InvalidVersionError } from '../errors.js';
 import { given } from '../given.js';
 import { judgeToJSON, validateJudge, type JudgeInput, type JudgeOverrides } from '../judge/options.js';
+import { unknownName } from '../suggest.js';
 
 /** The four ways traffic moves to the newest version. */
 export const TRANSITION_MODES = ['INSTANT', 'SESSION', 'GRADUAL', 'CONCURRENT'] as const;
@@ -140,7 +141,7 @@ const VERSION_FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u
 export function validateServer(input: unknown, field: string): ServerAddress {
   if (!isObject(input)) throw new InvalidVersionError(field, `must be an object {hostname, port}, got ${typeName(input)}`);
   for (const k of Object.keys(input)) {
-    if (k !== 'hostname' && k !== 'port') throw new InvalidVersionError(`${field}.${k}`, 'unknown field (expected hostname, port)');
+    if (k !== 'hostname' && k !== 'port') throw new InvalidVersionError(`${field}.${k}`, unknownName('field', k, ['hostname', 'port']));
   }
   const { hostname, port } = input;
   if (typeof hostname !== 'string' || !HOST_RE.test(hostname)) {
@@ -190,7 +191,7 @@ export function validateTransition(input: unknown, field: string): Transition {
   if (input === undefined || input === null) input = {};
   if (!isObject(input)) throw new InvalidVersionError(field, `must be an object, got ${typeName(input)}`);
   for (const k of Object.keys(input)) {
-    if (!TRANSITION_KEYS.has(k)) throw new InvalidVersionError(`${field}.${k}`, `unknown field (expected one of ${[...TRANSITION_KEYS].join(', ')})`);
+    if (!TRANSITION_KEYS.has(k)) throw new InvalidVersionError(`${field}.${k}`, unknownName('field', k, [...TRANSITION_KEYS]));
   }
   let mode: TransitionMode = 'INSTANT';
   if (input['mode'] === undefined) {
@@ -250,7 +251,7 @@ export function validateVersion(input: unknown, opts: ValidateVersionOptions = {
   const extra = new Set(opts.extraKeys ?? []);
   for (const k of Object.keys(input)) {
     if (!VERSION_KEYS.has(k) && !extra.has(k)) {
-      throw new InvalidVersionError(`${root}.${k}`, `unknown field (expected one of ${[...VERSION_KEYS, ...extra].join(', ')})`);
+      throw new InvalidVersionError(`${root}.${k}`, unknownName('field', k, [...VERSION_KEYS, ...extra]));
     }
   }
   let uuid: string;
@@ -348,7 +349,7 @@ export function patchVersion(current: ClusterJSON, patch: unknown, opts: { serve
   if (!isObject(patch)) throw new InvalidVersionError('cluster', 'must be an object');
   for (const k of Object.keys(patch)) {
     if (!PATCH_KEYS.includes(k)) {
-      throw new InvalidVersionError(`cluster.${k}`, 'unknown field (expected version, servers, upgradeTransition, balancing, percentage, judge)');
+      throw new InvalidVersionError(`cluster.${k}`, unknownName('field', k, ['version', 'servers', 'upgradeTransition', 'balancing', 'percentage', 'judge']));
     }
   }
   if (patch['uuid'] !== undefined && patch['uuid'] !== current.uuid) throw new InvalidVersionError('cluster.uuid', 'cannot be changed');

@@ -1,6 +1,14 @@
 import type { ServerAddress } from '../routing/spec.js';
 
 /**
+ * What is known of a server now: `healthy` (no ejection since its last
+ * success, or never failed), `ejected` (out of rotation until `ejectedUntil`)
+ * or `probing` (its ejection ran out: routing tries it again, but nothing
+ * proved it reachable since it failed).
+ */
+export type ServerHealth = 'healthy' | 'ejected' | 'probing';
+
+/**
  * One backend address of a version and its passive health.
  *
  * Health is a small state machine: healthy → (maxFails consecutive failures)
@@ -40,6 +48,12 @@ export class ServerState {
   /** Routable now: healthy, or half-open after its ejection ran out. */
   available(now: number): boolean {
     return this.ejectedUntil <= now;
+  }
+
+  /** See `ServerHealth`. Routing may still try a probing server; status must not call it healthy. */
+  health(now: number): ServerHealth {
+    if (this.ejectedUntil === 0) return 'healthy';
+    return this.ejectedUntil > now ? 'ejected' : 'probing';
   }
 
   /** Ejected at some point and not yet proven healthy again. */

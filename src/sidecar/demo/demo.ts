@@ -81,6 +81,8 @@ export async function runDemo(opts: { proxyPort?: number; apiPort?: number } = {
     const P = `http://127.0.0.1:${sidecar.proxyAddress.port}`;
     const A = `http://127.0.0.1:${sidecar.apiAddress.port}`;
     const v2Cluster = JSON.stringify({ cluster: { uuid: 'v2', version: '2.0.0', servers: [{ hostname: '127.0.0.1', port: v2.port }], upgradeTransition: { mode: 'INSTANT' } } });
+    // The README's form of the CLI: it works from the clone after npm install (npm link puts upshift on the PATH).
+    const status = `npx upshift status --api ${A}`;
     const patch = (t: object): string => `curl -s -X PATCH ${A}/configuration/cluster/v2 -d '${JSON.stringify({ cluster: { upgradeTransition: t } })}'`;
     process.stdout.write(`demo: proxy ${P} config-api ${A} v1-pid ${v1.pid} v2-pid ${v2.pid}
 
@@ -107,14 +109,16 @@ upshift demo is running.
 4. GRADUAL: 30% of clients on v2, growing by one point for each good v2 answer.
      ${patch({ mode: 'GRADUAL', initialPercentage: 30, percentageTransitionPerRequest: 1 })}
      for i in $(seq 20); do curl -s ${P}/; done | sort | uniq -c
-     curl -s ${A}/status
+     ${status}       (v2's share and its GRADUAL percentage)
 
 5. Rollback: stop v2's process; clients fall back to v1 without seeing an error.
      kill ${v2.pid}
      for i in $(seq 10); do curl -s ${P}/; done | sort | uniq -c
-     curl -s ${A}/status       (v2 is "down", v1 has a share of 100)
+     ${status}       (v2 "down", its server ejected or probing; v1 has a share of 100)
+   The sidecar checks every server with a TCP connect every 2 s, so v2 is "down"
+   within 2 s of the kill even if no client asked.
 
-   Prometheus metrics: curl -s ${A}/metrics | grep '^upshift_'
+   The same as JSON: curl -s ${A}/status      Prometheus metrics: curl -s ${A}/metrics | grep '^upshift_'
    Press Ctrl-C to stop the demo.
 `);
   } catch (err) {

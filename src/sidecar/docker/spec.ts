@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { InvalidVersionError } from '../../core/errors.js';
+import { unknownName } from '../../core/suggest.js';
 import { findProxyTarget, type PortBinding } from './ports.js';
 
 /**
@@ -229,7 +230,7 @@ function readiness(v: unknown, path: string, portToProxy: number | undefined): R
   if (v === undefined || v === null) return probe;
   if (!isObject(v)) throw new InvalidVersionError(path, 'must be an object {"type": "tcp"|"http"|"none", ...}');
   for (const k of Object.keys(v)) {
-    if (!['type', 'port', 'path', 'deadline', 'interval'].includes(k)) throw new InvalidVersionError(`${path}.${k}`, 'unknown field');
+    if (!['type', 'port', 'path', 'deadline', 'interval'].includes(k)) throw new InvalidVersionError(`${path}.${k}`, unknownName('field', k, ['type', 'port', 'path', 'deadline', 'interval']));
   }
   if (v.type !== undefined) {
     if (v.type !== 'tcp' && v.type !== 'http' && v.type !== 'none') throw new InvalidVersionError(`${path}.type`, 'must be "tcp", "http" or "none"');
@@ -292,7 +293,7 @@ export function imageRef(c: ContainerSpec): string {
 function container(v: unknown, path: string): ContainerSpec {
   if (!isObject(v)) throw new InvalidVersionError(path, 'must be an object');
   for (const k of Object.keys(v)) {
-    if (!KNOWN_FIELDS.has(k)) throw new InvalidVersionError(`${path}.${k}`, 'unknown field');
+    if (!KNOWN_FIELDS.has(k)) throw new InvalidVersionError(`${path}.${k}`, unknownName('field', k, [...KNOWN_FIELDS]));
   }
   const rawImage = optString(v, 'image', path, { nonEmpty: true });
   if (rawImage === undefined) throw new InvalidVersionError(`${path}.image`, 'is required');
