@@ -26,10 +26,13 @@ for (const mode of MODES) {
     const events: Array<ProxyEvents['rollback']> = [];
     proxy.events.on('rollback', (e) => events.push(e));
     let sent = 0;
+    let saw5xx = 0;
     while (proxy.status().versions[0]!.state !== 'rolled-back' && sent < 100) {
-      await get(proxy.address.port);
+      if ((await get(proxy.address.port)).status >= 500) saw5xx++;
       sent++;
     }
+    // Every GET the newest answered 500 was sent on to the previous version.
+    t.equal(saw5xx, 0, 'no client saw a 5xx');
     t.ok(sent <= 20, `rolled back after ${sent} requests`);
     const v2 = proxy.status().versions.find((v) => v.uuid === 'v2')!;
     t.equal(v2.state, 'rolled-back');
