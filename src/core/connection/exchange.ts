@@ -221,8 +221,15 @@ export class Exchange implements DialHooks {
       ? this.plan.targets.some((v) => v.servers.some((x) => x !== this.current && (ejectedToo || x.available(now))))
       : this.seq.hasMore(now, ejectedToo);
     const facts = { kind, idempotent: this.idempotent, retriesLeft: this.retriesLeft, another, ...side };
-    if (!shouldRetry(facts) || !this.ctx.budget.take(now)) return false;
-    this.taken.push(now);
+    if (!shouldRetry(facts)) return false;
+    // The budget bounds the retries judgement adds (an answer dropped for its
+    // status): a reset or a stall was retried before judgement existed, is
+    // bounded by the candidates and `http.retries`, and is the very case a
+    // fallback is for (a hung newest must not give the 4th concurrent client a 504).
+    if (kind === 'status') {
+      if (!this.ctx.budget.take(now)) return false;
+      this.taken.push(now);
+    }
     this.retriesLeft--;
     return true;
   }

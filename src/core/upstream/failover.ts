@@ -22,7 +22,7 @@ import type { VersionState } from '../routing/version.js';
  *   method is idempotent (`IDEMPOTENT`, RFC 9110 §9.2.2), its bytes are still
  *   kept (`limits.retryBuffer`), no byte of this answer reached the client,
  *   the client is still there, http mode's `http.retries` allows one more,
- *   and the retry budget has room. A method with side effects is never sent
+ *   and, for an answer dropped for its status, the retry budget has room. A method with side effects is never sent
  *   twice once its head went out.
  * - An answer whose status may be retried is dropped only when another
  *   candidate is available right now: when nothing else could serve, the
