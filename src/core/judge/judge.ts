@@ -3,7 +3,7 @@ import type { ProxyEventEmitter } from '../events.js';
 import type { RoutingTable } from '../routing/table.js';
 import { JUDGED, ROLLBACK_REASONS, type RollbackReason } from '../routing/standing.js';
 import type { VersionState } from '../routing/version.js';
-import { mergeJudge, type JudgeOptions, type RetryBudget } from './options.js';
+import { mergeJudge, type JudgeOptions } from './options.js';
 import type { Attempt, ExchangeRecord, JudgeSink } from './types.js';
 import { judgeErrors, judgeLatency, quantile, type ErrorEvidence, type Rung } from './verdict.js';
 import { OutcomeWindow, type Counts } from './window.js';
@@ -87,11 +87,6 @@ export class Judge implements JudgeSink {
   retryOn(status: number, v: VersionState): boolean {
     const o = this.entry(v).opts;
     return o.enabled && o.retryOn.includes(status);
-  }
-
-  /** The retry budget the exchange's failover keeps for requests first sent to `v`. */
-  budget(v: VersionState): RetryBudget {
-    return this.entry(v).opts.budget;
   }
 
   record(r: ExchangeRecord): void {

@@ -1,5 +1,4 @@
 import type { VersionState } from '../routing/version.js';
-import type { RetryBudget } from './options.js';
 
 /**
  * How one attempt of a request at one version ended, as judgement counts it.
@@ -44,8 +43,6 @@ export interface JudgeSink {
   retryOn(status: number, version: VersionState): boolean;
   /** A request was decided. */
   record(r: ExchangeRecord): void;
-  /** The retry budget for requests first sent to this version (`judge.budget`: a share of extra requests, with a floor). */
-  budget?(version: VersionState): RetryBudget;
 }
 
 /**
