@@ -8,7 +8,7 @@
 // failure.
 //
 //   npm run test:reliability                               CI profile, scenarios 1-9 and 11 (hostile inputs)
-//   RELIABILITY_PROFILE=soak npm run test:reliability      adds scenario 10 (10 min soak) and longer runs
+//   RELIABILITY_PROFILE=soak npm run test:reliability      adds the soaks (10: 10 min of churn, 12: 60 min judged) and longer runs
 //   npm run test:reliability -- 05 06                      only the scenarios whose file names start so
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -29,7 +29,7 @@ if (build.status !== 0) {
 
 const files = readdirSync(dir)
   .filter((f) => /^\d\d-.*\.test\.ts$/.test(f))
-  .filter((f) => profile === 'soak' || !f.startsWith('10-'))
+  .filter((f) => profile === 'soak' || !/^1[02]-/.test(f))
   .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
   .sort()
   .map((f) => path.join('test', 'reliability', f));
@@ -38,7 +38,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'upshift-reliability-'));
 const figuresFile = path.join(tmp, 'figures.jsonl');
 const started = Date.now();
 // One file at a time (-j1); a scenario may take minutes in the soak profile.
-const args = ['--no-install', 'tap', '--reporter=tap', '-j1', `--timeout=${profile === 'soak' ? 1800 : 600}`, ...files];
+const args = ['--no-install', 'tap', '--reporter=tap', '-j1', `--timeout=${profile === 'soak' ? 4800 : 600}`, ...files];
 const child = spawn('npx', args, {
   cwd: root,
   stdio: ['ignore', 'pipe', 'inherit'],

@@ -4,15 +4,22 @@
 //         its parser refuses, so a reply always says who sent it.
 // hang:   accepts connections, reads, never writes.
 // stall:  answers a response head promising 100 bytes, sends 7, then nothing.
+// flaky:  as answer, but 1 request in 100, at random, gets a 500.
 import http from 'node:http';
 import net from 'node:net';
 
 const [name = 'backend', behaviour = 'answer', portArg = '0'] = process.argv.slice(2);
 let server;
-if (behaviour === 'answer') {
+if (behaviour === 'answer' || behaviour === 'flaky') {
+  const failShare = behaviour === 'flaky' ? 0.01 : 0;
   server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
+      if (Math.random() < failShare) {
+        res.writeHead(500, { 'X-Backend': name, 'Content-Length': 0 });
+        res.end();
+        return;
+      }
       res.writeHead(200, { 'X-Backend': name, 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(name) });
       res.end(name);
     });

@@ -72,8 +72,8 @@ function startChild(script: string, args: string[], env: Record<string, string>,
   });
 }
 
-/** A backend process: `answer` (replies its name), `hang` (never answers) or `stall` (head, then nothing). */
-export function startBackend(name: string, behaviour: 'answer' | 'hang' | 'stall' = 'answer', port = 0): Promise<Child> {
+/** A backend process: `answer` (replies its name), `flaky` (the same, with 1 % random 500s), `hang` (never answers) or `stall` (head, then nothing). */
+export function startBackend(name: string, behaviour: 'answer' | 'flaky' | 'hang' | 'stall' = 'answer', port = 0): Promise<Child> {
   return startChild('backend-child.mjs', [name, behaviour, String(port)], {});
 }
 
