@@ -1,33 +1,30 @@
 #!/usr/bin/env node
 // What the judgement costs per request: upshift with two versions, the newest
-// judged (`judge.enabled: true`, the default) or not, measured as CPU
-// instructions per request under valgrind's callgrind. Instruction counts do
-// not depend on what else the machine is doing, so on/off differences of a
-// few percent are visible on a shared, noisy machine where CPU time is not.
+// judged (`judge.enabled: true`, the default) or not, side by side.
 //
-//   node bench/judge-cost.mjs [--requests N] [--warm N] [--dist DIR]
+//   node bench/judge-cost.mjs [--requests N] [--rounds R] [--dist DIR]
 //
 // Per case (http keep-alive, http new connection per request, stream new
-// connection per request) and per setting (on, off): start the proxy under
-// callgrind, send `warm` requests (JIT, pools), zero the counters, send
-// `requests` requests, dump, and divide the dump's total instructions by
-// `requests`. The load is sent by this process (not under valgrind), one
-// request at a time, to bench/lib/backend-node.mjs.
-import { spawn, execFileSync } from 'node:child_process';
+// connection per request) both proxies run at once, each in its own process;
+// every round sends `requests` requests (8 at a time) to one, then to the
+// other (the order alternates), and reads the CPU time (user + system, from
+// /proc/<pid>/stat) each spent. The ratio on/off is taken per round, and the
+// median over the rounds is reported: on a shared machine a single round's
+// CPU time swings by 10 % or more, the paired median much less.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values: argv } = parseArgs({
-  options: { requests: { type: 'string', default: '4000' }, warm: { type: 'string', default: '4000' }, dist: { type: 'string' }, rounds: { type: 'string', default: '1' } },
+  options: { requests: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '9' }, dist: { type: 'string' } },
 });
 const here = import.meta.dirname;
 const dist = path.resolve(argv.dist ?? path.join(here, '..', 'dist'));
 const REQUESTS = Number(argv.requests);
-const WARM = Number(argv.warm);
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'upshift-judge-cost-'));
+const ROUNDS = Number(argv.rounds);
+const TICK = 100; // USER_HZ: /proc times are in 1/100 s on Linux
 
 function waitLine(child, re) {
   return new Promise((resolve, reject) => {
@@ -37,66 +34,55 @@ function waitLine(child, re) {
   });
 }
 
-/** `count` GETs, one at a time, on one kept-alive connection or a new one each. */
-async function load(port, count, keepAlive) {
+function cpuMs(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / TICK;
+}
+
+/** `count` GETs over `parallel` workers, each on one kept-alive connection or a new one per request. */
+async function load(port, count, keepAlive, parallel = 8) {
   const req = Buffer.from(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n${keepAlive ? '' : 'Connection: close\r\n'}\r\n`, 'latin1');
-  let sock = null;
-  for (let i = 0; i < count; i++) {
-    if (sock === null) {
-      sock = net.connect(port, '127.0.0.1');
-      sock.setNoDelay(true);
-      await new Promise((r, j) => { sock.once('connect', r); sock.once('error', j); });
+  let left = count;
+  const worker = async () => {
+    let sock = null;
+    while (left-- > 0) {
+      if (sock === null) {
+        sock = net.connect(port, '127.0.0.1');
+        sock.setNoDelay(true);
+        await new Promise((r, j) => { sock.once('connect', r); sock.once('error', j); });
+      }
+      const s = sock;
+      s.write(req);
+      await new Promise((resolve, reject) => {
+        let got = '';
+        const onData = (d) => {
+          got += d.toString('latin1');
+          const end = got.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const len = Number(/content-length: *(\d+)/i.exec(got.slice(0, end))?.[1] ?? 0);
+          if (got.length - end - 4 < len) return;
+          s.off('data', onData);
+          if (!got.startsWith('HTTP/1.1 200')) reject(new Error(`answer ${got.slice(0, 40)}`));
+          else resolve();
+        };
+        s.on('data', onData);
+      });
+      if (!keepAlive) { s.destroy(); sock = null; }
     }
-    const s = sock;
-    await new Promise((resolve, reject) => {
-      let got = '';
-      const onData = (d) => {
-        got += d.toString('latin1');
-        const end = got.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const len = Number(/content-length: *(\d+)/i.exec(got.slice(0, end))?.[1] ?? 0);
-        if (got.length - end - 4 < len) return;
-        if (!got.startsWith('HTTP/1.1 200')) { reject(new Error(`answer ${got.slice(0, 40)}`)); return; }
-        s.off('data', onData);
-        resolve();
-      };
-      s.on('data', onData);
-      s.once('error', reject);
-    });
-    if (!keepAlive) {
-      s.destroy();
-      sock = null;
-    }
-  }
-  sock?.destroy();
+    sock?.destroy();
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
 }
 
-function totalInstructions(file) {
-  const text = fs.readFileSync(file, 'utf8');
-  const m = /^(?:summary|totals):\s+(\d+)/m.exec(text);
-  if (!m) throw new Error(`no totals in ${file}`);
-  return Number(m[1]);
-}
-
-async function measure(backendPort, mode, judge, keepAlive) {
-  const out = path.join(tmp, `cg-${mode}-${judge}-${keepAlive ? 'ka' : 'nc'}-${Date.now()}.out`);
-  const child = spawn('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`,
-    process.execPath, '--max-semi-space-size=16', path.join(here, 'lib/judge-child.mjs'), dist, String(backendPort), mode, judge], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr.resume();
+async function startProxy(backendPort, mode, judge) {
+  const child = spawn(process.execPath, [path.join(here, 'lib/judge-child.mjs'), dist, String(backendPort), mode, judge], { stdio: ['ignore', 'pipe', 'inherit'] });
   const m = await waitLine(child, /PORT (\d+)/);
-  const port = Number(m[1]);
-  await load(port, WARM, keepAlive);
-  execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
-  await load(port, REQUESTS, keepAlive);
-  execFileSync('callgrind_control', ['-d', String(child.pid)], { stdio: 'ignore' });
-  child.kill('SIGKILL');
-  await new Promise((r) => child.once('exit', r));
-  // The dump after -d is named <out>.<n>.
-  const dumps = fs.readdirSync(tmp).filter((f) => f.startsWith(path.basename(out)) && f !== path.basename(out));
-  const ir = Math.max(...dumps.map((f) => totalInstructions(path.join(tmp, f))));
-  return ir / REQUESTS;
+  return { child, port: Number(m[1]) };
 }
 
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const backend = spawn(process.execPath, [path.join(here, 'lib/backend-node.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
 const backendPort = Number((await waitLine(backend, /PORT (\d+)/))[1]);
 const cases = [
@@ -107,20 +93,32 @@ const cases = [
 const rows = [];
 try {
   for (const c of cases) {
-    const on = [];
-    const off = [];
-    // Alternate on and off so a drift (none expected in instruction counts) shows.
-    for (let r = 0; r < Number(argv.rounds); r++) {
-      off.push(await measure(backendPort, c.mode, 'off', c.keepAlive));
-      on.push(await measure(backendPort, c.mode, 'on', c.keepAlive));
+    const on = await startProxy(backendPort, c.mode, 'on');
+    const off = await startProxy(backendPort, c.mode, 'off');
+    const measure = async (p) => { const before = cpuMs(p.child.pid); await load(p.port, REQUESTS, c.keepAlive); return ((cpuMs(p.child.pid) - before) * 1000) / REQUESTS; };
+    // Warm-up: JIT and pools, not counted.
+    await load(on.port, REQUESTS, c.keepAlive);
+    await load(off.port, REQUESTS, c.keepAlive);
+    const ratios = [];
+    const usOn = [];
+    const usOff = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const first = r % 2 === 0 ? on : off;
+      const a = await measure(first);
+      const b = await measure(first === on ? off : on);
+      const [x, y] = first === on ? [a, b] : [b, a];
+      usOn.push(x);
+      usOff.push(y);
+      ratios.push(x / y);
     }
-    const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-    rows.push({ case: c.name, off: med(off), on: med(on), ratio: med(on) / med(off) });
-    console.log(`${c.name}: judge off ${Math.round(med(off))} instr/request, on ${Math.round(med(on))} (${((med(on) / med(off) - 1) * 100).toFixed(2)} %)`);
+    on.child.kill();
+    off.child.kill();
+    rows.push({ case: c.name, off: median(usOff), on: median(usOn), ratio: median(ratios), spread: [Math.min(...ratios), Math.max(...ratios)] });
+    console.log(`${c.name}: off ${median(usOff).toFixed(1)} µs/request, on ${median(usOn).toFixed(1)}, paired median on/off ${median(ratios).toFixed(3)} (rounds ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`);
   }
 } finally {
   backend.kill('SIGKILL');
-  fs.rmSync(tmp, { recursive: true, force: true });
 }
-console.log('\n| case | judge off (instructions/request) | judge on | on / off |\n|---|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r.case} | ${Math.round(r.off)} | ${Math.round(r.on)} | ${r.ratio.toFixed(3)} |`);
+console.log(`\n${ROUNDS} rounds × ${REQUESTS} requests, 8 at a time; CPU time of the proxy process\n`);
+console.log('| case | judge off (CPU µs/request) | judge on | on / off (paired median) | rounds |\n|---|---:|---:|---:|---|');
+for (const r of rows) console.log(`| ${r.case} | ${r.off.toFixed(1)} | ${r.on.toFixed(1)} | ${r.ratio.toFixed(3)} | ${r.spread[0].toFixed(2)}–${r.spread[1].toFixed(2)} |`);
