@@ -42,7 +42,14 @@ export interface ProxyEvents {
   'recover': { proxyId: number; uuid: string; version: string };
   'version:add': { proxyId: number; uuid: string; version: string; mode: string };
   'version:update': { proxyId: number; uuid: string; version: string; mode: string };
-  'version:remove': { proxyId: number; uuid: string; version: string; reason: 'api' | 'policy' };
+  /** `api`: removed by a caller; `policy`: by `health.onVersionDown: "remove"`; `retired`: drained after a newer version took over. */
+  'version:remove': { proxyId: number; uuid: string; version: string; reason: 'api' | 'policy' | 'retired' };
+  /**
+   * A version with `retire: "when-drained"` is done: its last session expired and its last
+   * connection closed (`drained`), or `maxWait` passed (`max-wait`, `open` connections left).
+   * `version:remove` follows.
+   */
+  'version:drained': { proxyId: number; uuid: string; version: string; reason: 'drained' | 'max-wait'; open: number; waitedMs: number };
   /** The GRADUAL share of the newest version changed. */
   'gradual:share': { proxyId: number; uuid: string; version: string; percentage: number };
 }
@@ -106,7 +113,7 @@ export class ProxyEventEmitter extends EventEmitter {
 const EVENT_TABLE = {
   'connection:open': true, 'connection:close': true, 'route': true, 'upstream:connect': true, 'upstream:failure': true,
   'upstream:eject': true, 'upstream:readmit': true, 'fallback': true, 'rollback': true, 'promote': true, 'resume': true, 'recover': true,
-  'version:add': true, 'version:update': true, 'version:remove': true, 'gradual:share': true,
+  'version:add': true, 'version:update': true, 'version:remove': true, 'version:drained': true, 'gradual:share': true,
 } as const satisfies Record<ProxyEventName, true>;
 
 export const EVENT_NAMES: readonly ProxyEventName[] = Object.keys(EVENT_TABLE) as ProxyEventName[];

@@ -3,6 +3,7 @@ import { InvalidOptionError } from './errors.js';
 import { given } from './given.js';
 import { isCookieAttributeValue, isCookieName, type CookieOptions, type SameSite } from './http/cookies.js';
 import { DEFAULT_JUDGE, mergeJudge, validateJudge, type JudgeInput, type JudgeOptions } from './judge/options.js';
+import { DEFAULT_RETIRE, validateRetire, type RetireInput, type RetirePolicy } from './routing/retire-options.js';
 import type { VersionInput } from './routing/spec.js';
 import { unknownName } from './suggest.js';
 
@@ -105,6 +106,13 @@ export interface ProxyOptions {
    * nothing is rolled back by a verdict.
    */
   judge?: JudgeInput;
+  /**
+   * When old versions are removed by themselves (see README "Retiring old
+   * versions"): `"when-drained"` once a newer one has taken over and the last
+   * session and connection are gone, at the latest `maxWait` seconds after
+   * the takeover. Default `"never"`. A version's own `retire` overrides it.
+   */
+  retire?: RetireInput;
 }
 
 export interface ResolvedOptions {
@@ -121,6 +129,7 @@ export interface ResolvedOptions {
   readonly mode: 'stream' | 'http';
   readonly http: { readonly maxIdlePerServer: number; readonly maxPerServer: number; readonly idleTimeout: number; readonly xForwardedFor: boolean; readonly forwarded: boolean; readonly retries: number };
   readonly judge: JudgeOptions;
+  readonly retire: RetirePolicy;
 }
 
 export const DEFAULT_SESSION_COOKIE = 'dynsoftup';
@@ -162,7 +171,7 @@ export const DEFAULT_HEALTH = Object.freeze({ maxFails: 1, ejectBase: 1000, ejec
 export const DEFAULT_ACTIVE_HEALTH = Object.freeze({ interval: 5000, timeout: 2000 });
 export const DEFAULT_HTTP = Object.freeze({ maxIdlePerServer: 64, maxPerServer: 0, idleTimeout: 4000, xForwardedFor: false, forwarded: false, retries: 3 });
 
-const TOP_KEYS = ['host', 'port', 'versions', 'cookies', 'timeouts', 'limits', 'health', 'nonHttp', 'mode', 'http', 'judge'];
+const TOP_KEYS = ['host', 'port', 'versions', 'cookies', 'timeouts', 'limits', 'health', 'nonHttp', 'mode', 'http', 'judge', 'retire'];
 /** Names people reach for, and the option they mean. */
 const HINTS: Record<string, string> = {
   clusters: 'versions', cluster: 'versions', listen: 'host and port', cookie: 'cookies',
@@ -311,8 +320,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   }
   if (mode === 'http' && nonHttp === 'tcp') throw new InvalidOptionError('nonHttp', '"tcp" only applies to mode "stream" (http mode frames every message)');
   const judge = mergeJudge(DEFAULT_JUDGE, validateJudge(o['judge'], 'judge', (f, m) => new InvalidOptionError(f, m)));
+  const retire = o['retire'] === undefined ? DEFAULT_RETIRE : validateRetire(o['retire'], 'retire', (f, m) => new InvalidOptionError(f, m));
   return Object.freeze({
-    judge, host, port,
+    judge, retire, host, port,
     cookies: Object.freeze({ session: Object.freeze(sessionCookie), transition: Object.freeze(transition) }),
     timeouts: Object.freeze(timeouts), limits: Object.freeze(limits), health, nonHttp, mode: mode as 'stream' | 'http', http,
   });

@@ -8,6 +8,8 @@ import { ProxyEventEmitter } from './events.js';
 import { Judge, type JudgementStatus, type RollbackOptions } from './judge/judge.js';
 import type { JudgeSink } from './judge/types.js';
 import { resolveOptions, type ProxyOptions, type ResolvedOptions } from './options.js';
+import { Retirement, type DrainedInfo, type RetireStatus } from './routing/retire.js';
+import { routingShares } from './routing/shares.js';
 import { RoutingTable } from './routing/table.js';
 import {
   patchVersion, toClusterJSON, validateVersion, type BalancingPolicy, type ClusterJSON, type ServerAddress,
@@ -67,6 +69,8 @@ export interface VersionStatus {
   percentage?: number;
   /** Client connections open on this version. */
   open: number;
+  /** With `retire: "when-drained"`, once a newer version has taken over: since when, until when at the latest, and when its last session expires. */
+  retire?: RetireStatus;
   connections: number;
   requests: number;
   errors: number;
@@ -108,6 +112,12 @@ export interface ProxyParts {
   judge?: JudgeSink;
   /** The retry budget's knobs; default `options.judge.budget`. */
   budget?: RetryBudgetOptions;
+  /**
+   * Removes a version that retired (`retire: "when-drained"`), after the
+   * `version:drained` event; default `removeVersion`. The sidecar removes it
+   * through its store, so that the removal lasts and its containers stop.
+   */
+  retire?: (uuid: string) => Promise<unknown>;
 }
 
 let nextProxyId = 1;
@@ -126,6 +136,7 @@ export class Proxy {
   private readonly conns = new Set<Connection>();
   private readonly pool: UpstreamPool;
   private readonly judge: Judge;
+  private readonly retirement: Retirement;
   private readonly ctx: ProxyContext;
   private nextConnId = 1;
   private closing: Promise<void> | undefined;
@@ -137,6 +148,7 @@ export class Proxy {
     this.health = new Health(this.id, options.health, this.table, this.events, (v) => this.removeByPolicy(v));
     const self = this;
     this.judge = new Judge(this.id, options.judge, this.table, this.events, (v, pct) => this.setPercentage(v, pct));
+    this.retirement = new Retirement((v) => v.spec.retire ?? options.retire, (v, info) => this.retired(v, info, parts.retire));
     this.pool = new UpstreamPool({ maxIdle: options.http.maxIdlePerServer, maxPerServer: options.http.maxPerServer, idleTimeout: options.http.idleTimeout });
     const t = options.timeouts;
     // http mode's head and linger timeouts are swept too, so they set the pace there.
@@ -182,6 +194,11 @@ export class Proxy {
   private sweep(): void {
     const now = Date.now();
     for (const c of this.conns) c.sweep(now);
+    const snap = this.table.snapshot;
+    if (snap.length > 1) {
+      const isUp = upAt(now);
+      this.retirement.check(snap, routingShares(snap, isUp), isUp, now);
+    }
   }
 
   /** The bound address. */
@@ -256,8 +273,8 @@ export class Proxy {
    * finish for `drainTimeout` ms (default 0: closed at once), then are closed.
    * Resolves when none is left.
    */
-  async removeVersion(id: string, opts: { drainTimeout?: number } = {}): Promise<ClusterJSON> {
-    const v = this.detach(id, 'api');
+  async removeVersion(id: string, opts: { drainTimeout?: number; reason?: 'api' | 'retired' } = {}): Promise<ClusterJSON> {
+    const v = this.detach(id, opts.reason ?? 'api');
     await drain(v.open, opts.drainTimeout ?? 0);
     return toClusterJSON(v.spec);
   }
@@ -266,7 +283,15 @@ export class Proxy {
     if (this.table.has(v.uuid)) this.detach(v.uuid, 'policy');
   }
 
-  private detach(id: string, reason: 'api' | 'policy'): VersionState {
+  /** A version drained (or waited `maxWait`): say so, then remove it (its last connections get 10 s). */
+  private retired(v: VersionState, info: DrainedInfo, remove: ProxyParts['retire']): void {
+    this.events.publish('version:drained', { proxyId: this.id, uuid: v.uuid, version: v.version, ...info });
+    const done = remove !== undefined ? remove(v.uuid) : this.removeVersion(v.uuid, { drainTimeout: 10_000, reason: 'retired' });
+    // Already removed by someone else, or the proxy is closing: nothing left to do.
+    done.catch(() => {});
+  }
+
+  private detach(id: string, reason: 'api' | 'policy' | 'retired'): VersionState {
     const wasNewest = this.table.snapshot[0]?.uuid === id;
     const v = this.table.remove(id);
     this.events.publish('version:remove', { proxyId: this.id, uuid: v.uuid, version: v.version, reason });
@@ -325,18 +350,8 @@ export class Proxy {
     const snap = this.table.snapshot;
     // Up means a server proven reachable, not merely routable: a probing
     // server gets the next request, but that request falls back when it fails.
-    const isUp = (v: VersionState): boolean => v.servers.some((s) => s.health(now) === 'healthy');
-    const up = snap.filter((v) => v.eligible && isUp(v));
-    const shares = new Map<VersionState, number>();
-    const first = up[0];
-    if (first !== undefined) {
-      if (first.spec.transition.mode === 'GRADUAL' && first.standing.state !== 'promoted' && up[1] !== undefined) {
-        shares.set(first, first.percentage);
-        shares.set(up[1], 100 - first.percentage);
-      } else {
-        shares.set(first, 100);
-      }
-    }
+    const isUp = upAt(now);
+    const shares = routingShares(snap, isUp);
     const versions = snap.map((v, i): VersionStatus => {
       const st: VersionStatus = {
         uuid: v.uuid,
@@ -366,6 +381,8 @@ export class Proxy {
       }
       if (v.standing.state === 'promoted') st.promotedAt = new Date(v.standing.at).toISOString();
       if (v.spec.transition.mode === 'GRADUAL') st.percentage = v.percentage;
+      const retire = this.retirement.status(v, snap, isUp);
+      if (retire !== undefined) st.retire = retire;
       return st;
     });
     const a = this.address;
@@ -396,6 +413,8 @@ export class Proxy {
     return this.closing;
   }
 }
+
+const upAt = (now: number) => (v: VersionState): boolean => v.servers.some((s) => s.health(now) === 'healthy');
 
 /** Waits until `set` is empty or `ms` passed (calling `tick` on every turn), then destroys what is left. */
 async function drain(set: Set<{ destroy(): void }>, ms: number, tick?: (now: number) => void): Promise<void> {

@@ -106,6 +106,7 @@ export function logProxyEvents(proxy: Proxy, log: Logger): () => void {
   on('version:add', (p) => log.info({ event: 'version:add', uuid: p.uuid, version: p.version, mode: p.mode }, `version ${p.version} added (${p.mode})`));
   on('version:update', (p) => log.info({ event: 'version:update', uuid: p.uuid, version: p.version, mode: p.mode }, `version ${p.version} updated (${p.mode})`));
   on('version:remove', (p) => log.info({ event: 'version:remove', uuid: p.uuid, version: p.version, reason: p.reason }, `version ${p.version} removed (${p.reason})`));
+  on('version:drained', (p) => log.info({ event: 'version:drained', uuid: p.uuid, version: p.version, reason: p.reason, open: p.open, waitedMs: p.waitedMs }, p.reason === 'drained' ? `version ${p.version} drained (no session, no connection left): retiring it` : `version ${p.version} retired after retire.maxWait with ${p.open} connection(s) still open`));
   // Per-connection events cost work on the hot path once someone listens,
   // so they are only subscribed when they would be written.
   if (log.isLevelEnabled('debug')) {

@@ -27,8 +27,14 @@ const DESCRIBE: { [K in keyof ProxyEvents]?: Describe<K> } = {
   'upstream:eject': (p) => ({ uuid: p.uuid, version: p.version, text: `server ${p.server} of ${p.version} ejected after ${p.failures} failure(s)` }),
   'upstream:readmit': (p) => ({ uuid: p.uuid, version: p.version, text: `server ${p.server} of ${p.version} back in rotation (${p.by})` }),
   'version:add': (p) => ({ uuid: p.uuid, version: p.version, text: `${p.version} added (${p.mode})` }),
-  'version:remove': (p) => ({ uuid: p.uuid, version: p.version, text: `${p.version} removed (${p.reason === 'api' ? 'by the API' : 'by the health policy'})` }),
+  'version:remove': (p) => ({ uuid: p.uuid, version: p.version, text: `${p.version} removed (${REMOVED_BY[p.reason]})` }),
+  'version:drained': (p) => ({
+    uuid: p.uuid, version: p.version,
+    text: p.reason === 'drained' ? `${p.version} drained: its last session expired and its last connection closed` : `${p.version} still held ${p.open} connection(s) when retire.maxWait ran out`,
+  }),
 };
+
+const REMOVED_BY: Record<ProxyEvents['version:remove']['reason'], string> = { api: 'by the API', policy: 'by the health policy', retired: 'retired when drained' };
 
 /** The judgement's rollbacks carry a reason; the core's own ("down", "removed") say it too. */
 function reasonOf(p: object): string {

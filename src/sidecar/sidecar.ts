@@ -337,14 +337,19 @@ export class Sidecar implements ClusterService {
     return this.changes.run(() => this.removeCommitted(id));
   }
 
-  private async removeCommitted(id: string): Promise<ClusterView> {
+  /** Removes a version that retired by itself (`retire: "when-drained"`), as `removeCluster` does. */
+  async retireCluster(id: string): Promise<ClusterView> {
+    return this.changes.run(() => this.removeCommitted(id, 'retired'));
+  }
+
+  private async removeCommitted(id: string, reason: 'api' | 'retired' = 'api'): Promise<ClusterView> {
     const json = this.proxy.getVersion(id);
     if (json === undefined) throw new VersionNotFoundError(id);
     const view = this.view(json);
     const rec = this.launches.get(id);
     await this.changes.commit(this.snapshot().filter((e) => e.uuid !== id));
     this.launches.delete(id);
-    const drained = this.proxy.removeVersion(id, { drainTimeout: this.config.drainTimeout });
+    const drained = this.proxy.removeVersion(id, { drainTimeout: this.config.drainTimeout, reason });
     this.track(drained.then(async () => {
       if (rec === undefined) return;
       const launcher = await this.getLauncher();
@@ -407,12 +412,15 @@ export async function startSidecar(config: unknown, deps: SidecarDeps = {}): Pro
   const cfg = isParsed(config) ? config : parseConfig(config, {}, checkContainers);
   const log = createLogger(cfg.logLevel, deps.logStream, deps.logFormat);
   let proxy: Proxy;
+  // A version that retires is removed as the API removes one (the store forgets it, its containers stop).
+  let sidecar: Sidecar | undefined;
+  const retire = (uuid: string): Promise<unknown> => (sidecar !== undefined ? sidecar.retireCluster(uuid) : Promise.resolve());
   try {
-    proxy = await createProxy(withActiveHealth(cfg.proxy));
+    proxy = await createProxy(withActiveHealth(cfg.proxy), { retire });
   } catch (err) {
     throw listenError(err, 'proxy', cfg.proxy.host ?? '0.0.0.0', cfg.proxy.port ?? 0);
   }
-  const sidecar = new Sidecar(cfg, proxy, log, deps);
+  sidecar = new Sidecar(cfg, proxy, log, deps);
   try {
     await sidecar.start();
   } catch (err) {

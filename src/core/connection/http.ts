@@ -825,6 +825,8 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.dropUpstream();
+    // However it ended (a tunnel's client closing first leaves no upstream to drop), a closed connection holds no version open.
+    this.upVersion?.open.delete(this);
     report.reportClosed(this.ctx, this, this.upVersion, this.started);
   }
 

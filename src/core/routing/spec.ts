@@ -3,6 +3,7 @@ import { InvalidVersionError } from '../errors.js';
 import { given } from '../given.js';
 import { judgeToJSON, validateJudge, type JudgeInput, type JudgeOverrides } from '../judge/options.js';
 import { unknownName } from '../suggest.js';
+import { retireToJSON, validateRetire, type RetireInput, type RetirePolicy } from './retire-options.js';
 
 /** The four ways traffic moves to the newest version. */
 export const TRANSITION_MODES = ['INSTANT', 'SESSION', 'GRADUAL', 'CONCURRENT'] as const;
@@ -48,6 +49,8 @@ export interface VersionInput {
   balancing?: BalancingPolicy;
   /** Judgement of this version: fields given here override the proxy's `judge` option. */
   judge?: JudgeInput;
+  /** When this version is removed by itself once a newer one took over (overrides the proxy's `retire`). */
+  retire?: RetireInput;
 }
 
 /** A validated, normalized transition. */
@@ -70,6 +73,8 @@ export interface VersionSpec {
   readonly balancing: BalancingPolicy;
   /** The version's own `judge` fields (over the proxy's); undefined when none given. */
   readonly judge: JudgeOverrides | undefined;
+  /** The version's own `retire`; undefined: the proxy's. */
+  readonly retire: RetirePolicy | undefined;
 }
 
 /** The seed's version of a cluster that gives none. */
@@ -84,7 +89,7 @@ const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const METHOD_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
 const HOST_RE = /^[A-Za-z0-9._:%[\]-]{1,253}$/;
 
-const VERSION_KEYS = new Set(['uuid', 'version', 'servers', 'upgradeTransition', 'balancing', 'judge']);
+const VERSION_KEYS = new Set(['uuid', 'version', 'servers', 'upgradeTransition', 'balancing', 'judge', 'retire']);
 const TRANSITION_KEYS = new Set([
   'mode', 'sessionTimeout', 'percentageTransitionPerRequest', 'initialPercentage',
   'concurrentVersions', 'firstByteTimeout', 'sideEffectMethods',
@@ -291,7 +296,10 @@ export function validateVersion(input: unknown, opts: ValidateVersionOptions = {
   const judge = input['judge'] === undefined || input['judge'] === null
     ? undefined
     : validateJudge(input['judge'], `${root}.judge`, (f, m) => new InvalidVersionError(f, m));
-  return Object.freeze({ uuid, version, servers: Object.freeze(servers), transition, balancing, judge });
+  const retire = input['retire'] === undefined || input['retire'] === null
+    ? undefined
+    : validateRetire(input['retire'], `${root}.retire`, (f, m) => new InvalidVersionError(f, m));
+  return Object.freeze({ uuid, version, servers: Object.freeze(servers), transition, balancing, judge, retire });
 }
 
 /** The seed's wire shape of a version, as REST and the state file write it. */
@@ -302,6 +310,7 @@ export interface ClusterJSON {
   upgradeTransition: TransitionInput & { mode: TransitionMode };
   balancing?: BalancingPolicy;
   judge?: JudgeInput;
+  retire?: RetireInput;
 }
 
 /** Turns a normalized version back into the seed's JSON, listing only the fields its mode uses. */
@@ -326,6 +335,7 @@ export function toClusterJSON(spec: VersionSpec): ClusterJSON {
   };
   if (spec.balancing !== 'round-robin') out.balancing = spec.balancing;
   if (spec.judge !== undefined && Object.keys(spec.judge).length > 0) out.judge = judgeToJSON(spec.judge);
+  if (spec.retire !== undefined) out.retire = retireToJSON(spec.retire);
   return out;
 }
 
@@ -336,7 +346,7 @@ export interface PatchedVersion {
   readonly percentage: number | undefined;
 }
 
-const PATCH_KEYS = ['version', 'servers', 'upgradeTransition', 'balancing', 'percentage', 'uuid', 'judge'];
+const PATCH_KEYS = ['version', 'servers', 'upgradeTransition', 'balancing', 'percentage', 'uuid', 'judge', 'retire'];
 
 /**
  * What a PATCH body makes of a version, without changing anything: the
@@ -349,7 +359,7 @@ export function patchVersion(current: ClusterJSON, patch: unknown, opts: { serve
   if (!isObject(patch)) throw new InvalidVersionError('cluster', 'must be an object');
   for (const k of Object.keys(patch)) {
     if (!PATCH_KEYS.includes(k)) {
-      throw new InvalidVersionError(`cluster.${k}`, unknownName('field', k, ['version', 'servers', 'upgradeTransition', 'balancing', 'percentage', 'judge']));
+      throw new InvalidVersionError(`cluster.${k}`, unknownName('field', k, ['version', 'servers', 'upgradeTransition', 'balancing', 'percentage', 'judge', 'retire']));
     }
   }
   if (patch['uuid'] !== undefined && patch['uuid'] !== current.uuid) throw new InvalidVersionError('cluster.uuid', 'cannot be changed');
@@ -369,6 +379,7 @@ export function patchVersion(current: ClusterJSON, patch: unknown, opts: { serve
     upgradeTransition: transition,
     ...(patch['balancing'] !== undefined ? { balancing: patch['balancing'] } : current.balancing ? { balancing: current.balancing } : {}),
     ...(patch['judge'] !== undefined ? { judge: patch['judge'] } : current.judge ? { judge: current.judge } : {}),
+    ...(patch['retire'] !== undefined ? { retire: patch['retire'] } : current.retire ? { retire: current.retire } : {}),
   };
   const spec = validateVersion(merged, { serversOptional: opts.serversOptional === true });
   let percentage: number | undefined;
