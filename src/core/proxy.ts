@@ -9,7 +9,8 @@ import { Judge, type JudgementStatus, type RollbackOptions } from './judge/judge
 import type { JudgeSink } from './judge/types.js';
 import { resolveOptions, type ProxyOptions, type ResolvedOptions } from './options.js';
 import { Retirement, type DrainedInfo, type RetireStatus } from './routing/retire.js';
-import { routingShares } from './routing/shares.js';
+import { drain } from './drain.js';
+import { routingShares, upAt } from './routing/shares.js';
 import { RoutingTable } from './routing/table.js';
 import {
   patchVersion, toClusterJSON, validateVersion, type BalancingPolicy, type ClusterJSON, type ServerAddress,
@@ -412,21 +413,6 @@ export class Proxy {
     })();
     return this.closing;
   }
-}
-
-const upAt = (now: number) => (v: VersionState): boolean => v.servers.some((s) => s.health(now) === 'healthy');
-
-/** Waits until `set` is empty or `ms` passed (calling `tick` on every turn), then destroys what is left. */
-async function drain(set: Set<{ destroy(): void }>, ms: number, tick?: (now: number) => void): Promise<void> {
-  if (set.size > 0 && ms > 0) {
-    const deadline = Date.now() + ms;
-    while (set.size > 0 && Date.now() < deadline) {
-      tick?.(Date.now());
-      await new Promise((r) => setTimeout(r, Math.min(25, Math.max(1, deadline - Date.now()))));
-    }
-  }
-  for (const c of [...set]) c.destroy();
-  while (set.size > 0) await new Promise((r) => setTimeout(r, 5));
 }
 
 /**

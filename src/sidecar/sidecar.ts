@@ -329,17 +329,12 @@ export class Sidecar implements ClusterService {
   }
 
   /**
-   * Removes a version: routing stops at once and the state file forgets it
+   * Removes a version (by the API, or retired when drained): routing stops at once and the state file forgets it
    * before this resolves; its connections drain for `drainTimeout` in the
    * background, then its containers are stopped.
    */
-  async removeCluster(id: string): Promise<ClusterView> {
-    return this.changes.run(() => this.removeCommitted(id));
-  }
-
-  /** Removes a version that retired by itself (`retire: "when-drained"`), as `removeCluster` does. */
-  async retireCluster(id: string): Promise<ClusterView> {
-    return this.changes.run(() => this.removeCommitted(id, 'retired'));
+  async removeCluster(id: string, reason: 'api' | 'retired' = 'api'): Promise<ClusterView> {
+    return this.changes.run(() => this.removeCommitted(id, reason));
   }
 
   private async removeCommitted(id: string, reason: 'api' | 'retired' = 'api'): Promise<ClusterView> {
@@ -414,7 +409,7 @@ export async function startSidecar(config: unknown, deps: SidecarDeps = {}): Pro
   let proxy: Proxy;
   // A version that retires is removed as the API removes one (the store forgets it, its containers stop).
   let sidecar: Sidecar | undefined;
-  const retire = (uuid: string): Promise<unknown> => (sidecar !== undefined ? sidecar.retireCluster(uuid) : Promise.resolve());
+  const retire = (uuid: string): Promise<unknown> => (sidecar !== undefined ? sidecar.removeCluster(uuid, 'retired') : Promise.resolve());
   try {
     proxy = await createProxy(withActiveHealth(cfg.proxy), { retire });
   } catch (err) {

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import t from 'tap';
-import type { ProxyEvents } from '../../src/core/index.js';
+import type { Proxy, ProxyEvents } from '../../src/core/index.js';
 import { get, sleep, until } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
@@ -23,7 +23,7 @@ function upgrade(port: number, cookie: string): Promise<net.Socket> {
   });
 }
 
-function record(proxy: { events: { on(n: string, f: (p: never) => void): unknown } }): { drained: Array<ProxyEvents['version:drained']>; removed: Array<ProxyEvents['version:remove']> } {
+function record(proxy: Proxy): { drained: Array<ProxyEvents['version:drained']>; removed: Array<ProxyEvents['version:remove']> } {
   const out = { drained: [] as Array<ProxyEvents['version:drained']>, removed: [] as Array<ProxyEvents['version:remove']> };
   proxy.events.on('version:drained', (p: ProxyEvents['version:drained']) => out.drained.push(p));
   proxy.events.on('version:remove', (p: ProxyEvents['version:remove']) => out.removed.push(p));

@@ -20,3 +20,6 @@ export function routingShares(snapshot: readonly VersionState[], isUp: (v: Versi
   }
   return shares;
 }
+
+/** "Up" as status and retirement mean it: some server proven reachable (a probing one gets traffic, but is not proof). */
+export const upAt = (now: number) => (v: VersionState): boolean => v.servers.some((s) => s.health(now) === 'healthy');

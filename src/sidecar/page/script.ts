@@ -118,6 +118,10 @@ function verdictLine(v) {
     parts.push('last: ' + esc(j.lastDecision.action) + (j.lastDecision.reason ? ' (' + esc(j.lastDecision.reason) + ')' : '') + ' at ' + esc(clock(j.lastDecision.at)));
   }
   if (v.promotedAt) parts.push('promoted at ' + esc(clock(v.promotedAt)));
+  // retire "when-drained", taken over: what still holds it, and when it goes at the latest.
+  if (v.retire) {
+    parts.push('draining: ' + (v.sessions !== undefined ? esc(v.sessions) + ' session(s), ' : '') + esc(v.retire.open) + ' connection(s) left, sessions expire ' + esc(clock(v.retire.sessionsExpire)) + ', removed by ' + esc(clock(v.retire.deadline)));
+  }
   if (parts.length === 0) return '';
   return '<div class="verdict">verdict: ' + parts.join(' \u00b7 ') + '</div>';
 }
