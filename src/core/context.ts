@@ -1,3 +1,4 @@
+import type { Comparer } from './compare/comparer.js';
 import type { ProxyEventEmitter } from './events.js';
 import type { JudgeSink } from './judge/types.js';
 import type { ResolvedOptions } from './options.js';
@@ -22,6 +23,8 @@ export interface ProxyContext {
   readonly judge: JudgeSink;
   /** The proxy-wide bound on re-sent requests (see `upstream/failover.ts`). */
   readonly budget: RetryBudget;
+  /** Response comparison: which requests are compared, and what the comparisons found. */
+  readonly compare: Comparer;
   /** Grows the GRADUAL share of `v` by one step after a correct answer. */
   growShare(v: VersionState): void;
   /** `close()` was called: http-mode connections end after the response in flight. */

@@ -32,7 +32,7 @@ export interface ProxyEvents {
    */
   'rollback': {
     proxyId: number; fromUuid: string; fromVersion: string; toUuid: string | undefined; toVersion: string | undefined;
-    reason: 'down' | 'removed' | 'errors' | 'latency' | 'unreachable' | 'operator'; evidence?: object | undefined;
+    reason: 'down' | 'removed' | 'errors' | 'latency' | 'unreachable' | 'differences' | 'operator'; evidence?: object | undefined;
   };
   /** An operator ended the transition: the version takes every new client while it is the newest. */
   'promote': { proxyId: number; uuid: string; version: string };

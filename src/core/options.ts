@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { InvalidOptionError } from './errors.js';
 import { given } from './given.js';
 import { isCookieAttributeValue, isCookieName, type CookieOptions, type SameSite } from './http/cookies.js';
+import { DEFAULT_COMPARE, mergeCompare, validateCompare, type CompareInput, type CompareOptions } from './compare/options.js';
 import { DEFAULT_JUDGE, mergeJudge, validateJudge, type JudgeInput, type JudgeOptions } from './judge/options.js';
 import { DEFAULT_RETIRE, validateRetire, type RetireInput, type RetirePolicy } from './routing/retire-options.js';
 import type { VersionInput } from './routing/spec.js';
@@ -113,6 +114,13 @@ export interface ProxyOptions {
    * the takeover. Default `"never"`. A version's own `retire` overrides it.
    */
   retire?: RetireInput;
+  /**
+   * Comparison of the newest version's answers with the previous version's
+   * (CONCURRENT legs; a `sample` of requests shadowed in the other modes), and
+   * rollback on real differences (see README "Comparing answers"). A
+   * version's own `compare` fields override these.
+   */
+  compare?: CompareInput;
 }
 
 export interface ResolvedOptions {
@@ -130,6 +138,7 @@ export interface ResolvedOptions {
   readonly http: { readonly maxIdlePerServer: number; readonly maxPerServer: number; readonly idleTimeout: number; readonly xForwardedFor: boolean; readonly forwarded: boolean; readonly retries: number };
   readonly judge: JudgeOptions;
   readonly retire: RetirePolicy;
+  readonly compare: CompareOptions;
 }
 
 export const DEFAULT_SESSION_COOKIE = 'dynsoftup';
@@ -171,13 +180,13 @@ export const DEFAULT_HEALTH = Object.freeze({ maxFails: 1, ejectBase: 1000, ejec
 export const DEFAULT_ACTIVE_HEALTH = Object.freeze({ interval: 5000, timeout: 2000 });
 export const DEFAULT_HTTP = Object.freeze({ maxIdlePerServer: 64, maxPerServer: 0, idleTimeout: 4000, xForwardedFor: false, forwarded: false, retries: 3 });
 
-const TOP_KEYS = ['host', 'port', 'versions', 'cookies', 'timeouts', 'limits', 'health', 'nonHttp', 'mode', 'http', 'judge', 'retire'];
+const TOP_KEYS = ['host', 'port', 'versions', 'cookies', 'timeouts', 'limits', 'health', 'nonHttp', 'mode', 'http', 'judge', 'retire', 'compare'];
 /** Names people reach for, and the option they mean. */
 const HINTS: Record<string, string> = {
   clusters: 'versions', cluster: 'versions', listen: 'host and port', cookie: 'cookies',
   timeout: 'timeouts', connectTimeout: 'timeouts.connect', idleTimeout: 'timeouts.idle',
   keepAliveTimeout: 'timeouts.idle', headersTimeout: 'timeouts.head', maxHeaderSize: 'limits.headSize',
-  healthCheck: 'health.active', healthcheck: 'health.active', judgement: 'judge', rollback: 'judge',
+  healthCheck: 'health.active', healthcheck: 'health.active', judgement: 'judge', rollback: 'judge', diff: 'compare', shadow: 'compare.sample',
   keepAlive: 'http.maxIdlePerServer', maxSockets: 'http.maxIdlePerServer', xfwd: 'http.xForwardedFor',
 };
 
@@ -321,8 +330,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   if (mode === 'http' && nonHttp === 'tcp') throw new InvalidOptionError('nonHttp', '"tcp" only applies to mode "stream" (http mode frames every message)');
   const judge = mergeJudge(DEFAULT_JUDGE, validateJudge(o['judge'], 'judge', (f, m) => new InvalidOptionError(f, m)));
   const retire = o['retire'] === undefined ? DEFAULT_RETIRE : validateRetire(o['retire'], 'retire', (f, m) => new InvalidOptionError(f, m));
+  const compare = mergeCompare(DEFAULT_COMPARE, validateCompare(o['compare'], 'compare', (f, m) => new InvalidOptionError(f, m)));
   return Object.freeze({
-    judge, retire, host, port,
+    judge, retire, compare, host, port,
     cookies: Object.freeze({ session: Object.freeze(sessionCookie), transition: Object.freeze(transition) }),
     timeouts: Object.freeze(timeouts), limits: Object.freeze(limits), health, nonHttp, mode: mode as 'stream' | 'http', http,
   });

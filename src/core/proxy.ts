@@ -5,6 +5,7 @@ import { StreamConnection } from './connection/stream.js';
 import type { ProxyContext } from './context.js';
 import { InvalidVersionError, ProxyClosedError, VersionNotFoundError } from './errors.js';
 import { ProxyEventEmitter } from './events.js';
+import { Comparer, type ComparisonStatus } from './compare/comparer.js';
 import { Judge, type JudgementStatus, type RollbackOptions } from './judge/judge.js';
 import type { JudgeSink } from './judge/types.js';
 import { resolveOptions, type ProxyOptions, type ResolvedOptions } from './options.js';
@@ -62,6 +63,8 @@ export interface VersionStatus {
   promotedAt?: string;
   /** The verdict, the window's figures, the reference and the last decision. */
   judgement: JudgementStatus;
+  /** Its answers compared with the previous version's: counts, differing fields, noise, the verdict. */
+  comparison: ComparisonStatus;
   /** True for the version that sorts highest. */
   newest: boolean;
   /** Percentage of new clients served here now: the newest up version has 100 (GRADUAL splits it with the next up one); a down version 0. */
@@ -138,6 +141,7 @@ export class Proxy {
   private readonly pool: UpstreamPool;
   private readonly judge: Judge;
   private readonly retirement: Retirement;
+  private readonly comparer: Comparer;
   private readonly ctx: ProxyContext;
   private nextConnId = 1;
   private closing: Promise<void> | undefined;
@@ -150,6 +154,8 @@ export class Proxy {
     const self = this;
     this.judge = new Judge(this.id, options.judge, this.table, this.events, (v, pct) => this.setPercentage(v, pct));
     this.retirement = new Retirement((v) => v.spec.retire ?? options.retire, (v, info) => this.retired(v, info, parts.retire));
+    const judge = this.judge;
+    this.comparer = new Comparer(options.compare, (v) => judge.previous(v), (v, evidence) => judge.differences(v, evidence));
     this.pool = new UpstreamPool({ maxIdle: options.http.maxIdlePerServer, maxPerServer: options.http.maxPerServer, idleTimeout: options.http.idleTimeout });
     const t = options.timeouts;
     // http mode's head and linger timeouts are swept too, so they set the pace there.
@@ -165,6 +171,7 @@ export class Proxy {
       pool: this.pool,
       judge: parts.judge ?? this.judge,
       budget: new RetryBudget(parts.budget ?? options.judge.budget),
+      compare: this.comparer,
       growShare: (v) => self.growShare(v),
       get draining() {
         return self.closing !== undefined;
@@ -324,7 +331,10 @@ export class Proxy {
 
   /** Puts a rolled-back or promoted version back under judgement, its counters reset. */
   resume(id: string): ClusterJSON {
-    return this.judged(id, (v) => this.judge.resume(v));
+    return this.judged(id, (v) => {
+      this.judge.resume(v);
+      this.comparer.reset(v);
+    });
   }
 
   private judged(id: string, act: (v: VersionState) => void): ClusterJSON {
@@ -375,6 +385,7 @@ export class Proxy {
           return out;
         }),
         judgement: this.judge.status(v),
+        comparison: this.comparer.status(v),
       };
       if (v.standing.state === 'rolled-back') {
         st.rolledBack = { reason: v.standing.reason, at: new Date(v.standing.at).toISOString() };

@@ -102,7 +102,7 @@ export class Metrics {
     });
     this.rollbacks = new Counter({
       name: 'upshift_rollbacks_total', labelNames: ['from', 'to', 'reason'], registers: [r],
-      help: 'Times new traffic moved from the newest version back to an older one; reason: down (no routable server, transient), removed, or a rollback that lasts until resumed: errors, latency, unreachable, operator.',
+      help: 'Times new traffic moved from the newest version back to an older one; reason: down (no routable server, transient), removed, or a rollback that lasts until resumed: errors, latency, unreachable, differences, operator.',
     });
     this.changes = new Counter({ name: 'upshift_config_changes_total', help: 'Versions added, updated and removed through the config API.', labelNames: ['action'], registers: [r] });
     // prom-client names these process_* and nodejs_*: the prefix is ours alone (upshift_process_*, upshift_nodejs_*).

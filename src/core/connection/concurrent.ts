@@ -5,7 +5,9 @@ import type { VersionState } from '../routing/version.js';
 import { DialSequence, type Candidate, type DialHooks } from '../upstream/dial.js';
 import type { PoolUser } from '../upstream/pool.js';
 import type { ServerState } from '../upstream/server.js';
+import type { AnswerReader } from '../compare/answer.js';
 import { chooseLeg } from './choose.js';
+import { begin } from './compare-legs.js';
 import type { Exchange } from './exchange.js';
 
 /**
@@ -53,6 +55,9 @@ class Leg {
   ended = false;
   closed = false;
   err: UpshiftError | undefined;
+  /** A loser read on to compare its answer with the winner's: what reads it, and how long it may take. */
+  reader: AnswerReader | null = null;
+  timer: NodeJS.Timeout | undefined;
   readonly seq: DialSequence;
   readonly finder: HeadFinder;
 
@@ -68,7 +73,10 @@ class Leg {
  * never holds up the others) until its final response head or the first-byte
  * deadline. `chooseLeg` decides; the winner's socket and what it sent so far
  * go to the connection, which reads it again as any answer; the other legs
- * are closed (their answers are never mixed into the client's). When no leg
+ * are closed (their answers are never mixed into the client's), except the
+ * previous version's when the two are compared: it is read on, into its
+ * `AnswerReader` (a digest, or a JSON body up to a limit), and closed when
+ * its answer is complete or `compare.timeout` passes. When no leg
  * answered, the connection goes on through the rest of the plan. Side-effect
  * methods never get here (the strategy gives them a fan-out of 1).
  *
@@ -160,7 +168,13 @@ export class Concurrent implements PoolUser {
 
   upstreamData(socket: net.Socket, d: Buffer): void {
     const leg = this.legOf(socket);
-    if (leg === undefined || this.done) return;
+    if (leg === undefined) return;
+    if (leg.reader !== null) {
+      leg.reader.feed(d);
+      if (leg.reader.over) this.compared(leg);
+      return;
+    }
+    if (this.done) return;
     leg.chunks.push(d);
     leg.bytes += d.length;
     if (leg.outcome !== 'pending') {
@@ -180,16 +194,27 @@ export class Concurrent implements PoolUser {
   upstreamEnd(socket: net.Socket): void {
     const leg = this.legOf(socket);
     if (leg !== undefined) leg.ended = true;
+    if (leg?.reader != null) {
+      leg.reader.end();
+      this.compared(leg);
+      return;
+    }
     this.legGone(leg);
   }
 
   upstreamError(socket: net.Socket): void {
-    this.legGone(this.legOf(socket));
+    const leg = this.legOf(socket);
+    if (leg?.reader != null) this.compared(leg);
+    else this.legGone(leg);
   }
 
   upstreamClose(socket: net.Socket): void {
     const leg = this.legOf(socket);
     if (leg !== undefined) leg.closed = true;
+    if (leg?.reader != null) {
+      this.compared(leg);
+      return;
+    }
     this.legGone(leg);
   }
 
@@ -241,13 +266,54 @@ export class Concurrent implements PoolUser {
   }
 
   private win(leg: Leg): void {
-    this.finish(leg);
+    const other = this.comparable(leg);
+    this.finish(leg, other);
+    if (other !== undefined) this.compare(leg, other);
     const buf = leg.chunks.length === 1 ? leg.chunks[0]! : Buffer.concat(leg.chunks);
     this.transport.handOver(leg.version, leg.server!, leg.socket!, leg.reused, buf, leg.ended, leg.closed);
   }
 
-  /** Closes every leg but `keep`. */
-  private finish(keep: Leg | null): void {
+  /**
+   * The leg whose answer is compared with the winner's: the previous
+   * version's, when the newest won an idempotent request and the previous
+   * one has answered well or is still answering (a 5xx on either side is
+   * judgement's, not a difference).
+   */
+  private comparable(winner: Leg): Leg | undefined {
+    const other = this.legs[1];
+    if (winner !== this.legs[0] || other === undefined || !this.ex.idempotent) return undefined;
+    if (other.socket === null || other.outcome === 'bad') return undefined;
+    return this.ex.ctx.compare.comparesLegs(winner.version) ? other : undefined;
+  }
+
+  /** The winner's answer is compared with `other`'s, read on from what it sent so far. */
+  private compare(winner: Leg, other: Leg): void {
+    const c = begin(this.ex.ctx, winner.version, other.version, other.server, this.ex.method, this.ex.replica, Date.now());
+    this.ex.compareAnswer(c.newest);
+    const reader = other.reader = c.previous;
+    const chunks = other.chunks;
+    other.chunks = [];
+    for (const d of chunks) reader.feed(d);
+    if (other.ended || other.closed) reader.end();
+    if (reader.over) {
+      this.compared(other);
+      return;
+    }
+    other.timer = setTimeout(onCompareTimeout, this.ex.ctx.compare.options(winner.version).timeout, this, other);
+    other.socket!.resume();
+  }
+
+  /** A compared loser's answer is read (or given up): its connection closes. */
+  compared(leg: Leg): void {
+    clearTimeout(leg.timer);
+    leg.reader?.fail();
+    leg.reader = null;
+    if (leg.socket !== null) this.transport.discard(leg.socket);
+    leg.socket = null;
+  }
+
+  /** Closes every leg but `keep` (and the one `win` compares with it, which it reads on). */
+  private finish(keep: Leg | null, compared?: Leg): void {
     this.done = true;
     clearTimeout(this.timer);
     for (const leg of this.legs) {
@@ -256,6 +322,7 @@ export class Concurrent implements PoolUser {
       if (leg.socket !== null) {
         // A loser that answered still counts as a request it served.
         if (leg.status !== 0) this.ex.leg(leg.version, leg.server, this.ex.account(leg.version, leg.server!, leg.status), leg.status);
+        if (leg === compared) continue;
         this.transport.discard(leg.socket);
         leg.socket = null;
       }
@@ -278,4 +345,8 @@ export class Concurrent implements PoolUser {
 
 function onDeadline(x: Concurrent): void {
   x.deadline();
+}
+
+function onCompareTimeout(x: Concurrent, leg: Leg): void {
+  x.compared(leg);
 }

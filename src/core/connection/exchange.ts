@@ -11,6 +11,8 @@ import { DialSequence, type Candidate, type DialHooks } from '../upstream/dial.j
 import { firstByteDeadline, isIdempotent, mayEject, shouldRetry, type FailureKind } from '../upstream/failover.js';
 import type { ConnectionLimit, PoolUser, UpstreamPool } from '../upstream/pool.js';
 import type { ServerState } from '../upstream/server.js';
+import type { AnswerReader } from '../compare/answer.js';
+import { shadow } from './compare-legs.js';
 import { reportConnect, reportFailure, reportRoute } from './report.js';
 
 /** What the connection knows of its side of a failed attempt. */
@@ -49,6 +51,10 @@ export class Exchange implements DialHooks {
   readonly idempotent: boolean;
   /** The failure that made us try elsewhere, answered when no other candidate answers. */
   cause: UpshiftError | null = null;
+  /** The request as sent upstream when it has no body (`replicaOf`): what a comparison's copies send; null when none may be made. */
+  replica: Buffer | null = null;
+  /** The comparison side fed with the answer the client gets (CONCURRENT's winner, a shadowed request's routed answer). */
+  private tap: AnswerReader | null = null;
   private seq: DialSequence | null = null;
   private readonly attempts: Attempt[] = [];
   private decided = false;
@@ -67,7 +73,7 @@ export class Exchange implements DialHooks {
     readonly ctx: ProxyContext,
     readonly connectionId: number,
     readonly plan: Plan,
-    method: string,
+    readonly method: string,
     /** http mode: the pool connections are taken from, and who receives their events. */
     private readonly pooled: { readonly pool: UpstreamPool; readonly user: PoolUser } | null,
   ) {
@@ -130,6 +136,7 @@ export class Exchange implements DialHooks {
   /** Stops a connect in progress (the client went away, or the request is over). */
   cancel(): void {
     this.seq?.cancel();
+    this.dropTap();
   }
 
   /** Milliseconds the current attempt at `v` waits for its response head. */
@@ -145,7 +152,33 @@ export class Exchange implements DialHooks {
     if (!this.routed) {
       this.routed = true;
       reportRoute(this.ctx, this.connectionId, this.plan, v);
+      if (this.replica !== null && this.idempotent && this.plan.fanOut <= 1) this.tap = shadow(this.ctx, v, this.method, this.replica);
     }
+  }
+
+  /** CONCURRENT: the winner's answer is compared (fed through `answerBytes` as the client gets it). */
+  compareAnswer(reader: AnswerReader): void {
+    this.tap = reader;
+  }
+
+  /** Bytes of the answer the client is getting, from its first (the head) on: to the comparison, if any. */
+  answerBytes(chunk: Buffer): void {
+    const tap = this.tap;
+    if (tap === null) return;
+    tap.feed(chunk);
+    if (tap.over) this.tap = null;
+  }
+
+  /** The server of the answer the client is getting closed (a body may run to its close). */
+  answerEnd(): void {
+    this.tap?.end();
+    this.tap = null;
+  }
+
+  /** The answer being compared will not reach the client whole (dropped for a retry, failed, or the client left). */
+  private dropTap(): void {
+    this.tap?.fail();
+    this.tap = null;
   }
 
   // ---------------------------------------------------------------- outcomes
@@ -178,6 +211,7 @@ export class Exchange implements DialHooks {
     if (this.ctx.judge.retryOn(status, v) && this.plan.fanOut <= 1 && this.mayRetry('status', side, false, now)) {
       this.account(v, s, status);
       this.attempts.push({ version: v, outcome: 'status', status, firstByteMs, server: s.key });
+      this.dropTap();
       this.cause = new UpstreamStatusError(s.key, status);
       return true;
     }
@@ -197,6 +231,7 @@ export class Exchange implements DialHooks {
     v.stats.errors++;
     reportFailure(this.ctx, this.connectionId, v, s, err);
     this.attempts.push({ version: v, outcome: kind === 'bad-response' ? 'reset' : kind, server: s.key });
+    this.dropTap();
     if (!this.mayRetry(kind, side, true, Date.now())) return false;
     this.cause = err;
     return true;

@@ -25,6 +25,7 @@ import { ResponseBody } from './response-body.js';
 import { Exchange, planFor, type ClientSide } from './exchange.js';
 import { Concurrent } from './concurrent.js';
 import { PooledLegs, type HttpLegOwner } from './concurrent-legs.js';
+import { replicaOf } from './compare-legs.js';
 import * as report from './report.js';
 
 /**
@@ -229,6 +230,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
       return;
     }
     const ex = this.ex = new Exchange(this.ctx, this.id, plan, head.method, { pool: this.pool, user: this });
+    ex.replica = replicaOf(head, out);
     if (plan.fanOut > 1 && !this.websocket) {
       this.state = 'concurrent';
       this.exchange = new Concurrent(new PooledLegs(this, ex), ex);
@@ -407,6 +409,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
       return;
     }
     if (this.state !== 'exchange') return;
+    this.ex?.answerBytes(chunk);
     this.rgot += chunk.length;
     if (!this.rhead) {
       this.responseBody(chunk);
@@ -591,6 +594,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
       return;
     }
     if (this.state !== 'exchange') return;
+    this.ex?.answerEnd();
     if (this.rhead) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), 'reset');
     else if (this.rbody.toEof) this.responseDone();
     else this.abort('upstream closed mid-response');

@@ -15,6 +15,7 @@ import type { FailureKind } from '../upstream/failover.js';
 import type { ServerState } from '../upstream/server.js';
 import { Concurrent } from './concurrent.js';
 import { StreamLegs, type StreamLegOwner } from './concurrent-legs.js';
+import { replicaOf } from './compare-legs.js';
 import { listenToClient, type ClientHandler } from './client-socket.js';
 import type { Connection } from './connection.js';
 import { ResponseHeadReader } from './head-reader.js';
@@ -178,10 +179,10 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     clearTimeout(this.timer);
     this.timer = undefined;
     this.client.pause();
-    this.routeAndDial(r.head);
+    this.routeAndDial(r.head, r.buf.subarray(0, r.end));
   }
 
-  private routeAndDial(head: RequestHead): void {
+  private routeAndDial(head: RequestHead, headBytes: Buffer): void {
     const plan = planFor(this.ctx, head);
     this.plan = plan;
     if (plan.targets.length === 0) {
@@ -189,6 +190,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
       return;
     }
     const ex = this.ex = new Exchange(this.ctx, this.id, plan, head.method, null);
+    ex.replica = replicaOf(head, headBytes);
     this.retryable = ex.idempotent;
     if (plan.fanOut > 1) {
       this.state = 'concurrent';
@@ -344,6 +346,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
 
   upstreamData(socket: net.Socket, chunk: Buffer): void {
     if (socket !== this.upstream) return;
+    this.ex?.answerBytes(chunk);
     if (this.state === 'piping') {
       this.awaiting = false;
       this.bytesOut += chunk.length;
@@ -403,6 +406,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
 
   upstreamEnd(socket: net.Socket): void {
     if (socket !== this.upstream) return;
+    this.ex?.answerEnd();
     if (this.state === 'piping') this.client.end();
     else if (this.state === 'response-head') this.upstreamFailed(new UpstreamClosedError(this.server!.key), 'reset');
   }

@@ -59,6 +59,8 @@ function extStep(s: S, c: number): S {
 export class ChunkedScanner {
   /** True once a trailer field was seen (fields after the body: a place smuggled headers hide). */
   trailers = false;
+  /** Told each run of chunk data (the decoded body), for a reader that needs the content rather than the coding. */
+  onData: ((buf: Buffer, start: number, end: number) => void) | null = null;
 
   private s = S.Size;
   private size = 0;
@@ -80,6 +82,7 @@ export class ChunkedScanner {
       switch (this.s) {
         case S.Data: {
           const n = Math.min(this.size, end - i);
+          if (this.onData !== null && n > 0) this.onData(buf, i, i + n);
           i += n;
           this.size -= n;
           if (this.size === 0) this.s = S.DataCr;

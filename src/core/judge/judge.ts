@@ -132,8 +132,20 @@ export class Judge implements JudgeSink {
     return this.previous(v) === undefined ? undefined : v;
   }
 
-  /** The next eligible version after `v`: where a rollback of `v` sends traffic. */
-  private previous(v: VersionState): VersionState | undefined {
+  /**
+   * The differences rule (`compare/verdict.ts`) failed for `v`: rolled back
+   * with reason `differences` as an error verdict would be, if `v` is the
+   * version under judgement and its previous version is up to go back to.
+   */
+  differences(v: VersionState, evidence: object): void {
+    if (this.judged() !== v) return;
+    const prev = this.previous(v);
+    if (prev === undefined || !prev.up(this.now())) return;
+    this.rollback(v, 'differences', { evidence });
+  }
+
+  /** The next eligible version after `v`: where a rollback of `v` sends traffic, and what it is compared with. */
+  previous(v: VersionState): VersionState | undefined {
     const snap = this.table.snapshot;
     for (let i = snap.indexOf(v) + 1; i < snap.length; i++) if (snap[i]!.eligible) return snap[i];
     return undefined;

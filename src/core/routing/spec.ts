@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidVersionError } from '../errors.js';
 import { given } from '../given.js';
+import { compareToJSON, validateCompare, type CompareInput, type CompareOverrides } from '../compare/options.js';
 import { judgeToJSON, validateJudge, type JudgeInput, type JudgeOverrides } from '../judge/options.js';
 import { unknownName } from '../suggest.js';
 import { retireToJSON, validateRetire, type RetireInput, type RetirePolicy } from './retire-options.js';
@@ -51,6 +52,8 @@ export interface VersionInput {
   judge?: JudgeInput;
   /** When this version is removed by itself once a newer one took over (overrides the proxy's `retire`). */
   retire?: RetireInput;
+  /** Comparison of this version's answers with the previous version's: fields given here override the proxy's `compare` option. */
+  compare?: CompareInput;
 }
 
 /** A validated, normalized transition. */
@@ -75,6 +78,8 @@ export interface VersionSpec {
   readonly judge: JudgeOverrides | undefined;
   /** The version's own `retire`; undefined: the proxy's. */
   readonly retire: RetirePolicy | undefined;
+  /** The version's own `compare` fields (over the proxy's); undefined when none given. */
+  readonly compare: CompareOverrides | undefined;
 }
 
 /** The seed's version of a cluster that gives none. */
@@ -89,7 +94,7 @@ const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const METHOD_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
 const HOST_RE = /^[A-Za-z0-9._:%[\]-]{1,253}$/;
 
-const VERSION_KEYS = new Set(['uuid', 'version', 'servers', 'upgradeTransition', 'balancing', 'judge', 'retire']);
+const VERSION_KEYS = new Set(['uuid', 'version', 'servers', 'upgradeTransition', 'balancing', 'judge', 'retire', 'compare']);
 const TRANSITION_KEYS = new Set([
   'mode', 'sessionTimeout', 'percentageTransitionPerRequest', 'initialPercentage',
   'concurrentVersions', 'firstByteTimeout', 'sideEffectMethods',
@@ -299,7 +304,10 @@ export function validateVersion(input: unknown, opts: ValidateVersionOptions = {
   const retire = input['retire'] === undefined || input['retire'] === null
     ? undefined
     : validateRetire(input['retire'], `${root}.retire`, (f, m) => new InvalidVersionError(f, m));
-  return Object.freeze({ uuid, version, servers: Object.freeze(servers), transition, balancing, judge, retire });
+  const compare = input['compare'] === undefined || input['compare'] === null
+    ? undefined
+    : validateCompare(input['compare'], `${root}.compare`, (f, m) => new InvalidVersionError(f, m));
+  return Object.freeze({ uuid, version, servers: Object.freeze(servers), transition, balancing, judge, retire, compare });
 }
 
 /** The seed's wire shape of a version, as REST and the state file write it. */
@@ -311,6 +319,7 @@ export interface ClusterJSON {
   balancing?: BalancingPolicy;
   judge?: JudgeInput;
   retire?: RetireInput;
+  compare?: CompareInput;
 }
 
 /** Turns a normalized version back into the seed's JSON, listing only the fields its mode uses. */
@@ -336,6 +345,7 @@ export function toClusterJSON(spec: VersionSpec): ClusterJSON {
   if (spec.balancing !== 'round-robin') out.balancing = spec.balancing;
   if (spec.judge !== undefined && Object.keys(spec.judge).length > 0) out.judge = judgeToJSON(spec.judge);
   if (spec.retire !== undefined) out.retire = retireToJSON(spec.retire);
+  if (spec.compare !== undefined && Object.keys(spec.compare).length > 0) out.compare = compareToJSON(spec.compare);
   return out;
 }
 
@@ -346,7 +356,7 @@ export interface PatchedVersion {
   readonly percentage: number | undefined;
 }
 
-const PATCH_KEYS = ['version', 'servers', 'upgradeTransition', 'balancing', 'percentage', 'uuid', 'judge', 'retire'];
+const PATCH_KEYS = ['version', 'servers', 'upgradeTransition', 'balancing', 'percentage', 'uuid', 'judge', 'retire', 'compare'];
 
 /**
  * What a PATCH body makes of a version, without changing anything: the
@@ -359,7 +369,7 @@ export function patchVersion(current: ClusterJSON, patch: unknown, opts: { serve
   if (!isObject(patch)) throw new InvalidVersionError('cluster', 'must be an object');
   for (const k of Object.keys(patch)) {
     if (!PATCH_KEYS.includes(k)) {
-      throw new InvalidVersionError(`cluster.${k}`, unknownName('field', k, ['version', 'servers', 'upgradeTransition', 'balancing', 'percentage', 'judge', 'retire']));
+      throw new InvalidVersionError(`cluster.${k}`, unknownName('field', k, ['version', 'servers', 'upgradeTransition', 'balancing', 'percentage', 'judge', 'retire', 'compare']));
     }
   }
   if (patch['uuid'] !== undefined && patch['uuid'] !== current.uuid) throw new InvalidVersionError('cluster.uuid', 'cannot be changed');
@@ -380,6 +390,7 @@ export function patchVersion(current: ClusterJSON, patch: unknown, opts: { serve
     ...(patch['balancing'] !== undefined ? { balancing: patch['balancing'] } : current.balancing ? { balancing: current.balancing } : {}),
     ...(patch['judge'] !== undefined ? { judge: patch['judge'] } : current.judge ? { judge: current.judge } : {}),
     ...(patch['retire'] !== undefined ? { retire: patch['retire'] } : current.retire ? { retire: current.retire } : {}),
+    ...(patch['compare'] !== undefined ? { compare: patch['compare'] } : current.compare ? { compare: current.compare } : {}),
   };
   const spec = validateVersion(merged, { serversOptional: opts.serversOptional === true });
   let percentage: number | undefined;

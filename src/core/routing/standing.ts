@@ -11,8 +11,8 @@
  * - `promoted`: an operator ended the transition: while it is the newest, every
  *   new client goes to it (routed as INSTANT) and it is no longer judged.
  */
-export type RollbackReason = 'errors' | 'latency' | 'unreachable' | 'operator';
-export const ROLLBACK_REASONS: readonly RollbackReason[] = Object.freeze(['errors', 'latency', 'unreachable', 'operator']);
+export type RollbackReason = 'errors' | 'latency' | 'unreachable' | 'differences' | 'operator';
+export const ROLLBACK_REASONS: readonly RollbackReason[] = Object.freeze(['errors', 'latency', 'unreachable', 'differences', 'operator']);
 
 export type Standing =
   | { readonly state: 'judged' }
