@@ -17,6 +17,10 @@ export type {
 export { compareVersions } from './routing/order.js';
 export { ROLLBACK_REASONS } from './routing/standing.js';
 export type { RollbackReason, Standing } from './routing/standing.js';
+export { DEFAULT_COMPARE, DEFAULT_IGNORE_HEADERS } from './compare/options.js';
+export type { CompareInput, CompareOptions } from './compare/options.js';
+export type { ComparisonStatus, FieldReport } from './compare/comparer.js';
+export type { DifferenceEvidence } from './compare/verdict.js';
 export { DEFAULT_JUDGE } from './judge/options.js';
 export type { JudgeInput, JudgeOptions, JudgeThresholds, LatencyRule, RetryBudget } from './judge/options.js';
 export type { JudgementStatus, Decision } from './judge/judge.js';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { nearest } from '../core/suggest.js';
 import { changes } from './diff.js';
+import { differencesTable } from './differences.js';
 import { ApiCallError, call, resolveTarget, table, type ApiTarget } from './client.js';
 import { jsonErrorAt } from './json.js';
 import { rewritePrototypeFlags } from './prototype-flags.js';
@@ -33,6 +34,7 @@ Examples:
   upshift cluster list
   upshift cluster rm <uuid>
   upshift rollback <uuid>                        roll a version back now (promote, resume likewise)
+  upshift diff <uuid>                            how its answers differ from the previous version's
   upshift demo                                   two demo versions behind a sidecar
 
 Log levels: CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG (the seed's) or
@@ -281,6 +283,16 @@ export function buildCli(): Command {
         process.stdout.write(`version ${c.version} (${c.uuid}) ${done}\n`);
       }));
   }
+
+  apiOptions(program.command('diff').argument('<uuid>').description('how a version\'s answers differ from the previous version\'s: compared count, differing and noise fields, sample pairs')
+    .option('--json', 'print the raw JSON'))
+    .action(run(async (uuid: string, opts: { json?: boolean }, cmd: Command) => {
+      const { data } = await call(target(cmd), 'GET', '/status');
+      const versions = (data as { versions: Array<Parameters<typeof differencesTable>[0]> }).versions;
+      const v = versions.find((x) => x.uuid === uuid);
+      if (v === undefined) fail(`no version ${uuid} (versions: ${versions.map((x) => x.uuid).join(', ') || 'none'})`);
+      process.stdout.write(opts.json ? JSON.stringify(v.comparison, null, 2) + '\n' : differencesTable(v));
+    }));
 
   program.command('demo')
     .description('start two demo app versions behind a sidecar and print curl commands to try each transition mode')

@@ -79,7 +79,7 @@ const SCHEMA = {
         port, host,
         cookies: { type: 'object' }, timeouts: { type: 'object' }, limits: { type: 'object' },
         health: { type: 'object' }, nonHttp: { type: 'string' }, mode: { type: 'string' }, http: { type: 'object' },
-        judge: { type: 'object' }, retire: { type: ['object', 'string'] },
+        judge: { type: 'object' }, retire: { type: ['object', 'string'] }, compare: { type: 'object' },
       },
     },
     configService: {

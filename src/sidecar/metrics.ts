@@ -100,6 +100,18 @@ export class Metrics {
         });
       },
     });
+    new Counter({
+      name: 'upshift_compared_total', help: 'Requests whose answer from each version was compared with the previous version\'s (CONCURRENT legs, shadowed requests), since it was added or resumed.', labelNames: labels, registers: [r],
+      collect() { perVersion(this, (s) => { for (const v of s.versions) this.inc({ uuid: v.uuid, version: v.version }, v.comparison.comparedTotal); }); },
+    });
+    new Counter({
+      name: 'upshift_differences_total', help: 'Compared answers of each version that differed from the previous version\'s in a field (status, header:<name>, body, or a JSON path such as items[].price); noise fields left out; at most compare.maxFields fields per version, the rest as (other).', labelNames: [...labels, 'field'], registers: [r],
+      collect() {
+        perVersion(this, (s) => {
+          for (const v of s.versions) for (const f of v.comparison.differences) this.inc({ uuid: v.uuid, version: v.version, field: f.field }, f.total);
+        });
+      },
+    });
     this.rollbacks = new Counter({
       name: 'upshift_rollbacks_total', labelNames: ['from', 'to', 'reason'], registers: [r],
       help: 'Times new traffic moved from the newest version back to an older one; reason: down (no routable server, transient), removed, or a rollback that lasts until resumed: errors, latency, unreachable, differences, operator.',

@@ -64,7 +64,7 @@ export async function judgeVersion(proxy: Proxy, changes: Changes, snapshot: () 
 /** A rollback judgement decided on its own calls `persist`, so it is in the state file and survives a restart (the listener lives as long as the sidecar's proxy). */
 export function persistVerdicts(proxy: Proxy, persist: () => void): void {
   const onRollback = (p: { reason: string }): void => {
-    if (p.reason === 'errors' || p.reason === 'latency' || p.reason === 'unreachable') persist();
+    if (p.reason === 'errors' || p.reason === 'latency' || p.reason === 'unreachable' || p.reason === 'differences') persist();
   };
   proxy.events.on('rollback', onRollback);
 }
