@@ -21,8 +21,8 @@ import type { DifferenceWindow, FieldStat } from './window.js';
  * allowed rate, and clearly exceeds how often two copies of the same version
  * disagree on it (timestamps, nonces, per-server ids differ there too). A
  * field on every answer is rolled back at the minimum sample (lower bound
- * 0.69 at n = 20, z = 3); one on 1 in 50 never is (its lower bound stays
- * below 0.05 at every n). While a baseline is possible but holds fewer than
+ * 0.69 at n = 20, z = 3); one on 1 answer in 50 is reported only (its lower
+ * bound is about 0.005 at n = 20 and 0.01 at n = 1000). While a baseline is possible but holds fewer than
  * `minSample` comparisons the verdict waits: a field it would call noise
  * must not roll anything back first. Status, header fields and the body
  * digest are fields like the JSON ones.
