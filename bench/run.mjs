@@ -75,6 +75,9 @@ const WORKLOADS = {
   upload: { path: '/upload', connections: 16, upload: UPLOAD_SIZE, label: '1 MiB uploads, 16 conns' },
 };
 
+/** Targets run only when named in --targets: CONCURRENT (two versions on one backend) without and with answer comparison. */
+const OPT_IN = ['upshift-concurrent', 'upshift-concurrent-compare', 'upshift-http-concurrent', 'upshift-http-concurrent-compare'];
+
 function ALL_TARGETS() {
   return ['direct', 'upshift', 'upshift-http', 'node-pipe', 'http-proxy', 'fastify', 'nginx', 'haproxy-http', 'haproxy-tcp'];
 }
@@ -85,7 +88,7 @@ if (argv.help) {
   --rounds N              rounds of A B C … alternation
   --duration S            seconds per run (overrides the profile)
   --tools wrk,autocannon  load tools (default: wrk when installed, else autocannon)
-  --targets a,b           subset of: ${ALL_TARGETS().join(',')}
+  --targets a,b           subset of: ${ALL_TARGETS().join(',')}; also ${OPT_IN.join(',')}
   --workloads a,b         subset of: ${Object.keys(WORKLOADS).join(',')},latency,memory
   --idle-connections N    connections held open in the memory workload (default 5000)
   --no-pin                do not pin processes to cores with taskset
@@ -107,8 +110,8 @@ const variants = Object.fromEntries((argv.variant ?? []).map((v) => {
   if (i < 1) throw new Error(`--variant wants NAME=DIR, got ${v}`);
   return [`upshift-${v.slice(0, i)}`, path.resolve(v.slice(i + 1))];
 }));
-const available = [...ALL_TARGETS(), ...Object.keys(variants)].filter((t) => (t === 'nginx' ? installed.nginx : t.startsWith('haproxy') ? installed.haproxy : true));
-const targetNames = argv.targets ? [...argv.targets.split(','), ...Object.keys(variants)].filter((t) => available.includes(t)) : available;
+const available = [...ALL_TARGETS(), ...OPT_IN, ...Object.keys(variants)].filter((t) => (t === 'nginx' ? installed.nginx : t.startsWith('haproxy') ? installed.haproxy : true));
+const targetNames = argv.targets ? [...argv.targets.split(','), ...Object.keys(variants)].filter((t) => available.includes(t)) : available.filter((t) => !OPT_IN.includes(t));
 // Variants run right after upshift, so before/after sit next to each other in every round.
 for (const v of Object.keys(variants)) {
   targetNames.splice(targetNames.indexOf(v), 1);
@@ -146,7 +149,7 @@ async function startBackend() {
   return { kind: 'node raw-socket server (bench/lib/backend-node.mjs)', port, child };
 }
 
-const NODE_KINDS = { upshift: 'upshift', 'upshift-http': 'upshift-http', 'node-pipe': 'pipe', 'http-proxy': 'http-proxy', fastify: 'fastify' };
+const NODE_KINDS = { upshift: 'upshift', 'upshift-http': 'upshift-http', 'node-pipe': 'pipe', 'http-proxy': 'http-proxy', fastify: 'fastify', ...Object.fromEntries(OPT_IN.map((k) => [k, k])) };
 
 async function startTarget(name, backendPort) {
   if (name === 'direct') return { name, port: backendPort, pids: [], node: false };

@@ -21,15 +21,15 @@ function ready(port) {
   process.stdout.write(`PORT ${port}\n`);
 }
 
-async function upshift(mode = 'stream') {
+async function upshift(mode = 'stream', concurrent = undefined) {
   const dist = distDir ?? path.resolve(import.meta.dirname, '../../dist');
   const { createProxy } = await import(pathToFileURL(path.join(dist, 'core/index.js')).href);
-  const proxy = await createProxy({
-    host: HOST,
-    port: 0,
-    mode,
-    versions: [{ version: '1.0', servers: [{ hostname: HOST, port: backendPort }] }],
-  });
+  const servers = [{ hostname: HOST, port: backendPort }];
+  // CONCURRENT: two versions on the same backend, every request to both, their answers compared or not.
+  const versions = concurrent === undefined
+    ? [{ version: '1.0', servers }]
+    : [{ version: '1.0', servers }, { version: '2.0', servers, upgradeTransition: { mode: 'CONCURRENT' }, compare: { enabled: concurrent.compare } }];
+  const proxy = await createProxy({ host: HOST, port: 0, mode, versions });
   ready(proxy.address.port);
 }
 
@@ -74,7 +74,10 @@ async function fastifyReplyFrom() {
   ready(app.server.address().port);
 }
 
-const kinds = { upshift: () => upshift('stream'), 'upshift-http': () => upshift('http'), pipe, 'http-proxy': httpProxy, fastify: fastifyReplyFrom };
+const kinds = {
+  upshift: () => upshift('stream'), 'upshift-http': () => upshift('http'),
+  'upshift-concurrent': () => upshift('stream', { compare: false }), 'upshift-concurrent-compare': () => upshift('stream', { compare: true }),
+  'upshift-http-concurrent': () => upshift('http', { compare: false }), 'upshift-http-concurrent-compare': () => upshift('http', { compare: true }), pipe, 'http-proxy': httpProxy, fastify: fastifyReplyFrom };
 const start = kinds[kind];
 if (start === undefined) {
   console.error(`unknown proxy kind ${kind}`);

@@ -13,6 +13,10 @@ const NAMES = {
   nginx: 'nginx (upstream keepalive)',
   'haproxy-http': 'HAProxy mode http',
   'haproxy-tcp': 'HAProxy mode tcp',
+  'upshift-concurrent': 'upshift CONCURRENT, no comparison (stream mode)',
+  'upshift-concurrent-compare': 'upshift CONCURRENT, answers compared (stream mode)',
+  'upshift-http-concurrent': 'upshift CONCURRENT, no comparison (http mode)',
+  'upshift-http-concurrent-compare': 'upshift CONCURRENT, answers compared (http mode)',
 };
 
 const nameOf = (t) => NAMES[t] ?? (t.startsWith('upshift-') ? `upshift, ${t.slice(8)}${isHttpBuild(t) ? ' (http mode)' : ''}` : t);

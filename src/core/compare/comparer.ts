@@ -102,6 +102,8 @@ export class Comparer {
 
   /** The previous version of `v`, when this idempotent request of `v` is to be shadowed there; else undefined. */
   shadowTarget(v: VersionState, now: number): VersionState | undefined {
+    // Every routed request asks: without a sample anywhere, answer before any lookup.
+    if (this.base.sample <= 0 && v.spec.compare?.sample === undefined) return undefined;
     const o = this.entry(v).opts;
     if (!o.enabled || o.sample <= 0 || this.random() >= o.sample) return undefined;
     const prev = this.previousOf(v);
