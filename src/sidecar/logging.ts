@@ -72,6 +72,11 @@ function rollbackMessage(p: ProxyEvents['rollback']): string {
     case 'down': return p.toVersion === undefined ? `newest version ${p.fromVersion} is down and no version is left to serve` : `newest version ${p.fromVersion} is down: ${to}`;
     case 'removed': return `newest version ${p.fromVersion} was removed: ${to}`;
     case 'operator': return `version ${p.fromVersion} rolled back by an operator: ${to}`;
+    case 'differences': {
+      const e = p.evidence as { field?: string; count?: number; compared?: number; sample?: { newest: string; previous: string } } | undefined;
+      const why = e?.field === undefined ? 'its answers differ' : `${e.field} differed in ${e.count} of ${e.compared} compared answers, e.g. ${e.sample?.newest} instead of ${e.sample?.previous}`;
+      return `version ${p.fromVersion} rolled back (differences: ${why}): ${to}`;
+    }
     default: {
       const e = p.evidence as { newest?: { requests: number; failures: number }; reference?: { rung: string; requests: number; failures: number }; newestP99?: number; referenceP99?: number } | undefined;
       const why = p.reason === 'latency' && e?.newestP99 !== undefined

@@ -23,6 +23,7 @@ t.test('upshift diff prints the differing fields; /metrics counts comparisons an
   t.match(st.comparison, { enabled: true, noiseBaseline: { available: false }, differences: [{ field: 'items[].price', sample: { newest: '2', previous: '1' } }] });
   t.equal(st.comparison.differences.length, 1, 'the ignored timestamp is not a difference');
 
+  t.ok(s.logs.some((l) => /rolled back \(differences: items\[\]\.price differed in \d+ of \d+ compared answers, e\.g\. 2 instead of 1\)/.test(l)), 'a warning names the field');
   const base = `http://127.0.0.1:${s.apiPort}`;
   const diff = await runBinary(['diff', 'v2', '--api', base]);
   t.equal(diff.code, 0, diff.stderr);
