@@ -5,8 +5,8 @@ import { runBinary } from './helpers.js';
 // are (and the nearest), a rejected value echoed as config errors echo it.
 t.test('unknown commands and rejected values', async (t) => {
   const cases: Array<[string[], string]> = [
-    [['bogus'], "upshift: unknown command 'bogus' (commands: status, watch, open, cluster, rollback, promote, resume, demo; see upshift --help)\n"],
-    [['statsu'], "upshift: unknown command 'statsu' — did you mean status? (commands: status, watch, open, cluster, rollback, promote, resume, demo; see upshift --help)\n"],
+    [['bogus'], "upshift: unknown command 'bogus' (commands: status, watch, open, cluster, rollback, promote, resume, diff, demo; see upshift --help)\n"],
+    [['statsu'], "upshift: unknown command 'statsu' — did you mean status? (commands: status, watch, open, cluster, rollback, promote, resume, diff, demo; see upshift --help)\n"],
     [['cluster', 'lst'], "upshift: unknown command 'lst' — did you mean list? (commands: list, get, add, patch, rm; see upshift cluster --help)\n"],
     [['cluster', 'add', 'v2.json', '--timeout', 'soon'], 'upshift: --timeout: must be a number of seconds above 0, got "soon"\n'],
     [['demo', '--proxy-port', '80800'], 'upshift: --proxy-port: must be an integer from 0 to 65535, got "80800"\n'],
