@@ -331,10 +331,7 @@ export class Proxy {
 
   /** Puts a rolled-back or promoted version back under judgement, its counters reset. */
   resume(id: string): ClusterJSON {
-    return this.judged(id, (v) => {
-      this.judge.resume(v);
-      this.comparer.reset(v);
-    });
+    return this.judged(id, (v) => { this.judge.resume(v); this.comparer.reset(v); });
   }
 
   private judged(id: string, act: (v: VersionState) => void): ClusterJSON {
