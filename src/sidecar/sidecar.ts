@@ -13,13 +13,14 @@ import { validateContainers } from './docker/spec.js';
 import { ConfigError, NoLauncherError, StateFileError } from './errors.js';
 import type { LaunchState, Launcher, LaunchSpec } from './launcher.js';
 import { createLogger, logProxyEvents, type LogFormat } from './logging.js';
-import { Changes, toStored, withVersion } from './changes.js';
+import { Changes, storedFromConfig, toStored, withVersion } from './changes.js';
 import { warnIfUnauthenticated } from './exposure.js';
 import { Metrics } from './metrics.js';
 import { redact } from './redact.js';
 import { RecentEvents, type RecentEvent } from './recent-events.js';
 import { judgeVersion, persistVerdicts, restoreStanding, withStanding, type JudgeAction } from './standing.js';
 import { RESTART_FROM_CONFIG, StateStore, type StateFileStatus, type StoredCluster } from './store.js';
+import { hostIdOf, hostRecord, SharedRouting, type SharedHost, type SharedStatus } from './store/routing.js';
 
 export interface SidecarDeps {
   /**
@@ -57,6 +58,8 @@ export class Sidecar implements ClusterService {
   readonly metrics: Metrics;
   private readonly api: ConfigApi;
   private readonly store: StateStore | undefined;
+  /** With `store.etcd`: the routing shared with other sidecars (the state file then only caches it). */
+  private readonly shared: SharedRouting | undefined;
   private readonly deps: SidecarDeps;
   private readonly launches = new Map<string, LaunchRecord>();
   private readonly recent: RecentEvents;
@@ -76,8 +79,10 @@ export class Sidecar implements ClusterService {
     this.proxy = proxy;
     this.log = log;
     this.deps = deps;
-    this.store = config.stateFile === undefined ? undefined : new StateStore(config.stateFile);
-    this.changes = new Changes(this.store, log, () => this.snapshot());
+    const cache = config.stateFile === undefined ? undefined : new StateStore(config.stateFile);
+    this.shared = config.store === undefined ? undefined : new SharedRouting(config.store.etcd, hostIdOf(config.sidecarId), log, cache);
+    this.store = this.shared === undefined ? cache : undefined;
+    this.changes = new Changes(this.store, log, () => this.snapshot(), this.shared);
     this.metrics = new Metrics(proxy, (uuid) => this.launches.get(uuid)?.info.state);
     this.recent = new RecentEvents(proxy);
     this.api = new ConfigApi(this, config.api, log);
@@ -96,6 +101,7 @@ export class Sidecar implements ClusterService {
 
   /** @internal Restores versions (state file, else config), reconciles containers, opens the config port. */
   async start(): Promise<void> {
+    if (this.shared !== undefined) return this.startShared(this.shared);
     const leftovers = this.store === undefined ? 0 : await this.store.removeLeftovers();
     if (leftovers > 0) this.log.info({ event: 'state', stateFile: this.store!.file, removed: leftovers }, `removed ${leftovers} leftover temp file(s) of ${this.store!.file} (writes cut short by a crash)`);
     const stored = this.store === undefined ? undefined : await this.store.load();
@@ -121,6 +127,37 @@ export class Sidecar implements ClusterService {
       // A warning, not info: whoever edited the config's clusters must see that they were not used.
       this.log.warn({ event: 'restore', stateFile: this.store!.file, versions: stored.length }, `restored ${stored.length} version(s) from the state file ${this.store!.file}; it wins over the config's clusters. ${RESTART_FROM_CONFIG}`);
     }
+  }
+
+  /** With `store.etcd`: the shared versions (an empty routing is seeded with the config's by the first host), then as `start`. */
+  private async startShared(shared: SharedRouting): Promise<void> {
+    await shared.start(this.sharedHost(), () => this.config.clusters.map((c) => storedFromConfig(c)));
+    this.stopLogging = logProxyEvents(this.proxy, this.log);
+    await this.reconcile();
+    await this.api.listen();
+    shared.announce();
+    this.started = true;
+  }
+
+  private sharedHost(): SharedHost {
+    return {
+      proxy: this.proxy,
+      add: (entry) => this.adoptStored(entry),
+      remove: (uuid) => this.removeApplied(uuid),
+      describe: () => hostRecord(this.proxyAddress, this.apiAddress, this.proxy.status().versions, (uuid) => this.launches.get(uuid)?.info.state),
+    };
+  }
+
+  /** A version from the shared store: added as a restart adds it; a container version starts its own containers on this host. */
+  private adoptStored(entry: StoredCluster): void {
+    this.restore(entry);
+    const rec = this.launches.get(entry.uuid);
+    // Before the start ends, `reconcile` adopts or launches them.
+    if (rec === undefined || !this.started) return;
+    this.getLauncher().then((launcher) => {
+      rec.containers = launcher.validate(rec.containers, 'cluster.containers');
+      this.launch(launcher, { uuid: entry.uuid, launchId: rec.launchId, version: entry.version, containers: rec.containers });
+    }).catch((err: Error) => this.setLaunch(entry.uuid, 'failed', err.message));
   }
 
   private restore(input: unknown): void {
@@ -296,6 +333,10 @@ export class Sidecar implements ClusterService {
     return this.changes.run(async () => {
       if (this.proxy.getVersion(spec.uuid) !== undefined) throw new VersionExistsError(spec.uuid);
       await this.changes.commit(withVersion(this.snapshot(), toStored(toClusterJSON(spec), hasContainers ? containers : undefined, undefined)));
+      if (this.changes.shared) {
+        this.metrics.change('add');
+        return this.getCluster(spec.uuid);
+      }
       // The uuid generated for the commit is the one the proxy gets.
       const json = await this.changes.apply(() => this.proxy.addVersion({ ...rest, uuid: spec.uuid }, { allowNoServers: hasContainers }));
       const launchId = newLaunchId();
@@ -322,6 +363,10 @@ export class Sidecar implements ClusterService {
       const same = json.upgradeTransition.mode === current.upgradeTransition.mode && json.upgradeTransition.initialPercentage === current.upgradeTransition.initialPercentage;
       const pct = next.percentage ?? (same ? this.proxy.status().versions.find((v) => v.uuid === id)?.percentage : undefined);
       await this.changes.commit(this.snapshot().map((e) => (e.uuid === id ? toStored(json, rec?.containers, pct) : e)));
+      if (this.changes.shared) {
+        this.metrics.change('update');
+        return this.getCluster(id);
+      }
       const applied = await this.changes.apply(() => this.proxy.updateVersion(id, patch, { allowNoServers: rec !== undefined }));
       this.metrics.change('update');
       return this.view(applied);
@@ -341,8 +386,18 @@ export class Sidecar implements ClusterService {
     const json = this.proxy.getVersion(id);
     if (json === undefined) throw new VersionNotFoundError(id);
     const view = this.view(json);
-    const rec = this.launches.get(id);
     await this.changes.commit(this.snapshot().filter((e) => e.uuid !== id));
+    // Shared: every host, this one included, removes it from the store's watch.
+    if (!this.changes.shared) this.removeApplied(id);
+    this.metrics.change('remove');
+    return view;
+  }
+
+  /** Stops routing to a version at once; its connections drain in the background, then its containers stop. */
+  private removeApplied(id: string): void {
+    const json = this.proxy.getVersion(id);
+    if (json === undefined) return;
+    const rec = this.launches.get(id);
     this.launches.delete(id);
     const drained = this.proxy.removeVersion(id, { drainTimeout: this.config.drainTimeout, reason });
     this.track(drained.then(async () => {
@@ -351,8 +406,6 @@ export class Sidecar implements ClusterService {
       await launcher.stop(id, rec.launchId);
       this.log.info({ event: 'stop', uuid: id, version: json.version }, `containers of version ${json.version} stopped`);
     }).catch((err: Error) => this.log.error({ event: 'stop', uuid: id, err: err.message }, `stopping version ${json.version}: ${err.message}`)));
-    this.metrics.change('remove');
-    return view;
   }
 
   async judgeCluster(id: string, action: JudgeAction): Promise<ClusterView> {
@@ -360,10 +413,11 @@ export class Sidecar implements ClusterService {
   }
 
   /** Per-version state, health, share and counters, newest first; the last notable events, oldest first; where the versions came from. */
-  status(): ProxyStatus & { versions: Array<VersionStatus & { launch?: LaunchInfo }>; events: RecentEvent[]; stateFile?: StateFileStatus } {
+  status(): ProxyStatus & { versions: Array<VersionStatus & { launch?: LaunchInfo }>; events: RecentEvent[]; stateFile?: StateFileStatus; fleet?: SharedStatus } {
     const s = this.proxy.status();
     return {
       ...s,
+      ...(this.shared !== undefined ? { fleet: this.shared.status() } : {}),
       ...(this.store !== undefined ? { stateFile: this.restored ? { path: this.store.file, restored: true, note: RESTART_FROM_CONFIG } : { path: this.store.file, restored: false } } : {}),
       events: this.recent.list(),
       versions: s.versions.map((v) => {
@@ -381,6 +435,8 @@ export class Sidecar implements ClusterService {
   close(opts: { drainTimeout?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
       const drainTimeout = opts.drainTimeout ?? this.config.drainTimeout;
+      // The shared store first: this host leaves the fleet at once, and nothing applied from the store changes what drains.
+      await this.shared?.close().catch(() => {});
       await Promise.all([this.api.close(), this.proxy.close({ drainTimeout })]);
       // Background drains and launches end by then, or are cut off after the deadline.
       await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, drainTimeout).unref())]);
