@@ -176,7 +176,8 @@ export class SharedStore {
       changes: (revision, events) => this.onChanges(revision, events),
       broken: (err) => {
         if (this.closed) return;
-        this.log.warn({ event: 'store', err: err.message }, `the etcd watch cannot go on (${err.message}): listing again`);
+        // etcd cancels a watch whose start revision was compacted away (and says why only in a revision number).
+        this.log.warn({ event: 'store', err: err.message }, `the etcd watch cannot resume (${err.message.replace(/:\s*$/, '')}: compacted past its revision, or canceled by etcd): listing everything again`);
         this.watcher = undefined;
         this.relist();
       },
