@@ -160,13 +160,9 @@ function describe(err: ErrorObject): ConfigError {
       return new ConfigError(base, `must be an integer ${limits[last] ?? `${err.keyword} ${String((err.params as { limit: number }).limit)}`}`);
     }
     case 'pattern': {
-      const rules: Record<string, string> = {
-        sidecarId: 'must be 1 to 64 letters, digits, ".", "_" or "-"',
-        prefix: 'must start and end with "/" and hold no spaces (e.g. "/upshift/shop/")',
-      };
-      const last = base.split('.').pop() ?? '';
       if (/\.endpoints\[\d+\]$/.test(base)) return new ConfigError(base, 'must be an http:// or https:// URL of host and port (e.g. "http://127.0.0.1:2379")');
-      return new ConfigError(base, rules[last] ?? err.message ?? 'is invalid');
+      if (base === 'store.etcd.prefix') return new ConfigError(base, 'must start and end with "/" and hold no spaces (e.g. "/upshift/shop/")');
+      return new ConfigError(base || 'config', err.message ?? 'is invalid');
     }
     case 'minItems':
       return new ConfigError(base, 'must list at least one endpoint');
