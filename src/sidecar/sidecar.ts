@@ -273,13 +273,13 @@ export class Sidecar implements ClusterService {
     const view = this.view(json);
     await this.changes.commit(this.snapshot().filter((e) => e.uuid !== id));
     // Shared: every host, this one included, removes it from the store's watch.
-    if (!this.changes.shared) this.removeApplied(id);
+    if (!this.changes.shared) this.removeApplied(id, reason);
     this.metrics.change('remove');
     return view;
   }
 
   /** Stops routing to a version at once; its connections drain in the background, then its containers stop. */
-  private removeApplied(id: string): void {
+  private removeApplied(id: string, reason: 'api' | 'retired' = 'api'): void {
     const json = this.proxy.getVersion(id);
     if (json === undefined) return;
     const rec = this.launches.get(id);
