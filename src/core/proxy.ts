@@ -146,6 +146,7 @@ export class Proxy {
   private nextConnId = 1;
   private closing: Promise<void> | undefined;
   private sweeper: NodeJS.Timeout | undefined;
+  private shareGrowth: ((uuid: string, points: number) => void) | undefined;
 
   /** Use `createProxy`. */
   constructor(options: ResolvedOptions, parts: ProxyParts = {}) {
@@ -273,7 +274,13 @@ export class Proxy {
 
   private growShare(v: VersionState): void {
     if (v.percentage >= 100) return;
-    this.setPercentage(v, v.percentage + v.spec.transition.percentageTransitionPerRequest);
+    if (this.shareGrowth !== undefined) this.shareGrowth(v.uuid, v.spec.transition.percentageTransitionPerRequest);
+    else this.setPercentage(v, v.percentage + v.spec.transition.percentageTransitionPerRequest);
+  }
+
+  /** Many proxies, one GRADUAL share: a good answer's growth goes to `grow`, which sets the share (`setPercentage`); `undefined` grows it here again. */
+  deferShareGrowth(grow: ((uuid: string, points: number) => void) | undefined): void {
+    this.shareGrowth = grow;
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { compareVersions, type ClusterJSON } from '../core/index.js';
+import { compareVersions, toClusterJSON, validateVersion, type ClusterJSON } from '../core/index.js';
 import { StateFileError } from './errors.js';
 import type { StateStore, StoredCluster } from './store.js';
 
@@ -15,8 +15,23 @@ import type { StateStore, StoredCluster } from './store.js';
 export class Changes {
   private queue: Promise<unknown> = Promise.resolve();
 
-  /** `current` is the state the proxy holds now, as the store keeps it. */
-  constructor(private readonly store: StateStore | undefined, private readonly log: Logger, private readonly current: () => StoredCluster[]) {}
+  /**
+   * `current` is the state the proxy holds now, as the store keeps it.
+   * With `shared` (etcd), a commit goes there instead, and the proxy applies
+   * it from the store's watch as every host does: callers then skip their
+   * own apply (`this.shared` is true) and answer from the applied state.
+   */
+  constructor(
+    private readonly store: StateStore | undefined,
+    private readonly log: Logger,
+    private readonly current: () => StoredCluster[],
+    private readonly sharedStore?: { commit(current: StoredCluster[], next: StoredCluster[]): Promise<void> },
+  ) {}
+
+  /** The changes go to a shared store and are applied from its watch. */
+  get shared(): boolean {
+    return this.sharedStore !== undefined;
+  }
 
   /** Runs `change` after every change before it has ended. */
   run<T>(change: () => Promise<T>): Promise<T> {
@@ -25,8 +40,9 @@ export class Changes {
     return run;
   }
 
-  /** Commits `next` to the store (when there is one); throws `StateFileError` when it cannot. */
+  /** Commits `next` to the store (when there is one); throws `StateFileError` when it cannot (a shared store: see `SharedStore.commit`). */
   async commit(next: StoredCluster[]): Promise<void> {
+    if (this.sharedStore !== undefined) return this.sharedStore.commit(this.current(), next);
     if (this.store === undefined) return;
     try {
       await this.store.save(() => next);
@@ -63,4 +79,11 @@ export function toStored(json: ClusterJSON, containers: unknown, percentage: num
 export function withVersion(list: StoredCluster[], entry: StoredCluster): StoredCluster[] {
   const at = list.findIndex((e) => compareVersions(entry.version, e.version) >= 0);
   return at === -1 ? [...list, entry] : [...list.slice(0, at), entry, ...list.slice(at)];
+}
+
+/** A config version as a shared store keeps it (its uuid generated here when it has none: the first host's seed is everyone's). */
+export function storedFromConfig(input: Record<string, unknown>): StoredCluster {
+  const containers = input['containers'];
+  const spec = validateVersion(input, { extraKeys: ['containers'], serversOptional: containers !== undefined });
+  return toStored(toClusterJSON(spec), containers, undefined);
 }

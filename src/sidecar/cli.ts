@@ -4,6 +4,8 @@ import { nearest } from '../core/suggest.js';
 import { changes } from './diff.js';
 import { differencesTable } from './differences.js';
 import { ApiCallError, call, resolveTarget, table, type ApiTarget } from './client.js';
+import { renderFleet } from './store/fleet-text.js';
+import type { SharedStatus } from './store/routing.js';
 import { jsonErrorAt } from './json.js';
 import { rewritePrototypeFlags } from './prototype-flags.js';
 import type { Sidecar } from './sidecar.js';
@@ -175,7 +177,7 @@ export function buildCli(): Command {
         process.stdout.write(JSON.stringify(data, null, 2) + '\n');
         return;
       }
-      const s = data as { address: { host: string; port: number }; connections: number; stateFile?: { path: string; restored: boolean; note?: string }; versions: Array<Omit<Row, 'servers'> & { mode: string; state: string; rolledBack?: { reason: string }; newest: boolean; share: number; percentage?: number; requests: number; errors: number; fallbacksIn: number; fallbacksOut: number; ejections: number; servers: Array<{ hostname: string; port: number; state?: string; healthy: boolean }> }> };
+      const s = data as { fleet?: SharedStatus; address: { host: string; port: number }; connections: number; stateFile?: { path: string; restored: boolean; note?: string }; versions: Array<Omit<Row, 'servers'> & { mode: string; state: string; rolledBack?: { reason: string }; newest: boolean; share: number; percentage?: number; requests: number; errors: number; fallbacksIn: number; fallbacksOut: number; ejections: number; servers: Array<{ hostname: string; port: number; state?: string; healthy: boolean }> }> };
       process.stdout.write(`proxy ${s.address.host}:${s.address.port}, ${s.connections} open connection(s)\n`);
       if (s.stateFile?.restored === true) {
         const note = s.stateFile.note === undefined ? '' : ` ${s.stateFile.note}`;
@@ -190,6 +192,7 @@ export function buildCli(): Command {
         ]);
       }
       process.stdout.write(table(rows) + '\n');
+      if (s.fleet !== undefined) process.stdout.write(renderFleet(s.fleet) + '\n');
     }));
   apiOptions(program.commands.at(-1)!);
 

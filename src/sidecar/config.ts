@@ -7,6 +7,7 @@ import { checkToken } from './token.js';
 import { jsonErrorAt } from './json.js';
 import { unknownName } from '../core/suggest.js';
 import { toPinoLevel, LOG_LEVEL_NAMES, type LogLevel } from './logging.js';
+import { DEFAULT_ETCD_PREFIX, type EtcdConfig } from './store/types.js';
 
 /**
  * The sidecar's config file. The seed's format is accepted as is
@@ -44,6 +45,8 @@ export interface SidecarConfigInput {
   stateFile?: string;
   /** Milliseconds a removed version's connections (and, on SIGTERM, all connections) may finish. Default 10000. */
   drainTimeout?: number;
+  /** Where versions live when many sidecars share one routing: `{"etcd": {"endpoints": [...], "prefix"?, "username"?, "password"?, "tls"?}}`. Default: the state file only. */
+  store?: { etcd: Omit<EtcdConfig, 'prefix'> & { prefix?: string } };
 }
 
 /** A validated config, as `startSidecar` uses it. */
@@ -57,6 +60,8 @@ export interface SidecarConfig {
   logLevel: LogLevel;
   stateFile: string | undefined;
   drainTimeout: number;
+  /** The shared store; the state file then only caches what was last applied. */
+  store: { etcd: EtcdConfig } | undefined;
 }
 
 export const DEFAULT_API_HOST = '127.0.0.1';
@@ -99,6 +104,29 @@ const SCHEMA = {
     logLevel: { type: 'string' },
     stateFile: { type: 'string', minLength: 1 },
     drainTimeout: { type: 'integer', minimum: 0, maximum: 86_400_000 },
+    store: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['etcd'],
+      properties: {
+        etcd: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['endpoints'],
+          properties: {
+            endpoints: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^https?://[^/\\s]+/?$' } },
+            prefix: { type: 'string', pattern: '^/[^\\s]*/$', maxLength: 256 },
+            username: { type: 'string', minLength: 1 },
+            password: { type: 'string', minLength: 1 },
+            tls: {
+              type: 'object',
+              additionalProperties: false,
+              properties: { ca: { type: 'string', minLength: 1 }, cert: { type: 'string', minLength: 1 }, key: { type: 'string', minLength: 1 } },
+            },
+          },
+        },
+      },
+    },
   },
 } as const;
 
@@ -131,6 +159,13 @@ function describe(err: ErrorObject): ConfigError {
       const last = base.split('.').pop() ?? '';
       return new ConfigError(base, `must be an integer ${limits[last] ?? `${err.keyword} ${String((err.params as { limit: number }).limit)}`}`);
     }
+    case 'pattern': {
+      if (/\.endpoints\[\d+\]$/.test(base)) return new ConfigError(base, 'must be an http:// or https:// URL of host and port (e.g. "http://127.0.0.1:2379")');
+      if (base === 'store.etcd.prefix') return new ConfigError(base, 'must start and end with "/" and hold no spaces (e.g. "/upshift/shop/")');
+      return new ConfigError(base || 'config', err.message ?? 'is invalid');
+    }
+    case 'minItems':
+      return new ConfigError(base, 'must list at least one endpoint');
     default:
       return new ConfigError(base || 'config', err.message ?? 'is invalid');
   }
@@ -203,6 +238,7 @@ export function parseConfig(input: unknown, overrides: ConfigOverrides = {}, val
   let stateFile = overrides.stateFile ?? c.stateFile;
   if (stateFile !== undefined && overrides.stateFile === undefined && overrides.baseDir !== undefined) stateFile = path.resolve(overrides.baseDir, stateFile);
   return {
+    store: c.store === undefined ? undefined : { etcd: checkEtcd(c.store.etcd, overrides.baseDir) },
     proxy,
     api: {
       host: c.configService.host ?? DEFAULT_API_HOST,
@@ -216,6 +252,27 @@ export function parseConfig(input: unknown, overrides: ConfigOverrides = {}, val
     logLevel,
     stateFile,
     drainTimeout: c.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT,
+  };
+}
+
+/** The rules of `store.etcd` that a schema cannot say; TLS file paths are resolved against the config file's directory. */
+function checkEtcd(e: NonNullable<SidecarConfigInput['store']>['etcd'], baseDir: string | undefined): EtcdConfig {
+  if ((e.username === undefined) !== (e.password === undefined)) {
+    throw new ConfigError(e.username === undefined ? 'store.etcd.username' : 'store.etcd.password', 'username and password go together');
+  }
+  if (e.tls !== undefined && (e.tls.cert === undefined) !== (e.tls.key === undefined)) {
+    throw new ConfigError(e.tls.cert === undefined ? 'store.etcd.tls.cert' : 'store.etcd.tls.key', 'a client certificate needs its key (give both or neither)');
+  }
+  const https = e.endpoints.filter((u) => u.startsWith('https://')).length;
+  if (https !== 0 && https !== e.endpoints.length) throw new ConfigError('store.etcd.endpoints', 'must all be http:// or all https://');
+  if (e.tls !== undefined && https === 0) throw new ConfigError('store.etcd.tls', 'needs https:// endpoints');
+  const file = (f: string | undefined): string | undefined => (f === undefined ? undefined : path.resolve(baseDir ?? '.', f));
+  const tls = e.tls === undefined ? undefined : { ca: file(e.tls.ca), cert: file(e.tls.cert), key: file(e.tls.key) };
+  return {
+    endpoints: e.endpoints.map((u) => u.replace(/\/$/, '')),
+    prefix: e.prefix ?? DEFAULT_ETCD_PREFIX,
+    ...(e.username !== undefined ? { username: e.username, password: e.password! } : {}),
+    ...(tls !== undefined ? { tls } : {}),
   };
 }
 

@@ -72,6 +72,22 @@ export class BodyTooLargeError extends UpshiftError {
   }
 }
 
+/** The shared store (etcd) cannot be reached: a change is refused rather than made on this host alone. */
+export class StoreUnavailableError extends UpshiftError {
+  constructor(endpoints: readonly string[], reason: string) {
+    super('UPS_ERR_STORE_UNAVAILABLE', `store etcd (${endpoints.join(', ')}) is unreachable: ${reason}; nothing was changed, this host keeps serving the last applied versions`, 'store.etcd');
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** A change was computed from a version that another host changed meanwhile (a lost update refused). */
+export class StoreConflictError extends UpshiftError {
+  constructor(uuid: string) {
+    super('UPS_ERR_STORE_CONFLICT', `cluster ${uuid} was changed by another host meanwhile; nothing was changed, read it again and retry`, 'cluster.uuid');
+    this.name = 'StoreConflictError';
+  }
+}
+
 /** The status of each failure the config API reports; anything else is a 500. */
 const REST_STATUS: Readonly<Record<string, number>> = {
   UPS_ERR_INVALID_VERSION: 400,
@@ -84,8 +100,10 @@ const REST_STATUS: Readonly<Record<string, number>> = {
   UPS_ERR_METHOD_NOT_ALLOWED: 405,
   UPS_ERR_VERSION_EXISTS: 409,
   UPS_ERR_NO_ROLLBACK_TARGET: 409,
+  UPS_ERR_STORE_CONFLICT: 409,
   UPS_ERR_BODY_TOO_LARGE: 413,
   UPS_ERR_CLOSED: 503,
+  UPS_ERR_STORE_UNAVAILABLE: 503,
 };
 
 /** The one place that maps a failure to the config API's answer status (the core's `toHttpStatus` is for proxied traffic). */

@@ -1,25 +1,25 @@
-import { randomBytes } from 'node:crypto';
 import type { DestinationStream, Logger } from 'pino';
 import {
   createProxy, InvalidVersionError, patchVersion, toClusterJSON, validateVersion, VersionExistsError, VersionNotFoundError,
-  type ClusterJSON, type Proxy, type ProxyStatus, type ServerAddress, type VersionStatus,
+  type ClusterJSON, type Proxy, type ProxyStatus, type VersionStatus,
 } from '../core/index.js';
 import { withActiveHealth } from './active-health.js';
 import { ConfigApi } from './api.js';
 import type { ClusterService, ClusterView, LaunchInfo } from './cluster-service.js';
 import { parseConfig, type SidecarConfig } from './config.js';
-import { loadDockerLauncher } from './docker-loader.js';
 import { validateContainers } from './docker/spec.js';
-import { ConfigError, NoLauncherError, StateFileError } from './errors.js';
-import type { LaunchState, Launcher, LaunchSpec } from './launcher.js';
+import { ConfigError, StateFileError } from './errors.js';
+import type { Launcher } from './launcher.js';
 import { createLogger, logProxyEvents, type LogFormat } from './logging.js';
-import { Changes, toStored, withVersion } from './changes.js';
+import { Changes, storedFromConfig, toStored, withVersion } from './changes.js';
 import { warnIfUnauthenticated } from './exposure.js';
+import { Launches, newLaunchId } from './launches.js';
 import { Metrics } from './metrics.js';
 import { redact } from './redact.js';
 import { RecentEvents, type RecentEvent } from './recent-events.js';
 import { judgeVersion, persistVerdicts, restoreStanding, withStanding, type JudgeAction } from './standing.js';
 import { RESTART_FROM_CONFIG, StateStore, type StateFileStatus, type StoredCluster } from './store.js';
+import { hostIdOf, hostRecord, SharedRouting, type SharedHost, type SharedStatus } from './store/routing.js';
 
 export interface SidecarDeps {
   /**
@@ -34,13 +34,6 @@ export interface SidecarDeps {
   logFormat?: LogFormat;
 }
 
-
-interface LaunchRecord {
-  /** This record's launch: a uuid removed and added again gets a new one, so the old launch's stop cannot hit it. */
-  launchId: string;
-  containers: unknown;
-  info: LaunchInfo;
-}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -57,13 +50,12 @@ export class Sidecar implements ClusterService {
   readonly metrics: Metrics;
   private readonly api: ConfigApi;
   private readonly store: StateStore | undefined;
-  private readonly deps: SidecarDeps;
-  private readonly launches = new Map<string, LaunchRecord>();
+  /** With `store.etcd`: the routing shared with other sidecars (the state file then only caches it). */
+  private readonly shared: SharedRouting | undefined;
+  private readonly launches: Launches;
   private readonly recent: RecentEvents;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly changes: Changes;
-  private launcherPromise: Promise<Launcher> | undefined;
-  private wiredLaunchers = new WeakSet<Launcher>();
   private stopLogging: () => void = () => {};
   private closing: Promise<void> | undefined;
   private started = false;
@@ -75,11 +67,13 @@ export class Sidecar implements ClusterService {
     this.config = config;
     this.proxy = proxy;
     this.log = log;
-    this.deps = deps;
-    this.store = config.stateFile === undefined ? undefined : new StateStore(config.stateFile);
-    this.changes = new Changes(this.store, log, () => this.snapshot());
+    const cache = config.stateFile === undefined ? undefined : new StateStore(config.stateFile);
+    this.shared = config.store === undefined ? undefined : new SharedRouting(config.store.etcd, hostIdOf(config.sidecarId), log, cache);
+    this.store = this.shared === undefined ? cache : undefined;
+    this.changes = new Changes(this.store, log, () => this.snapshot(), this.shared);
     this.metrics = new Metrics(proxy, (uuid) => this.launches.get(uuid)?.info.state);
     this.recent = new RecentEvents(proxy);
+    this.launches = new Launches({ proxy, log, recent: this.recent, launcher: deps.launcher, dockerHost: config.dockerHost, sidecarId: config.sidecarId, track: (p) => this.track(p) });
     this.api = new ConfigApi(this, config.api, log);
   }
 
@@ -96,6 +90,7 @@ export class Sidecar implements ClusterService {
 
   /** @internal Restores versions (state file, else config), reconciles containers, opens the config port. */
   async start(): Promise<void> {
+    if (this.shared !== undefined) return this.startShared(this.shared);
     const leftovers = this.store === undefined ? 0 : await this.store.removeLeftovers();
     if (leftovers > 0) this.log.info({ event: 'state', stateFile: this.store!.file, removed: leftovers }, `removed ${leftovers} leftover temp file(s) of ${this.store!.file} (writes cut short by a crash)`);
     const stored = this.store === undefined ? undefined : await this.store.load();
@@ -111,7 +106,7 @@ export class Sidecar implements ClusterService {
     // Events are logged from here on: a start that fails says one thing only, its reason.
     this.stopLogging = logProxyEvents(this.proxy, this.log);
     persistVerdicts(this.proxy, () => this.track(this.changes.run(() => this.changes.commit(this.snapshot())).catch(() => { /* logged by commit */ })));
-    await this.reconcile();
+    await this.launches.reconcile();
     // Writing the state at once pins the uuids generated for config versions across restarts.
     if (this.store !== undefined && stored === undefined) await this.persist();
     await this.api.listen();
@@ -123,6 +118,37 @@ export class Sidecar implements ClusterService {
     }
   }
 
+  /** With `store.etcd`: the shared versions (an empty routing is seeded with the config's by the first host), then as `start`. */
+  private async startShared(shared: SharedRouting): Promise<void> {
+    await shared.start(this.sharedHost(), () => this.config.clusters.map((c) => storedFromConfig(c)));
+    this.stopLogging = logProxyEvents(this.proxy, this.log);
+    await this.launches.reconcile();
+    await this.api.listen();
+    shared.announce();
+    this.started = true;
+  }
+
+  private sharedHost(): SharedHost {
+    return {
+      proxy: this.proxy,
+      add: (entry) => this.adoptStored(entry),
+      remove: (uuid) => this.removeApplied(uuid),
+      describe: () => hostRecord(this.proxyAddress, this.apiAddress, this.proxy.status().versions, (uuid) => this.launches.get(uuid)?.info.state),
+    };
+  }
+
+  /** A version from the shared store: added as a restart adds it; a container version starts its own containers on this host. */
+  private adoptStored(entry: StoredCluster): void {
+    this.restore(entry);
+    const rec = this.launches.get(entry.uuid);
+    // Before the start ends, `reconcile` adopts or launches them.
+    if (rec === undefined || !this.started) return;
+    this.launches.getLauncher().then((launcher) => {
+      rec.containers = launcher.validate(rec.containers, 'cluster.containers');
+      this.launches.launch(launcher, { uuid: entry.uuid, launchId: rec.launchId, version: entry.version, containers: rec.containers });
+    }).catch((err: Error) => this.launches.setLaunch(entry.uuid, 'failed', err.message));
+  }
+
   private restore(input: unknown): void {
     if (!isObject(input)) throw new InvalidVersionError('cluster', 'must be an object');
     const { containers, percentage, standing, ...rest } = input;
@@ -132,110 +158,6 @@ export class Sidecar implements ClusterService {
     }
     if (typeof percentage === 'number' && json.upgradeTransition.mode === 'GRADUAL') this.proxy.setPercentage(json.uuid, percentage);
     if (standing !== undefined) restoreStanding(this.proxy, json.uuid, standing);
-  }
-
-  /** Adopts running containers of restored versions and launches the missing ones. */
-  private async reconcile(): Promise<void> {
-    const wanted = [...this.launches.entries()];
-    if (wanted.length === 0 && this.deps.launcher === undefined && this.config.dockerHost === undefined) return;
-    let launcher: Launcher;
-    try {
-      launcher = await this.getLauncher();
-    } catch (err) {
-      for (const [uuid] of wanted) this.setLaunch(uuid, 'failed', (err as Error).message);
-      if (wanted.length > 0) this.log.error({ event: 'launcher', err: (err as Error).message }, `container versions cannot start: ${(err as Error).message}`);
-      else this.log.warn({ event: 'launcher', err: (err as Error).message }, `no container launcher: ${(err as Error).message}`);
-      return;
-    }
-    const specs: LaunchSpec[] = [];
-    for (const [uuid, rec] of wanted) {
-      try {
-        rec.containers = launcher.validate(rec.containers, 'cluster.containers');
-        specs.push({ uuid, launchId: rec.launchId, version: this.proxy.getVersion(uuid)!.version, containers: rec.containers });
-      } catch (err) {
-        this.setLaunch(uuid, 'failed', (err as Error).message);
-      }
-    }
-    let running: Map<string, ServerAddress[]>;
-    try {
-      running = await launcher.reconcile(specs);
-    } catch (err) {
-      this.log.error({ event: 'reconcile', err: (err as Error).message }, `cannot list containers: ${(err as Error).message}`);
-      running = new Map();
-    }
-    for (const spec of specs) {
-      const servers = running.get(spec.uuid);
-      if (servers !== undefined && servers.length > 0) {
-        this.proxy.updateVersion(spec.uuid, { servers }, { allowNoServers: true });
-        this.setLaunch(spec.uuid, 'ready', 'adopted running containers');
-      } else {
-        this.launch(launcher, spec);
-      }
-    }
-  }
-
-  /** The launcher, created on first need; rejects with `NoLauncherError` saying why there is none. */
-  private async getLauncher(): Promise<Launcher> {
-    if (this.deps.launcher === null) throw new NoLauncherError('no container launcher is configured');
-    const launcher = this.deps.launcher ?? await (this.launcherPromise ??= loadDockerLauncher(this.config.dockerHost, this.config.sidecarId, this.log).catch((err: Error) => {
-      // Forget the failure: Docker may be reachable on the next attempt.
-      this.launcherPromise = undefined;
-      throw new NoLauncherError(err.message);
-    }));
-    if (!this.wiredLaunchers.has(launcher)) {
-      this.wiredLaunchers.add(launcher);
-      launcher.on('died', (uuid, reason, launchId) => this.onDied(uuid, reason, launchId));
-    }
-    return launcher;
-  }
-
-  private setLaunch(uuid: string, state: LaunchState, message?: string): void {
-    const rec = this.launches.get(uuid);
-    if (rec === undefined) return;
-    rec.info = message === undefined ? { state, since: new Date().toISOString() } : { state, message, since: new Date().toISOString() };
-    this.recent.launch(uuid, this.proxy.getVersion(uuid)?.version, state, message);
-  }
-
-  private launch(launcher: Launcher, spec: LaunchSpec): void {
-    const rec = this.launches.get(spec.uuid);
-    if (rec === undefined) return;
-    const current = (): boolean => this.launches.get(spec.uuid) === rec;
-    this.setLaunch(spec.uuid, 'starting');
-    this.log.info({ event: 'launch', uuid: spec.uuid, version: spec.version }, `starting containers of version ${spec.version}`);
-    const p = launcher.launch(spec, (progress) => {
-      if (!current()) return;
-      this.setLaunch(spec.uuid, progress.state, progress.message);
-      this.log.info({ event: 'launch', uuid: spec.uuid, version: spec.version, state: progress.state, detail: progress.message }, `version ${spec.version}: ${progress.state}${progress.message ? ` (${progress.message})` : ''}`);
-    }).then((servers) => {
-      if (!current()) {
-        // Deleted while it started: what started must not outlive it.
-        return launcher.stop(spec.uuid, spec.launchId);
-      }
-      this.proxy.updateVersion(spec.uuid, { servers }, { allowNoServers: true });
-      this.setLaunch(spec.uuid, 'ready');
-      this.log.info({ event: 'launch', uuid: spec.uuid, version: spec.version, state: 'ready', servers: servers.map((s) => `${s.hostname}:${s.port}`) }, `version ${spec.version} is ready`);
-      return undefined;
-    }, (err: Error) => {
-      if (!current()) return;
-      this.setLaunch(spec.uuid, 'failed', err.message);
-      this.log.warn({ event: 'launch', uuid: spec.uuid, version: spec.version, state: 'failed', err: err.message }, `version ${spec.version} failed to start: ${err.message}`);
-    }).catch((err: Error) => this.log.error({ event: 'launch', uuid: spec.uuid, err: err.message }, `cleaning up version ${spec.version}: ${err.message}`));
-    this.track(p);
-  }
-
-  /**
-   * A ready version's container stopped. Its servers are emptied at once, so
-   * the version is down and new traffic falls back now, rather than after
-   * each client meets a refused connection; the status says what happened.
-   */
-  private onDied(uuid: string, reason: string, launchId: string | undefined): void {
-    const rec = this.launches.get(uuid);
-    if (rec === undefined || this.proxy.getVersion(uuid) === undefined) return;
-    // A death of a launch this uuid no longer runs (removed, draining) is not this version's.
-    if (launchId !== undefined && launchId !== rec.launchId) return;
-    this.setLaunch(uuid, 'failed', `container died: ${reason}`);
-    this.proxy.updateVersion(uuid, { servers: [] }, { allowNoServers: true });
-    this.log.warn({ event: 'died', uuid, reason }, `container of version ${this.proxy.getVersion(uuid)?.version} died (${reason}): traffic falls back`);
   }
 
   private track(p: Promise<unknown>): void {
@@ -289,19 +211,23 @@ export class Sidecar implements ClusterService {
     let launcher: Launcher | undefined;
     let containers: unknown;
     if (hasContainers) {
-      launcher = await this.getLauncher();
+      launcher = await this.launches.getLauncher();
       containers = launcher.validate(input['containers'], 'cluster.containers');
     }
     const { containers: _c, ...rest } = input;
     return this.changes.run(async () => {
       if (this.proxy.getVersion(spec.uuid) !== undefined) throw new VersionExistsError(spec.uuid);
       await this.changes.commit(withVersion(this.snapshot(), toStored(toClusterJSON(spec), hasContainers ? containers : undefined, undefined)));
+      if (this.changes.shared) {
+        this.metrics.change('add');
+        return this.getCluster(spec.uuid);
+      }
       // The uuid generated for the commit is the one the proxy gets.
       const json = await this.changes.apply(() => this.proxy.addVersion({ ...rest, uuid: spec.uuid }, { allowNoServers: hasContainers }));
       const launchId = newLaunchId();
       if (hasContainers) this.launches.set(json.uuid, { launchId, containers, info: { state: 'starting', since: new Date().toISOString() } });
       this.metrics.change('add');
-      if (launcher !== undefined) this.launch(launcher, { uuid: json.uuid, launchId, version: json.version, containers });
+      if (launcher !== undefined) this.launches.launch(launcher, { uuid: json.uuid, launchId, version: json.version, containers });
       return this.view(json);
     });
   }
@@ -322,6 +248,10 @@ export class Sidecar implements ClusterService {
       const same = json.upgradeTransition.mode === current.upgradeTransition.mode && json.upgradeTransition.initialPercentage === current.upgradeTransition.initialPercentage;
       const pct = next.percentage ?? (same ? this.proxy.status().versions.find((v) => v.uuid === id)?.percentage : undefined);
       await this.changes.commit(this.snapshot().map((e) => (e.uuid === id ? toStored(json, rec?.containers, pct) : e)));
+      if (this.changes.shared) {
+        this.metrics.change('update');
+        return this.getCluster(id);
+      }
       const applied = await this.changes.apply(() => this.proxy.updateVersion(id, patch, { allowNoServers: rec !== undefined }));
       this.metrics.change('update');
       return this.view(applied);
@@ -341,18 +271,26 @@ export class Sidecar implements ClusterService {
     const json = this.proxy.getVersion(id);
     if (json === undefined) throw new VersionNotFoundError(id);
     const view = this.view(json);
-    const rec = this.launches.get(id);
     await this.changes.commit(this.snapshot().filter((e) => e.uuid !== id));
+    // Shared: every host, this one included, removes it from the store's watch.
+    if (!this.changes.shared) this.removeApplied(id, reason);
+    this.metrics.change('remove');
+    return view;
+  }
+
+  /** Stops routing to a version at once; its connections drain in the background, then its containers stop. */
+  private removeApplied(id: string, reason: 'api' | 'retired' = 'api'): void {
+    const json = this.proxy.getVersion(id);
+    if (json === undefined) return;
+    const rec = this.launches.get(id);
     this.launches.delete(id);
     const drained = this.proxy.removeVersion(id, { drainTimeout: this.config.drainTimeout, reason });
     this.track(drained.then(async () => {
       if (rec === undefined) return;
-      const launcher = await this.getLauncher();
+      const launcher = await this.launches.getLauncher();
       await launcher.stop(id, rec.launchId);
       this.log.info({ event: 'stop', uuid: id, version: json.version }, `containers of version ${json.version} stopped`);
     }).catch((err: Error) => this.log.error({ event: 'stop', uuid: id, err: err.message }, `stopping version ${json.version}: ${err.message}`)));
-    this.metrics.change('remove');
-    return view;
   }
 
   async judgeCluster(id: string, action: JudgeAction): Promise<ClusterView> {
@@ -360,10 +298,11 @@ export class Sidecar implements ClusterService {
   }
 
   /** Per-version state, health, share and counters, newest first; the last notable events, oldest first; where the versions came from. */
-  status(): ProxyStatus & { versions: Array<VersionStatus & { launch?: LaunchInfo }>; events: RecentEvent[]; stateFile?: StateFileStatus } {
+  status(): ProxyStatus & { versions: Array<VersionStatus & { launch?: LaunchInfo }>; events: RecentEvent[]; stateFile?: StateFileStatus; fleet?: SharedStatus } {
     const s = this.proxy.status();
     return {
       ...s,
+      ...(this.shared !== undefined ? { fleet: this.shared.status() } : {}),
       ...(this.store !== undefined ? { stateFile: this.restored ? { path: this.store.file, restored: true, note: RESTART_FROM_CONFIG } : { path: this.store.file, restored: false } } : {}),
       events: this.recent.list(),
       versions: s.versions.map((v) => {
@@ -381,14 +320,15 @@ export class Sidecar implements ClusterService {
   close(opts: { drainTimeout?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
       const drainTimeout = opts.drainTimeout ?? this.config.drainTimeout;
+      // The shared store first: this host leaves the fleet at once, and nothing applied from the store changes what drains.
+      await this.shared?.close().catch(() => {});
       await Promise.all([this.api.close(), this.proxy.close({ drainTimeout })]);
       // Background drains and launches end by then, or are cut off after the deadline.
       await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, drainTimeout).unref())]);
       this.stopLogging();
       this.recent.close();
       this.metrics.close();
-      const launcher = this.deps.launcher ?? (this.launcherPromise ? await this.launcherPromise.catch(() => undefined) : undefined);
-      await launcher?.close().catch(() => {});
+      await this.launches.close();
       if (this.started) this.log.info({ event: 'stopped' }, 'sidecar stopped');
     })();
     return this.closing;
@@ -438,9 +378,4 @@ export function listenError(err: unknown, section: string, host: string, port: n
 
 function isParsed(c: unknown): c is SidecarConfig {
   return isObject(c) && isObject(c['api']) && Array.isArray(c['clusters']) && typeof c['drainTimeout'] === 'number';
-}
-
-/** Names one launch of a container version (12 hex digits). */
-function newLaunchId(): string {
-  return randomBytes(6).toString('hex');
 }

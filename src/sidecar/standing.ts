@@ -58,6 +58,12 @@ export async function judgeVersion(proxy: Proxy, changes: Changes, snapshot: () 
   if (current === undefined) throw new VersionNotFoundError(id);
   const at = Date.now();
   await changes.commit(snapshot().map((e) => (e.uuid === id ? judgedEntry(e, current, action, at) : e)));
+  if (changes.shared) {
+    // Applied from the shared store's watch, as on every host.
+    const json = proxy.getVersion(id);
+    if (json === undefined) throw new VersionNotFoundError(id);
+    return json;
+  }
   return changes.apply(() => action === 'rollback' ? proxy.rollback(id, 'operator', { at }) : action === 'promote' ? proxy.promote(id, { at }) : proxy.resume(id));
 }
 
