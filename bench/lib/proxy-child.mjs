@@ -5,8 +5,13 @@
 //
 // Prints `PORT <n>` once listening. SIGUSR2 runs a GC (when started with
 // --expose-gc) so memory readings do not depend on when the last one ran.
+// Started with an IPC channel (bench/idle-memory.mjs), it also answers
+// `{ op: 'usage' }` with its heap and RSS after a full GC, and
+// `{ op: 'snapshot', file }` by writing a heap snapshot there.
+import fs from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
+import v8 from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 
@@ -16,6 +21,19 @@ const HOST = '127.0.0.1';
 
 process.on('SIGUSR2', () => { if (typeof globalThis.gc === 'function') globalThis.gc(); });
 process.on('SIGTERM', () => process.exit(0));
+process.on('message', (m) => {
+  if (m.op === 'usage') {
+    globalThis.gc?.();
+    globalThis.gc?.();
+    const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
+    const u = process.memoryUsage();
+    process.send({ id: m.id, rss: rssKiB * 1024, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers });
+  } else if (m.op === 'snapshot') {
+    globalThis.gc?.();
+    process.send({ id: m.id, file: v8.writeHeapSnapshot(m.file) });
+  }
+});
+process.on('disconnect', () => process.exit(0));
 
 function ready(port) {
   process.stdout.write(`PORT ${port}\n`);

@@ -1,7 +1,7 @@
 export { createProxy, Proxy } from './proxy.js';
 export type { ProxyStatus, VersionStatus, ServerStatus, VersionPatch, AddVersionOptions } from './proxy.js';
 export type { ServerHealth } from './upstream/server.js';
-export { resolveOptions, defaultConnections, DEFAULT_TIMEOUTS, DEFAULT_LIMITS, DEFAULT_HEALTH, DEFAULT_HTTP, DEFAULT_SESSION_COOKIE, DEFAULT_TRANSITION_COOKIE } from './options.js';
+export { resolveOptions, defaultConnections, DEFAULT_TIMEOUTS, DEFAULT_LIMITS, DEFAULT_HEALTH, DEFAULT_MODE, DEFAULT_HTTP, DEFAULT_SESSION_COOKIE, DEFAULT_TRANSITION_COOKIE } from './options.js';
 export type { ProxyOptions, ResolvedOptions } from './options.js';
 export { ProxyEventEmitter, EVENT_NAMES, CHANNEL_PREFIX } from './events.js';
 export type { ProxyEvents, ProxyEventName } from './events.js';

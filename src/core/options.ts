@@ -73,11 +73,14 @@ export interface ProxyOptions {
       path?: string;
     };
   };
-  /** Bytes that are not HTTP: `reject` (400, default) or `tcp` (piped to the newest version). */
+  /** Bytes that are not HTTP: `reject` (400, default) or `tcp` (piped to the newest version; needs `mode: "stream"`). */
   nonHttp?: 'reject' | 'tcp';
   /**
-   * `stream` (default): route once per connection on its first request head, then pipe bytes.
-   * `http`: frame every request and response, route each request by its own cookies, pool upstream connections.
+   * The connection mode. Default `http` (`DEFAULT_MODE`).
+   * `http`: frame every request and response, route each request by its own cookies (a kept-alive
+   * browser follows an upgrade), set cookies on every answer, judge every answer, pool upstream connections.
+   * `stream`: route once per connection on its first request head, then pipe bytes: raw TCP
+   * (`nonHttp: "tcp"`) and the lowest per-byte cost, but a connection stays where its first request went.
    */
   mode?: 'stream' | 'http';
   /** http mode only. */
@@ -178,6 +181,8 @@ export function defaultConnections(limit: number | undefined): number {
 export const DEFAULT_LIMITS = Object.freeze({ headSize: 65_536, responseHeadSize: 131_072, retryBuffer: 65_536, concurrentBuffer: 1_048_576, connections: defaultConnections(fdLimit()) });
 export const DEFAULT_HEALTH = Object.freeze({ maxFails: 1, ejectBase: 1000, ejectMax: 30_000, onVersionDown: 'keep' as const });
 export const DEFAULT_ACTIVE_HEALTH = Object.freeze({ interval: 5000, timeout: 2000 });
+/** The connection mode when none is given: http mode, which routes every request (see `ProxyOptions.mode`). */
+export const DEFAULT_MODE = 'http' as const;
 export const DEFAULT_HTTP = Object.freeze({ maxIdlePerServer: 64, maxPerServer: 0, idleTimeout: 4000, xForwardedFor: false, forwarded: false, retries: 3 });
 
 const TOP_KEYS = ['host', 'port', 'versions', 'cookies', 'timeouts', 'limits', 'health', 'nonHttp', 'mode', 'http', 'judge', 'retire', 'compare'];
@@ -307,7 +312,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   });
   const nonHttp = o['nonHttp'] ?? 'reject';
   if (nonHttp !== 'reject' && nonHttp !== 'tcp') throw new InvalidOptionError('nonHttp', 'must be "reject" or "tcp"');
-  const mode = o['mode'] ?? 'stream';
+  const mode = o['mode'] ?? DEFAULT_MODE;
   if (mode !== 'stream' && mode !== 'http') throw new InvalidOptionError('mode', 'must be "stream" or "http"');
   const hm = section(o['http'], 'http');
   checkKeys(hm, Object.keys(DEFAULT_HTTP), 'http');
@@ -327,7 +332,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     const set = Object.keys(hm)[0];
     if (set !== undefined) throw new InvalidOptionError(`http.${set}`, 'only applies to mode "http" (stream mode pipes bytes and pools nothing)');
   }
-  if (mode === 'http' && nonHttp === 'tcp') throw new InvalidOptionError('nonHttp', '"tcp" only applies to mode "stream" (http mode frames every message)');
+  if (mode === 'http' && nonHttp === 'tcp') throw new InvalidOptionError('nonHttp', '"tcp" only applies to mode "stream" (http mode, the default, frames every message): set mode "stream"');
   const judge = mergeJudge(DEFAULT_JUDGE, validateJudge(o['judge'], 'judge', (f, m) => new InvalidOptionError(f, m)));
   const retire = o['retire'] === undefined ? DEFAULT_RETIRE : validateRetire(o['retire'], 'retire', (f, m) => new InvalidOptionError(f, m));
   const compare = mergeCompare(DEFAULT_COMPARE, validateCompare(o['compare'], 'compare', (f, m) => new InvalidOptionError(f, m)));

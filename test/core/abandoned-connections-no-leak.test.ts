@@ -3,6 +3,8 @@ import t from 'tap';
 import { openFds, until } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
+const MODES = ['stream', 'http'] as const;
+
 async function burst(port: number, n: number, payload: string | null, mode: 'fin' | 'rst'): Promise<void> {
   const batch = 100;
   for (let i = 0; i < n; i += batch) {
@@ -20,9 +22,9 @@ async function burst(port: number, n: number, payload: string | null, mode: 'fin
   }
 }
 
-t.test('connections that leave without a byte, or after half a head, leave no socket behind', async (t) => {
+for (const mode of MODES) t.test(`${mode}: connections that leave without a byte, or after half a head, leave no socket behind`, async (t) => {
   const [b] = await backends(t, ['v1']);
-  const proxy = await proxyFor(t, { versions: [{ version: '1.0', servers: at(b!) }] });
+  const proxy = await proxyFor(t, { mode, versions: [{ version: '1.0', servers: at(b!) }] });
   const port = proxy.address.port;
   // Warm up (lazy handles, timers) before taking the baseline.
   await burst(port, 10, null, 'fin');
@@ -38,9 +40,9 @@ t.test('connections that leave without a byte, or after half a head, leave no so
   t.equal(b!.requests.length, 0, 'nothing reached the backend');
 });
 
-t.test('the head timeout closes a client that stalls mid-head', async (t) => {
+for (const mode of MODES) t.test(`${mode}: the head timeout closes a client that stalls mid-head`, async (t) => {
   const [b] = await backends(t, ['v1']);
-  const proxy = await proxyFor(t, { timeouts: { head: 200 }, versions: [{ version: '1.0', servers: at(b!) }] });
+  const proxy = await proxyFor(t, { mode, timeouts: { head: 200 }, versions: [{ version: '1.0', servers: at(b!) }] });
   const s = net.connect(proxy.address.port, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nHo'));
   let text = '';
   s.on('data', (d) => { text += d; });

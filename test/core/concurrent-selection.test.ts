@@ -3,15 +3,17 @@ import t from 'tap';
 import { get } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
+const MODES = ['stream', 'http'] as const;
+
 const CONCURRENT = { mode: 'CONCURRENT', firstByteTimeout: 1500 };
 
-t.test('CONCURRENT answers from the newest unless it answers 5xx (all four combinations)', async (t) => {
+for (const mode of MODES) t.test(`${mode}: CONCURRENT answers from the newest unless it answers 5xx (all four combinations)`, async (t) => {
   for (const [newStatus, oldStatus, want] of [[200, 200, 'new'], [200, 500, 'new'], [500, 200, 'old'], [500, 500, 'old']] as const) {
     const [o, n] = await backends(t, ['old', 'new'], (name) => (_req, res) => {
       res.statusCode = name === 'new' ? newStatus : oldStatus;
       res.end(name);
     });
-    const proxy = await proxyFor(t, { versions: [
+    const proxy = await proxyFor(t, { mode, versions: [
       { version: '1.0', servers: at(o!) },
       { version: '2.0', servers: at(n!), upgradeTransition: CONCURRENT },
     ] });
@@ -23,12 +25,12 @@ t.test('CONCURRENT answers from the newest unless it answers 5xx (all four combi
   }
 });
 
-t.test('CONCURRENT falls back when the newest crashes (resets without answering)', async (t) => {
+for (const mode of MODES) t.test(`${mode}: CONCURRENT falls back when the newest crashes (resets without answering)`, async (t) => {
   const [o] = await backends(t, ['old']);
   const crasher = net.createServer((s) => s.once('data', () => s.resetAndDestroy()));
   await new Promise<void>((r) => crasher.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => crasher.close());
-  const proxy = await proxyFor(t, { versions: [
+  const proxy = await proxyFor(t, { mode, versions: [
     { version: '1.0', servers: at(o!) },
     { version: '2.0', servers: at((crasher.address() as net.AddressInfo).port), upgradeTransition: CONCURRENT },
   ] });
@@ -37,7 +39,7 @@ t.test('CONCURRENT falls back when the newest crashes (resets without answering)
   t.equal(r.body, 'old');
 });
 
-t.test('CONCURRENT: a newest that never answers loses within the deadline; a POST reaches one version', async (t) => {
+for (const mode of MODES) t.test(`${mode}: CONCURRENT: a newest that never answers loses within the deadline; a POST reaches one version`, async (t) => {
   const [o] = await backends(t, ['old']);
   const hung: net.Socket[] = [];
   let hungRequests = 0;
@@ -47,7 +49,7 @@ t.test('CONCURRENT: a newest that never answers loses within the deadline; a POS
   });
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => { for (const s of hung) s.destroy(); silent.close(); });
-  const proxy = await proxyFor(t, { versions: [
+  const proxy = await proxyFor(t, { mode, versions: [
     { version: '1.0', servers: at(o!) },
     { version: '2.0', servers: at((silent.address() as net.AddressInfo).port), upgradeTransition: { mode: 'CONCURRENT', firstByteTimeout: 300 } },
   ] });
@@ -62,9 +64,9 @@ t.test('CONCURRENT: a newest that never answers loses within the deadline; a POS
   t.equal(newest.state, 'up', 'but a stall after the request went out does not eject it (a client could cause one)');
 });
 
-t.test('CONCURRENT sends methods with side effects to one version only', async (t) => {
+for (const mode of MODES) t.test(`${mode}: CONCURRENT sends methods with side effects to one version only`, async (t) => {
   const [o, n] = await backends(t, ['old', 'new']);
-  const proxy = await proxyFor(t, { versions: [
+  const proxy = await proxyFor(t, { mode, versions: [
     { version: '1.0', servers: at(o!) },
     { version: '2.0', servers: at(n!), upgradeTransition: CONCURRENT },
   ] });

@@ -3,9 +3,11 @@ import t from 'tap';
 import { get, until } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-t.test('typed events and diagnostics_channel report the life of a connection', async (t) => {
+const MODES = ['stream', 'http'] as const;
+
+for (const mode of MODES) t.test(`${mode}: typed events and diagnostics_channel report the life of a connection`, async (t) => {
   const [b] = await backends(t, ['v1']);
-  const proxy = await proxyFor(t);
+  const proxy = await proxyFor(t, { mode });
   const seen: string[] = [];
   for (const name of ['connection:open', 'route', 'upstream:connect', 'connection:close', 'version:add', 'version:remove'] as const) {
     proxy.events.on(name, () => seen.push(name));
@@ -22,9 +24,9 @@ t.test('typed events and diagnostics_channel report the life of a connection', a
   t.match(routed, [{ proxyId: proxy.id, uuid: added.uuid, version: '1.0', mode: 'INSTANT', reason: 'newest' }]);
 });
 
-t.test('close() drains open connections until the deadline', async (t) => {
+for (const mode of MODES) t.test(`${mode}: close() drains open connections until the deadline`, async (t) => {
   const [b] = await backends(t, ['slow'], () => (_req, res) => setTimeout(() => res.end('late'), 200));
-  const proxy = await proxyFor(t, { versions: [{ version: '1.0', servers: at(b!) }] });
+  const proxy = await proxyFor(t, { mode, versions: [{ version: '1.0', servers: at(b!) }] });
   const pending = get(proxy.address.port);
   // The request must be in flight (not a connection that sent nothing yet, which close() drops at once).
   t.ok(await until(() => b!.requests.length === 1), 'the request reached the server');

@@ -2,9 +2,11 @@ import t from 'tap';
 import { backend, freePort, get, until } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-t.test('unreachable newer versions fall back to the running one', async (t) => {
+const MODES = ['stream', 'http'] as const;
+
+for (const mode of MODES) t.test(`${mode}: unreachable newer versions fall back to the running one`, async (t) => {
   const [run] = await backends(t, ['running']);
-  const proxy = await proxyFor(t, { versions: [
+  const proxy = await proxyFor(t, { mode, versions: [
     { version: '1.0', servers: at(run!) },
     { version: '2.0', servers: at(await freePort()) },
     { version: '3.0', servers: [...at(await freePort()), ...at(await freePort())] },
@@ -23,10 +25,11 @@ t.test('unreachable newer versions fall back to the running one', async (t) => {
   t.same(proxy.listVersions().map((v) => v.version), ['3.0', '2.0', '1.0'], 'ejection never deletes a version');
 });
 
-t.test('a refused newest is ejected, then readmitted once it listens again', async (t) => {
+for (const mode of MODES) t.test(`${mode}: a refused newest is ejected, then readmitted once it listens again`, async (t) => {
   const [old] = await backends(t, ['old']);
   const port = await freePort();
   const proxy = await proxyFor(t, {
+    mode,
     health: { ejectBase: 200, ejectMax: 200 },
     versions: [{ version: '1.0', servers: at(old!) }, { uuid: 'new', version: '2.0', servers: at(port) }],
   });
@@ -49,10 +52,11 @@ t.test('a refused newest is ejected, then readmitted once it listens again', asy
   t.equal(proxy.listVersions().length, 2);
 });
 
-t.test('active health checks readmit a server without client traffic', async (t) => {
+for (const mode of MODES) t.test(`${mode}: active health checks readmit a server without client traffic`, async (t) => {
   const [old] = await backends(t, ['old']);
   const port = await freePort();
   const proxy = await proxyFor(t, {
+    mode,
     health: { ejectBase: 60_000, ejectMax: 60_000, active: { interval: 50, timeout: 200, path: '/healthz' } },
     versions: [{ version: '1.0', servers: at(old!) }, { version: '2.0', servers: at(port) }],
   });
@@ -64,9 +68,10 @@ t.test('active health checks readmit a server without client traffic', async (t)
   t.equal((await get(proxy.address.port)).body, 'new');
 });
 
-t.test('the seed\'s remove policy deletes a version whose servers are all down', async (t) => {
+for (const mode of MODES) t.test(`${mode}: the seed's remove policy deletes a version whose servers are all down`, async (t) => {
   const [old] = await backends(t, ['old']);
   const proxy = await proxyFor(t, {
+    mode,
     health: { onVersionDown: 'remove' },
     versions: [{ version: '1.0', servers: at(old!) }, { uuid: 'gone', version: '2.0', servers: at(await freePort()) }],
   });
@@ -74,11 +79,11 @@ t.test('the seed\'s remove policy deletes a version whose servers are all down',
   t.equal(proxy.getVersion('gone'), undefined, 'removed by policy, as the operator asked');
 });
 
-t.test('nothing left: 503 with a short body, not a silent close', async (t) => {
-  const proxy = await proxyFor(t, { versions: [{ version: '1.0', servers: at(await freePort()) }] });
+for (const mode of MODES) t.test(`${mode}: nothing left: 503 with a short body, not a silent close`, async (t) => {
+  const proxy = await proxyFor(t, { mode, versions: [{ version: '1.0', servers: at(await freePort()) }] });
   const r = await get(proxy.address.port);
   t.equal(r.status, 503);
   t.match(r.body, /^503 Service Unavailable/);
-  const empty = await proxyFor(t);
+  const empty = await proxyFor(t, { mode });
   t.equal((await get(empty.address.port)).status, 503, 'no version configured: 503 too');
 });

@@ -2,6 +2,8 @@ import net from 'node:net';
 import t from 'tap';
 import { at, proxyFor } from '../helpers/proxy.js';
 
+const MODES = ['stream', 'http'] as const;
+
 /** Sends a request, shuts the write side at once, reads until EOF. */
 function halfClose(port: number, i: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -14,7 +16,7 @@ function halfClose(port: number, i: number): Promise<string> {
   });
 }
 
-t.test('a client that half-closes right after its request still gets the whole response (200 of 200)', async (t) => {
+for (const mode of MODES) t.test(`${mode}: a client that half-closes right after its request still gets the whole response (200 of 200)`, async (t) => {
   // A backend that keeps its side open after the client's FIN (as HTTP/1.1
   // allows) and answers a little later, so the FIN always arrives first.
   // (node:http aborts pending requests on FIN unless httpAllowHalfOpen is set.)
@@ -29,7 +31,7 @@ t.test('a client that half-closes right after its request still gets the whole r
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => srv.close());
-  const proxy = await proxyFor(t, { versions: [{ version: '1.0', servers: at((srv.address() as net.AddressInfo).port) }] });
+  const proxy = await proxyFor(t, { mode, versions: [{ version: '1.0', servers: at((srv.address() as net.AddressInfo).port) }] });
   let ok = 0;
   for (let round = 0; round < 4; round++) {
     const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => halfClose(proxy.address.port, round * 50 + i).catch(() => '')));
@@ -38,9 +40,10 @@ t.test('a client that half-closes right after its request still gets the whole r
   t.equal(ok, 200, '200 of 200 complete responses');
 });
 
-t.test('the backend\'s half-close reaches the client and the client can keep sending', async (t) => {
+t.test('stream: the backend\'s half-close reaches the client and the client can keep sending', async (t) => {
   // A raw backend that reads a line, answers and shuts its write side, then
-  // echoes whatever else arrives into its log.
+  // echoes whatever else arrives into its log. Stream mode pipes bytes both
+  // ways until EOF; http mode frames the answer and ends the exchange there.
   const after: string[] = [];
   const srv = net.createServer({ allowHalfOpen: true }, (s) => {
     let first = true;
@@ -52,7 +55,7 @@ t.test('the backend\'s half-close reaches the client and the client can keep sen
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => srv.close());
-  const proxy = await proxyFor(t, { versions: [{ version: '1.0', servers: at((srv.address() as net.AddressInfo).port) }] });
+  const proxy = await proxyFor(t, { mode: 'stream', versions: [{ version: '1.0', servers: at((srv.address() as net.AddressInfo).port) }] });
   const c = net.connect({ port: proxy.address.port, host: '127.0.0.1', allowHalfOpen: true });
   c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
   let text = '';

@@ -2,9 +2,11 @@ import t from 'tap';
 import { get, raw } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-t.test('head bounds and malformed heads: an answer, then a close, nothing forwarded', async (t) => {
+const MODES = ['stream', 'http'] as const;
+
+for (const mode of MODES) t.test(`${mode}: head bounds and malformed heads: an answer, then a close, nothing forwarded`, async (t) => {
   const [b] = await backends(t, ['v1']);
-  const proxy = await proxyFor(t, { limits: { headSize: 4096 }, versions: [{ version: '1.0', servers: at(b!) }] });
+  const proxy = await proxyFor(t, { mode, limits: { headSize: 4096 }, versions: [{ version: '1.0', servers: at(b!) }] });
   const port = proxy.address.port;
   const big = await raw(port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(5000)}\r\n\r\n`);
   t.match(big.text, /^HTTP\/1\.1 431 /, 'a head over the limit gets 431');
@@ -20,9 +22,9 @@ t.test('head bounds and malformed heads: an answer, then a close, nothing forwar
   t.equal((await get(port)).body, 'v1', 'and the proxy still serves');
 });
 
-t.test('a head sent one byte at a time still routes by its cookie', async (t) => {
+for (const mode of MODES) t.test(`${mode}: a head sent one byte at a time still routes by its cookie`, async (t) => {
   const [o, n] = await backends(t, ['old', 'new']);
-  const proxy = await proxyFor(t, { versions: [
+  const proxy = await proxyFor(t, { mode, versions: [
     { uuid: 'o', version: '1.0', servers: at(o!) },
     { uuid: 'n', version: '2.0', servers: at(n!), upgradeTransition: { mode: 'SESSION' } },
   ] });
@@ -31,15 +33,17 @@ t.test('a head sent one byte at a time still routes by its cookie', async (t) =>
   t.match(r.text, /\r\n\r\nold$/);
 });
 
-t.test('non-HTTP bytes: 400 by default, piped to the newest with nonHttp: tcp', async (t) => {
+t.test('non-HTTP bytes: 400 by default in each mode, piped to the newest with nonHttp: tcp in stream mode', async (t) => {
   const net = await import('node:net');
   const echo = net.createServer((s) => s.pipe(s));
   await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => echo.close());
   const port = (echo.address() as import('node:net').AddressInfo).port;
-  const strict = await proxyFor(t, { versions: [{ version: '1', servers: at(port) }] });
-  t.match((await raw(strict.address.port, '\x16\x03\x01binary-hello\r\n\r\n')).text, /^HTTP\/1\.1 400 /);
-  const tcp = await proxyFor(t, { nonHttp: 'tcp', versions: [{ version: '1', servers: at(port) }] });
+  for (const mode of MODES) {
+    const strict = await proxyFor(t, { mode, versions: [{ version: '1', servers: at(port) }] });
+    t.match((await raw(strict.address.port, '\x16\x03\x01binary-hello\r\n\r\n')).text, /^HTTP\/1\.1 400 /, `400 in ${mode} mode`);
+  }
+  const tcp = await proxyFor(t, { mode: 'stream', nonHttp: 'tcp', versions: [{ version: '1', servers: at(port) }] });
   const r = await raw(tcp.address.port, ['\x16\x03\x01binary', '-hello'], { gapMs: 20, ms: 500 });
   t.equal(r.text, '\x16\x03\x01binary-hello', 'echoed through as plain TCP');
   const ssh = await raw(tcp.address.port, 'SSH-2.0-client\r\n', { ms: 500 });

@@ -3,6 +3,8 @@ import t from 'tap';
 import { get, raw, until } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
+const MODES = ['stream', 'http'] as const;
+
 /** A server that accepts, reads the request, and closes without a byte. */
 async function dropper(t: { teardown(fn: () => unknown): void }): Promise<{ port: number; seen: () => number }> {
   let seen = 0;
@@ -12,10 +14,10 @@ async function dropper(t: { teardown(fn: () => unknown): void }): Promise<{ port
   return { port: (srv.address() as net.AddressInfo).port, seen: () => seen };
 }
 
-t.test('an idempotent request whose server closed before answering is sent again elsewhere', async (t) => {
+for (const mode of MODES) t.test(`${mode}: an idempotent request whose server closed before answering is sent again elsewhere`, async (t) => {
   const drop = await dropper(t);
   const [good] = await backends(t, ['good']);
-  const proxy = await proxyFor(t, { versions: [
+  const proxy = await proxyFor(t, { mode, versions: [
     { version: '1.0', servers: at(good!) },
     { version: '2.0', servers: at(drop.port) },
   ] });
@@ -26,10 +28,10 @@ t.test('an idempotent request whose server closed before answering is sent again
   t.equal(proxy.status().versions[0]!.errors, 1, 'the drop is counted as an error of the newest');
 });
 
-t.test('a request with side effects is not sent twice: 502 instead', async (t) => {
+for (const mode of MODES) t.test(`${mode}: a request with side effects is not sent twice: 502 instead`, async (t) => {
   const drop = await dropper(t);
   const [good] = await backends(t, ['good']);
-  const proxy = await proxyFor(t, { versions: [
+  const proxy = await proxyFor(t, { mode, versions: [
     { version: '1.0', servers: at(good!) },
     { version: '2.0', servers: at(drop.port) },
   ] });
@@ -38,9 +40,9 @@ t.test('a request with side effects is not sent twice: 502 instead', async (t) =
   t.equal(good!.requests.length, 0, 'the previous version never saw the POST');
 });
 
-t.test('idle connections are closed after timeouts.idle', async (t) => {
+for (const mode of MODES) t.test(`${mode}: idle connections are closed after timeouts.idle`, async (t) => {
   const [b] = await backends(t, ['v1']);
-  const proxy = await proxyFor(t, { timeouts: { idle: 200 }, versions: [{ version: '1.0', servers: at(b!) }] });
+  const proxy = await proxyFor(t, { mode, timeouts: { idle: 200 }, versions: [{ version: '1.0', servers: at(b!) }] });
   const t0 = Date.now();
   // Keep-alive: the response arrives, then nobody speaks.
   const r = await raw(proxy.address.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { ms: 3000 });
@@ -50,12 +52,12 @@ t.test('idle connections are closed after timeouts.idle', async (t) => {
   t.ok(await until(() => proxy.connections === 0));
 });
 
-t.test('a lone server that stalls: 504 after the first-byte timeout, not a 503', async (t) => {
+for (const mode of MODES) t.test(`${mode}: a lone server that stalls: 504 after the first-byte timeout, not a 503`, async (t) => {
   const held: net.Socket[] = [];
   const srv = net.createServer((s) => { held.push(s); });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => { for (const s of held) s.destroy(); srv.close(); });
-  const proxy = await proxyFor(t, { timeouts: { firstByte: 200 }, versions: [{ version: '1.0', servers: at((srv.address() as net.AddressInfo).port) }] });
+  const proxy = await proxyFor(t, { mode, timeouts: { firstByte: 200 }, versions: [{ version: '1.0', servers: at((srv.address() as net.AddressInfo).port) }] });
   const r = await get(proxy.address.port);
   t.equal(r.status, 504);
   t.match(r.body, /^504 Gateway Timeout/);

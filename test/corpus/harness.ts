@@ -237,6 +237,7 @@ function proxyOptions(portA: number, portB: number, extra: Partial<ProxyOptions>
       { uuid: 'b', version: '1.0', servers: [{ hostname: '127.0.0.1', port: portB }] },
       { uuid: 'a', version: '2.0', servers: [{ hostname: '127.0.0.1', port: portA }], upgradeTransition: { mode: 'SESSION' } },
     ],
+    mode: 'stream',
     ...extra,
   };
 }

@@ -83,9 +83,12 @@ export interface ProxyChild extends Child {
   usage(): Promise<{ fds: number; rss: number; heapUsed: number; connections: number }>;
 }
 
-/** upshift (built library, stream mode) in a child process started with --expose-gc. */
+/**
+ * upshift (built library) in a child process started with --expose-gc; in
+ * stream mode, which the scenarios describe, unless `options.mode` says otherwise.
+ */
 export async function startProxy(options: ProxyOptions): Promise<ProxyChild> {
-  const c = await startChild('proxy-child.mjs', [], { UPSHIFT_OPTIONS: JSON.stringify({ host: '127.0.0.1', port: 0, ...options }) }, ['--expose-gc']);
+  const c = await startChild('proxy-child.mjs', [], { UPSHIFT_OPTIONS: JSON.stringify({ host: '127.0.0.1', port: 0, mode: 'stream', ...options }) }, ['--expose-gc']);
   let nextId = 1;
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   c.proc.on('message', (m: { id?: number; ok?: boolean; result?: unknown; error?: { code?: string; message: string } }) => {

@@ -1,6 +1,7 @@
-// upshift (the built library, stream mode) in its own process, so that its
-// open file descriptors and memory can be measured without the load
-// generator's. Options come in UPSHIFT_OPTIONS (JSON); commands arrive over
+// upshift (the built library) in its own process, so that its open file
+// descriptors and memory can be measured without the load generator's.
+// Options come in UPSHIFT_OPTIONS (JSON; lib.ts's startProxy gives
+// mode "stream" unless a scenario says otherwise); commands arrive over
 // IPC: add, update, remove, status, usage (after a full GC), and replies
 // carry the same id. Events that matter to the scenarios are counted.
 import { readdirSync, readFileSync } from 'node:fs';

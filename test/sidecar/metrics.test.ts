@@ -3,6 +3,8 @@ import { startSidecar } from '../../src/sidecar/index.js';
 import { backend, get } from '../helpers/net.js';
 import { api } from './helpers.js';
 
+const MODES = ['stream', 'http'] as const;
+
 // Values as Prometheus reads them (Go's ParseFloat: NaN in any case; prom-client writes "Nan" for an empty event-loop histogram).
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"(?:,|(?=\})))*\})? (-?[0-9.eE+-]+|[Nn][Aa][Nn]|\+Inf|-Inf)$/;
 
@@ -18,12 +20,12 @@ function parse(text: string): Map<string, number> {
   return out;
 }
 
-t.test('/metrics is Prometheus text, counts per version, one registry per sidecar', async (t) => {
+for (const mode of MODES) t.test(`${mode}: /metrics is Prometheus text, counts per version, one registry per sidecar`, async (t) => {
   const v1 = await backend('v1');
   const v2 = await backend('v2');
   t.teardown(async () => { await v1.close(); await v2.close(); });
   const mk = (port: number) => startSidecar({
-    proxy: { port: 0, host: '127.0.0.1' }, configService: { port: 0 }, logLevel: 'silent',
+    proxy: { port: 0, host: '127.0.0.1', mode }, configService: { port: 0 }, logLevel: 'silent',
     clusters: [
       { uuid: 'one', version: '1.0', servers: [{ hostname: '127.0.0.1', port: v1.port }] },
       { uuid: 'two', version: '2.0', servers: [{ hostname: '127.0.0.1', port }] },

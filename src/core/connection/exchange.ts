@@ -39,6 +39,15 @@ export function planFor(ctx: ProxyContext, head: RequestHead): Plan {
 export type DialCallback = (err: Error | null, c?: Candidate, socket?: net.Socket) => void;
 
 /**
+ * http mode: the versions each client connection was already counted for in
+ * `stats.connections`. Its requests may go to several versions and reuse
+ * pooled server connections, so neither a new server connection nor a new
+ * request is a new client connection; a client connection counts once per
+ * version. Weak: the entry goes with the connection.
+ */
+const countedFor = new WeakMap<PoolUser, Set<VersionState>>();
+
+/**
  * One request's way through its plan, the same in both connection modes
  * (stream mode: the connection's first request): the dial loop, the
  * accounting of every answer and failure (requests, errors, GRADUAL growth,
@@ -148,7 +157,7 @@ export class Exchange implements DialHooks {
   attached(v: VersionState, s: ServerState, reused: boolean): void {
     this.current = s;
     this.sentAt = Date.now();
-    if (!reused) v.stats.connections++;
+    if (this.newClientConnection(v, reused)) v.stats.connections++;
     if (!this.routed) {
       this.routed = true;
       reportRoute(this.ctx, this.connectionId, this.plan, v);
@@ -179,6 +188,16 @@ export class Exchange implements DialHooks {
   private dropTap(): void {
     this.tap?.fail();
     this.tap = null;
+  }
+
+  /** Whether this attempt brings a client connection to `v` that `stats.connections` has not counted yet. */
+  private newClientConnection(v: VersionState, reused: boolean): boolean {
+    if (this.pooled === null) return !reused;
+    let seen = countedFor.get(this.pooled.user);
+    if (seen === undefined) countedFor.set(this.pooled.user, seen = new Set());
+    if (seen.has(v)) return false;
+    seen.add(v);
+    return true;
   }
 
   // ---------------------------------------------------------------- outcomes

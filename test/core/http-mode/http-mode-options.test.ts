@@ -1,9 +1,11 @@
 import t from 'tap';
-import { DEFAULT_HTTP, resolveOptions } from '../../../src/core/options.js';
+import { DEFAULT_HTTP, DEFAULT_MODE, resolveOptions } from '../../../src/core/options.js';
 
 t.test('mode and http options: defaults, and the exact error for each bad input', async (t) => {
   const d = resolveOptions({});
-  t.equal(d.mode, 'stream', 'stream mode unless asked');
+  t.equal(d.mode, 'http', 'http mode unless asked');
+  t.equal(DEFAULT_MODE, 'http');
+  t.equal(resolveOptions({ mode: 'stream' }).mode, 'stream', 'stream mode when asked');
   t.same(d.http, DEFAULT_HTTP);
   const h = resolveOptions({ mode: 'http', http: { maxIdlePerServer: 8, maxPerServer: 20, idleTimeout: 1500, xForwardedFor: true, forwarded: true, retries: 1 } });
   t.equal(h.mode, 'http');

@@ -51,9 +51,16 @@ t.test('createProxy reports a bad initial version with its index', async (t) => 
 });
 
 t.test('options a mode would ignore are refused with the field named', async (t) => {
-  t.throws(() => resolveOptions({ http: { retries: 1 } }), { code: 'UPS_ERR_INVALID_OPTION', field: 'http.retries', message: /only applies to mode "http"/ });
+  t.throws(() => resolveOptions({ mode: 'stream', http: { retries: 1 } }), { code: 'UPS_ERR_INVALID_OPTION', field: 'http.retries', message: /only applies to mode "http"/ });
   t.throws(() => resolveOptions({ mode: 'stream', http: { xForwardedFor: true } }), { code: 'UPS_ERR_INVALID_OPTION', field: 'http.xForwardedFor' });
   t.throws(() => resolveOptions({ mode: 'http', nonHttp: 'tcp' }), { code: 'UPS_ERR_INVALID_OPTION', field: 'nonHttp', message: /only applies to mode "stream"/ });
   t.equal(resolveOptions({ mode: 'http', nonHttp: 'reject', http: { retries: 1 } }).http.retries, 1);
-  t.equal(resolveOptions({ nonHttp: 'tcp' }).nonHttp, 'tcp');
+  t.equal(resolveOptions({ mode: 'stream', nonHttp: 'tcp' }).nonHttp, 'tcp');
+});
+
+t.test('http mode is the default; raw TCP needs stream mode said', async (t) => {
+  t.equal(resolveOptions({}).mode, 'http');
+  t.equal(resolveOptions({ http: { retries: 1 } }).http.retries, 1);
+  t.throws(() => resolveOptions({ nonHttp: 'tcp' }), { code: 'UPS_ERR_INVALID_OPTION', field: 'nonHttp', message: /set mode "stream"/ });
+  t.equal(resolveOptions({ mode: 'stream' }).mode, 'stream');
 });
