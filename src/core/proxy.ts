@@ -18,6 +18,7 @@ import {
 } from './routing/spec.js';
 import type { RollbackReason } from './routing/standing.js';
 import type { VersionState } from './routing/version.js';
+import { SessionCounter } from './sessions/counter.js';
 import { RetryBudget, type RetryBudgetOptions } from './upstream/failover.js';
 import { Health } from './upstream/health.js';
 import { UpstreamPool } from './upstream/pool.js';
@@ -138,6 +139,7 @@ export class Proxy {
   private readonly pool: UpstreamPool;
   private readonly judge: Judge;
   private readonly retirement: Retirement;
+  private readonly sessions = new SessionCounter();
   private readonly ctx: ProxyContext;
   private nextConnId = 1;
   private closing: Promise<void> | undefined;
@@ -165,6 +167,7 @@ export class Proxy {
       pool: this.pool,
       judge: parts.judge ?? this.judge,
       budget: new RetryBudget(parts.budget ?? options.judge.budget),
+      sessions: this.sessions,
       growShare: (v) => self.growShare(v),
       get draining() {
         return self.closing !== undefined;

@@ -207,7 +207,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     this.client.pause();
     // Not HTTP: no cookies, no method; the newest version that is up takes it.
     const plan = route(this.ctx.table.snapshot, { method: '', sessionCookie: undefined, transitionCookie: undefined }, Date.now());
-    this.plan = { ...plan, fanOut: 1, mode: 'INSTANT', reason: 'tcp', sessionMaxAge: undefined, newTransitionId: undefined, gradual: undefined };
+    this.plan = { ...plan, fanOut: 1, mode: 'INSTANT', reason: 'tcp', newTransitionId: undefined, gradual: undefined, sessionLifetime: undefined };
     if (plan.targets.length === 0) {
       this.abort('no version is configured');
       return;
