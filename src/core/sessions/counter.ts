@@ -62,6 +62,11 @@ export class SessionCounter {
     return out;
   }
 
+  /** Session ids kept now (at most `cap`). */
+  get kept(): number {
+    return this.seen.size;
+  }
+
   /** Whether the counts are estimates (more sessions were live than `cap`). */
   get sampling(): boolean {
     return this.level > 0;
