@@ -6,7 +6,8 @@ import {
 } from '../errors.js';
 import type { RequestHead } from '../http/request-head.js';
 import { errorResponse } from '../http/responses.js';
-import { injectCookies } from '../http/response-head.js';
+import { urlRewrite } from '../http/location.js';
+import { streamHead, type ResponseHead } from '../http/response-head.js';
 import { route } from '../routing/router.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
@@ -365,7 +366,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
       return;
     }
     if (info.status >= 200 || info.status === 101) {
-      this.responseHead(reader.bytes, 0, info.end, info.status);
+      this.responseHead(reader.bytes, 0, info);
       return;
     }
     // Interim (100 Continue, 103): on to the client now, as it came (no
@@ -381,7 +382,8 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   }
 
   /** The first final response head is complete: account for it (or drop it to try elsewhere), set cookies, start piping. */
-  private responseHead(buf: Buffer, start: number, end: number, status: number): void {
+  private responseHead(buf: Buffer, start: number, info: ResponseHead): void {
+    const status = info.status;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.reader!.reset();
@@ -393,8 +395,8 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     }
     this.chunks = null;
     this.status = status;
-    const cookies = routingCookies(this.ctx, plan, v);
-    const out = cookies === null ? buf : injectCookies(buf, start, end, cookies.lines, cookies.names);
+    const urls = urlRewrite(this.ctx.opts.rewrite.location, v.spec.servers, this.head?.host);
+    const out = streamHead(buf, start, info.end, info, this.reader!.offs, routingCookies(this.ctx, plan, v), urls);
     this.state = 'piping';
     this.awaiting = false;
     this.bytesOut += out.length;
