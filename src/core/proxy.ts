@@ -69,6 +69,20 @@ export interface VersionStatus {
   share: number;
   /** GRADUAL: the current share of the newest version (0–100). */
   percentage?: number;
+  /**
+   * What `requests`, `errors` and the fallbacks count: `requests` in http mode
+   * (every request), `first-requests` in stream mode, which sees only the first
+   * request of each connection (what follows on a kept-alive connection is
+   * piped unseen: its answers, 5xx included, are in no figure).
+   */
+  counts: 'requests' | 'first-requests';
+  /**
+   * Live sessions: distinct session cookies brought back within their
+   * lifetime that name this version now. Exact up to 65,536 live sessions,
+   * an unbiased estimate above (see `sessions/counter.ts`); in stream mode,
+   * from first requests only.
+   */
+  sessions: number;
   /** Client connections open on this version. */
   open: number;
   /** With `retire: "when-drained"`, once a newer version has taken over: since when, until when at the latest, and when its last session expires. */
@@ -356,6 +370,8 @@ export class Proxy {
     // server gets the next request, but that request falls back when it fails.
     const isUp = upAt(now);
     const shares = routingShares(snap, isUp);
+    const counts = this.options.mode === 'http' ? 'requests' : 'first-requests';
+    const sessions = this.sessions.counts(now);
     const versions = snap.map((v, i): VersionStatus => {
       const st: VersionStatus = {
         uuid: v.uuid,
@@ -364,6 +380,8 @@ export class Proxy {
         state: !v.eligible ? 'rolled-back' : isUp(v) ? 'up' : 'down',
         newest: i === 0,
         share: shares.get(v) ?? 0,
+        counts,
+        sessions: sessions.get(v.uuid) ?? 0,
         open: v.open.size,
         ...v.stats,
         ejections: v.servers.reduce((n, s) => n + s.ejections, 0),
