@@ -17,7 +17,14 @@ export interface ProxyOptions {
   versions?: VersionInput[];
   /** Routing cookies. */
   cookies?: {
-    /** The SESSION cookie: value = the version's uuid. Default name `dynsoftup`. */
+    /**
+     * The session cookie, set in every mode (SESSION routes by it). Value
+     * `<uuid>~<session id>~<issued>`: the version's uuid (`~` never occurs
+     * in one), 16 random base64url characters, and the epoch second it was
+     * written in base 36; a bare `<uuid>` (the prototype's) still routes.
+     * Max-Age: the newest version's `sessionTimeout`, written again when the
+     * version changes or less than half of it is left. Default name `dynsoftup`.
+     */
     session?: Partial<CookieOptions>;
     /** The GRADUAL cookie: value = the client's transition id. Default name `transition`. */
     transition?: Partial<CookieOptions> & {
