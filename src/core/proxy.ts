@@ -69,19 +69,9 @@ export interface VersionStatus {
   share: number;
   /** GRADUAL: the current share of the newest version (0–100). */
   percentage?: number;
-  /**
-   * What `requests`, `errors` and the fallbacks count: `requests` in http mode
-   * (every request), `first-requests` in stream mode, which sees only the first
-   * request of each connection (what follows on a kept-alive connection is
-   * piped unseen: its answers, 5xx included, are in no figure).
-   */
+  /** What the figures count: `requests` (http mode), or `first-requests` (stream mode pipes a connection's later requests unseen). */
   counts: 'requests' | 'first-requests';
-  /**
-   * Live sessions: distinct session cookies brought back within their
-   * lifetime that name this version now. Exact up to 65,536 live sessions,
-   * an unbiased estimate above (see `sessions/counter.ts`); in stream mode,
-   * from first requests only.
-   */
+  /** Live sessions whose cookie names this version (exact up to 65,536, an estimate above: `sessions/counter.ts`). */
   sessions: number;
   /** Client connections open on this version. */
   open: number;
