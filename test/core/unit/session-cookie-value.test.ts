@@ -1,5 +1,5 @@
 import t from 'tap';
-import { formatSessionCookie, needsRefresh, parseSessionCookie, sessionAnswer } from '../../../src/core/routing/session-cookie.js';
+import { formatSessionCookie, needsRefresh, newSessionId, parseSessionCookie, sessionAnswer } from '../../../src/core/routing/session-cookie.js';
 
 const NOW = 1_796_000_000;
 
@@ -39,4 +39,12 @@ t.test('the session id survives a change of version and a refresh', async (t) =>
   t.same(sessionAnswer(given, 'v1', 3600, NOW + 10), { id: 'AbCdEfGh12345678', value: undefined });
   const b = sessionAnswer(parseSessionCookie('v1'), 'v1', 3600, NOW, () => 'NewIdNewId123456');
   t.equal(b.value, formatSessionCookie('v1', 'NewIdNewId123456', NOW));
+});
+
+t.test('new session ids: 16 base64url characters, never the same twice', async (t) => {
+  const ids = new Set<string>();
+  for (let i = 0; i < 2000; i++) ids.add(newSessionId());
+  t.equal(ids.size, 2000);
+  for (const id of ids) if (!/^[A-Za-z0-9_-]{16}$/.test(id)) t.fail(id);
+  t.ok([...ids].every((id) => parseSessionCookie(formatSessionCookie('v1', id, NOW))?.id === id), 'each is read back');
 });
