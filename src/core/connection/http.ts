@@ -471,7 +471,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     const connection = this.closeAfter ? 'close' : this.req!.versionMinor === 0 ? 'keep-alive' : null;
     const n = end < buf.length ? this.frameBody(buf, end) : 0;
     if (n === -1) return;
-    const urls = urlRewrite(this.ctx.opts.rewrite.location, v.spec.servers, this.req!.host);
+    const urls = info.urls ? urlRewrite(this.ctx.opts.rewrite.location, v.spec.servers, this.req!.host) : null;
     const { out, body } = clientHead(buf, end, n, info, this.reader.offs, this.lines, report.routingCookies(this.ctx, plan, v), connection, urls);
     const sent = out.length + (body === null ? 0 : n);
     this.rsent += sent;

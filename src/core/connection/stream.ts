@@ -395,7 +395,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     }
     this.chunks = null;
     this.status = status;
-    const urls = urlRewrite(this.ctx.opts.rewrite.location, v.spec.servers, this.head?.host);
+    const urls = info.urls ? urlRewrite(this.ctx.opts.rewrite.location, v.spec.servers, this.head?.host) : null;
     const out = streamHead(buf, start, info.end, info, this.reader!.offs, routingCookies(this.ctx, plan, v), urls);
     this.state = 'piping';
     this.awaiting = false;

@@ -48,20 +48,22 @@ export function route(snapshot: readonly VersionState[], facts: RequestFacts, no
       session, sessionLifetime: undefined, sessionVersion: undefined,
     };
   }
+  if (down.length === 0) return withSession(decide(up, down, facts, session, newId), session, up[0]!);
   // Both decisions below must give a new client the same transition id.
   let made: string | undefined;
   const once = (): string => (made ??= newId());
   const plan = decide(up, down, facts, session, once);
-  let intended: { decider: VersionState; decision: Decision } = { decider: up[0] ?? down[0]!, decision: plan };
-  if (down.length > 0) {
-    const ready = eligible.filter((x) => x.servers.length > 0);
-    if (ready.length > up.length) intended = { decider: ready[0]!, decision: decide(ready, EMPTY, facts, session, once) };
-  }
+  const ready = eligible.filter((x) => x.servers.length > 0);
+  if (ready.length <= up.length) return withSession(plan, session, up[0] ?? down[0]!);
+  const intended = decide(ready, EMPTY, facts, session, once);
+  return withSession(plan, session, ready[0]!, intended.targets[0]);
+}
+
+/** The plan of `d`, its session cookie lasting `decider`'s `sessionTimeout` and naming `named` (default: `d`'s choice). */
+function withSession(d: Decision, session: SessionCookie | undefined, decider: VersionState, named = d.targets[0]): Plan {
   return {
-    ...plan,
-    session,
-    sessionLifetime: intended.decider.spec.transition.sessionTimeout,
-    sessionVersion: intended.decision.targets[0],
+    targets: d.targets, fanOut: d.fanOut, mode: d.mode, reason: d.reason, newTransitionId: d.newTransitionId, gradual: d.gradual,
+    session, sessionLifetime: decider.spec.transition.sessionTimeout, sessionVersion: named,
   };
 }
 
