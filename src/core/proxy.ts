@@ -360,7 +360,6 @@ export class Proxy {
     // server gets the next request, but that request falls back when it fails.
     const isUp = upAt(now);
     const shares = routingShares(snap, isUp);
-    const counts = this.options.mode === 'http' ? 'requests' : 'first-requests';
     const sessions = this.sessions.counts(now);
     const versions = snap.map((v, i): VersionStatus => {
       const st: VersionStatus = {
@@ -370,8 +369,7 @@ export class Proxy {
         state: !v.eligible ? 'rolled-back' : isUp(v) ? 'up' : 'down',
         newest: i === 0,
         share: shares.get(v) ?? 0,
-        counts,
-        sessions: sessions.get(v.uuid) ?? 0,
+        counts: this.options.mode === 'http' ? 'requests' : 'first-requests', sessions: sessions.get(v.uuid) ?? 0,
         open: v.open.size,
         ...v.stats,
         ejections: v.servers.reduce((n, s) => n + s.ejections, 0),
