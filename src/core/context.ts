@@ -4,6 +4,7 @@ import type { JudgeSink } from './judge/types.js';
 import type { ResolvedOptions } from './options.js';
 import type { RoutingTable } from './routing/table.js';
 import type { VersionState } from './routing/version.js';
+import type { SessionCounter } from './sessions/counter.js';
 import type { RetryBudget } from './upstream/failover.js';
 import type { Health } from './upstream/health.js';
 import type { UpstreamPool } from './upstream/pool.js';
@@ -25,6 +26,8 @@ export interface ProxyContext {
   readonly budget: RetryBudget;
   /** Response comparison: which requests are compared, and what the comparisons found. */
   readonly compare: Comparer;
+  /** Live sessions per version (every answer that carries the session cookie touches it). */
+  readonly sessions: SessionCounter;
   /** Grows the GRADUAL share of `v` by one step after a correct answer. */
   growShare(v: VersionState): void;
   /** `close()` was called: http-mode connections end after the response in flight. */

@@ -18,7 +18,14 @@ export interface ProxyOptions {
   versions?: VersionInput[];
   /** Routing cookies. */
   cookies?: {
-    /** The SESSION cookie: value = the version's uuid. Default name `dynsoftup`. */
+    /**
+     * The session cookie, set in every mode (SESSION routes by it). Value
+     * `<uuid>~<session id>~<issued>`: the version's uuid (`~` never occurs
+     * in one), 16 random base64url characters, and the epoch second it was
+     * written in base 36; a bare `<uuid>` (the prototype's) still routes.
+     * Max-Age: the newest version's `sessionTimeout`, written again when the
+     * version changes or less than half of it is left. Default name `dynsoftup`.
+     */
     session?: Partial<CookieOptions>;
     /** The GRADUAL cookie: value = the client's transition id. Default name `transition`. */
     transition?: Partial<CookieOptions> & {
@@ -72,6 +79,16 @@ export interface ProxyOptions {
       /** When set, an HTTP GET of this path must answer below 500; else a TCP connect is the check. */
       path?: string;
     };
+  };
+  /** Response fields the proxy rewrites (both connection modes; stream mode: a connection's first response). */
+  rewrite?: {
+    /**
+     * Rewrite `Location`, `Content-Location` and `Refresh` URLs whose
+     * authority is one of the serving version's servers (as configured;
+     * `localhost`, `127.0.0.1` and `[::1]` alike) to `http://` and the
+     * client's `Host`, as nginx's `proxy_redirect default`. Default true.
+     */
+    location?: boolean;
   };
   /** Bytes that are not HTTP: `reject` (400, default) or `tcp` (piped to the newest version; needs `mode: "stream"`). */
   nonHttp?: 'reject' | 'tcp';
@@ -136,6 +153,7 @@ export interface ResolvedOptions {
     readonly maxFails: number; readonly ejectBase: number; readonly ejectMax: number; readonly onVersionDown: 'keep' | 'remove';
     readonly active: { readonly interval: number; readonly timeout: number; readonly path: string | undefined } | undefined;
   };
+  readonly rewrite: { readonly location: boolean };
   readonly nonHttp: 'reject' | 'tcp';
   readonly mode: 'stream' | 'http';
   readonly http: { readonly maxIdlePerServer: number; readonly maxPerServer: number; readonly idleTimeout: number; readonly xForwardedFor: boolean; readonly forwarded: boolean; readonly retries: number };
@@ -185,7 +203,7 @@ export const DEFAULT_ACTIVE_HEALTH = Object.freeze({ interval: 5000, timeout: 20
 export const DEFAULT_MODE = 'http' as const;
 export const DEFAULT_HTTP = Object.freeze({ maxIdlePerServer: 64, maxPerServer: 0, idleTimeout: 4000, xForwardedFor: false, forwarded: false, retries: 3 });
 
-const TOP_KEYS = ['host', 'port', 'versions', 'cookies', 'timeouts', 'limits', 'health', 'nonHttp', 'mode', 'http', 'judge', 'retire', 'compare'];
+const TOP_KEYS = ['host', 'port', 'versions', 'cookies', 'timeouts', 'limits', 'health', 'rewrite', 'nonHttp', 'mode', 'http', 'judge', 'retire', 'compare'];
 /** Names people reach for, and the option they mean. */
 const HINTS: Record<string, string> = {
   clusters: 'versions', cluster: 'versions', listen: 'host and port', cookie: 'cookies',
@@ -310,6 +328,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     maxFails: int(h['maxFails'], 'health.maxFails', DEFAULT_HEALTH.maxFails, 1, 1000),
     ejectBase, ejectMax, onVersionDown: onVersionDown as 'keep' | 'remove', active,
   });
+  const rw = section(o['rewrite'], 'rewrite');
+  checkKeys(rw, ['location'], 'rewrite');
+  if (rw['location'] !== undefined && typeof rw['location'] !== 'boolean') throw new InvalidOptionError('rewrite.location', `must be a boolean, got ${given(rw['location'])}`);
+  const rewrite = Object.freeze({ location: (rw['location'] as boolean | undefined) ?? true });
   const nonHttp = o['nonHttp'] ?? 'reject';
   if (nonHttp !== 'reject' && nonHttp !== 'tcp') throw new InvalidOptionError('nonHttp', 'must be "reject" or "tcp"');
   const mode = o['mode'] ?? DEFAULT_MODE;
@@ -339,6 +361,6 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   return Object.freeze({
     judge, retire, compare, host, port,
     cookies: Object.freeze({ session: Object.freeze(sessionCookie), transition: Object.freeze(transition) }),
-    timeouts: Object.freeze(timeouts), limits: Object.freeze(limits), health, nonHttp, mode: mode as 'stream' | 'http', http,
+    timeouts: Object.freeze(timeouts), limits: Object.freeze(limits), health, rewrite, nonHttp, mode: mode as 'stream' | 'http', http,
   });
 }

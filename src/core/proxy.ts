@@ -19,6 +19,7 @@ import {
 } from './routing/spec.js';
 import type { RollbackReason } from './routing/standing.js';
 import type { VersionState } from './routing/version.js';
+import { SessionCounter } from './sessions/counter.js';
 import { RetryBudget, type RetryBudgetOptions } from './upstream/failover.js';
 import { Health } from './upstream/health.js';
 import { UpstreamPool } from './upstream/pool.js';
@@ -71,6 +72,10 @@ export interface VersionStatus {
   share: number;
   /** GRADUAL: the current share of the newest version (0–100). */
   percentage?: number;
+  /** What the figures count: `requests` (http mode), or `first-requests` (stream mode pipes a connection's later requests unseen). */
+  counts: 'requests' | 'first-requests';
+  /** Live sessions whose cookie names this version (exact up to 65,536, an estimate above: `sessions/counter.ts`). */
+  sessions: number;
   /** Client connections open on this version. */
   open: number;
   /** With `retire: "when-drained"`, once a newer version has taken over: since when, until when at the latest, and when its last session expires. */
@@ -142,6 +147,7 @@ export class Proxy {
   private readonly judge: Judge;
   private readonly retirement: Retirement;
   private readonly comparer: Comparer;
+  private readonly sessions = new SessionCounter();
   private readonly ctx: ProxyContext;
   private nextConnId = 1;
   private closing: Promise<void> | undefined;
@@ -173,6 +179,7 @@ export class Proxy {
       judge: parts.judge ?? this.judge,
       budget: new RetryBudget(parts.budget ?? options.judge.budget),
       compare: this.comparer,
+      sessions: this.sessions,
       growShare: (v) => self.growShare(v),
       get draining() {
         return self.closing !== undefined;
@@ -367,6 +374,7 @@ export class Proxy {
     // server gets the next request, but that request falls back when it fails.
     const isUp = upAt(now);
     const shares = routingShares(snap, isUp);
+    const sessions = this.sessions.counts(now);
     const versions = snap.map((v, i): VersionStatus => {
       const st: VersionStatus = {
         uuid: v.uuid,
@@ -375,6 +383,7 @@ export class Proxy {
         state: !v.eligible ? 'rolled-back' : isUp(v) ? 'up' : 'down',
         newest: i === 0,
         share: shares.get(v) ?? 0,
+        counts: this.options.mode === 'http' ? 'requests' : 'first-requests', sessions: sessions.get(v.uuid) ?? 0,
         open: v.open.size,
         ...v.stats,
         ejections: v.servers.reduce((n, s) => n + s.ejections, 0),

@@ -177,22 +177,25 @@ export function buildCli(): Command {
         process.stdout.write(JSON.stringify(data, null, 2) + '\n');
         return;
       }
-      const s = data as { fleet?: SharedStatus; address: { host: string; port: number }; connections: number; stateFile?: { path: string; restored: boolean; note?: string }; versions: Array<Omit<Row, 'servers'> & { mode: string; state: string; rolledBack?: { reason: string }; newest: boolean; share: number; percentage?: number; requests: number; errors: number; fallbacksIn: number; fallbacksOut: number; ejections: number; servers: Array<{ hostname: string; port: number; state?: string; healthy: boolean }> }> };
+      const s = data as { fleet?: SharedStatus; address: { host: string; port: number }; connections: number; stateFile?: { path: string; restored: boolean; note?: string }; versions: Array<Omit<Row, 'servers'> & { mode: string; state: string; rolledBack?: { reason: string }; newest: boolean; share: number; percentage?: number; counts?: string; sessions?: number; requests: number; errors: number; fallbacksIn: number; fallbacksOut: number; ejections: number; servers: Array<{ hostname: string; port: number; state?: string; healthy: boolean }> }> };
       process.stdout.write(`proxy ${s.address.host}:${s.address.port}, ${s.connections} open connection(s)\n`);
       if (s.stateFile?.restored === true) {
         const note = s.stateFile.note === undefined ? '' : ` ${s.stateFile.note}`;
         process.stdout.write(`versions restored from the state file ${s.stateFile.path}: the config's clusters were not used.${note}\n`);
       }
-      const rows = [['VERSION', 'UUID', 'MODE', 'STATE', 'SHARE', 'REQUESTS', 'ERRORS', 'FALLBACKS', 'EJECTIONS', 'SERVERS']];
+      const rows = [['VERSION', 'UUID', 'MODE', 'STATE', 'SHARE', 'SESSIONS', 'REQUESTS', 'ERRORS', 'FALLBACKS', 'EJECTIONS', 'SERVERS']];
       for (const v of s.versions) {
         rows.push([
           v.version + (v.newest ? ' *' : ''), v.uuid, v.mode + (v.percentage !== undefined ? ` ${v.percentage}%` : ''), v.state + (v.rolledBack ? ` (${v.rolledBack.reason})` : ''), `${v.share}%`,
-          String(v.requests), String(v.errors), `${v.fallbacksOut} out/${v.fallbacksIn} in`, String(v.ejections),
+          String(v.sessions ?? '-'), String(v.requests), String(v.errors), `${v.fallbacksOut} out/${v.fallbacksIn} in`, String(v.ejections),
           (v.launch ? `${v.launch.state}${v.launch.message ? ` (${v.launch.message})` : ''} ` : '') + v.servers.map((x) => `${x.hostname}:${x.port}${x.healthy ? '' : ` (${x.state ?? 'ejected'})`}`).join(','),
         ]);
       }
       process.stdout.write(table(rows) + '\n');
       if (s.fleet !== undefined) process.stdout.write(renderFleet(s.fleet) + '\n');
+      if (s.versions.some((v) => v.counts === 'first-requests')) {
+        process.stdout.write('stream mode: REQUESTS, ERRORS and FALLBACKS count the first request of each connection only (later requests on a kept-alive connection are piped unseen).\n');
+      }
     }));
   apiOptions(program.commands.at(-1)!);
 

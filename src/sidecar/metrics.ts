@@ -30,8 +30,12 @@ export class Metrics {
       collect() { perVersion(this, (s) => { for (const v of s.versions) this.inc({ uuid: v.uuid, version: v.version }, v.requests); }); },
     });
     new Counter({
-      name: 'upshift_errors_total', help: 'Responses with status >= 500 and failures after connecting, per version.', labelNames: labels, registers: [r],
+      name: 'upshift_errors_total', help: 'Responses with status >= 500 and failures after connecting, per version (stream mode: of the first request of each connection only; later requests on a kept-alive connection are not seen).', labelNames: labels, registers: [r],
       collect() { perVersion(this, (s) => { for (const v of s.versions) this.inc({ uuid: v.uuid, version: v.version }, v.errors); }); },
+    });
+    new Gauge({
+      name: 'upshift_sessions', help: 'Live sessions per version: distinct session cookies brought back within their lifetime that name the version (exact up to 65536, an estimate above; stream mode: seen on first requests).', labelNames: labels, registers: [r],
+      collect() { perVersion(this, (s) => { for (const v of s.versions) this.set({ uuid: v.uuid, version: v.version }, v.sessions); }); },
     });
     new Counter({
       name: 'upshift_connections_total', help: 'Client connections routed to each version.', labelNames: labels, registers: [r],
@@ -42,7 +46,7 @@ export class Metrics {
       collect() { perVersion(this, (s) => { for (const v of s.versions) this.set({ uuid: v.uuid, version: v.version }, v.open); }); },
     });
     new Counter({
-      name: 'upshift_fallbacks_total', help: 'Connections served by another version than routing chose: direction "out" counts the version that failed, "in" the one that served.', labelNames: [...labels, 'direction'], registers: [r],
+      name: 'upshift_fallbacks_total', help: 'Requests (stream mode: first requests of connections) served by another version than routing chose: direction "out" counts the version that failed, "in" the one that served.', labelNames: [...labels, 'direction'], registers: [r],
       collect() {
         perVersion(this, (s) => {
           for (const v of s.versions) {

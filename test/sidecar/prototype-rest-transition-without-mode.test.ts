@@ -22,7 +22,7 @@ t.test('{"sessionTimeout": 1} without mode is SESSION, and routes as SESSION', a
   t.equal(newest.status, 202);
   const fresh = await get(sc.proxyPort);
   t.equal(fresh.body, 'v2', 'a client without a session goes to the newest');
-  t.match(String(fresh.headers['set-cookie']), /^dynsoftup=v3; Max-Age=1;/, 'and gets the seed\'s session cookie with the sessionTimeout');
+  t.match(String(fresh.headers['set-cookie']), /^dynsoftup=v3~[\w-]{16}~[0-9a-z]+; Max-Age=1;/, 'and gets the seed\'s session cookie with the sessionTimeout');
   t.equal((await get(sc.proxyPort, { cookie: 'dynsoftup=v1' })).body, 'v1', 'a session on v1 stays on v1');
 });
 

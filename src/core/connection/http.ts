@@ -5,6 +5,7 @@ import {
   NoUpstreamError, UpstreamClosedError, toHttpStatus, type UpshiftError,
 } from '../errors.js';
 import { forwardRequestHead } from '../http/forward-request.js';
+import { urlRewrite } from '../http/location.js';
 import { clientHead, headLines, rewriteResponseHead } from '../http/response-head.js';
 import { forwardedNode, isAmbiguous, isWebSocket, listedLength } from '../http/request-checks.js';
 import type { RequestHead } from '../http/request-head.js';
@@ -473,7 +474,8 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     const connection = this.closeAfter ? 'close' : this.req!.versionMinor === 0 ? 'keep-alive' : null;
     const n = end < buf.length ? this.frameBody(buf, end) : 0;
     if (n === -1) return;
-    const { out, body } = clientHead(buf, end, n, info, this.reader.offs, this.lines, report.routingCookies(this.ctx, plan, v), connection);
+    const urls = info.urls ? urlRewrite(this.ctx.opts.rewrite.location, v.spec.servers, this.req!.host) : null;
+    const { out, body } = clientHead(buf, end, n, info, this.reader.offs, this.lines, report.routingCookies(this.ctx, plan, v), connection, urls);
     const sent = out.length + (body === null ? 0 : n);
     this.rsent += sent;
     this.bytesOut += sent;

@@ -1,6 +1,7 @@
 import type { ProxyContext } from '../context.js';
 import type { UpshiftError } from '../errors.js';
 import { setCookieLine } from '../http/cookies.js';
+import { sessionAnswer } from '../routing/session-cookie.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
 import type { ServerState } from '../upstream/server.js';
@@ -53,20 +54,33 @@ export function reportClosed(ctx: ProxyContext, c: ClosedConnection, v: VersionS
   }
 }
 
-/** The `Set-Cookie` lines a plan asks for when `v` answered, and the names they own. */
+/**
+ * The `Set-Cookie` lines the answer of `v` to a request routed by `plan`
+ * needs, and the names they own (null: none). The session cookie names the
+ * plan's `sessionVersion` while that one may still take traffic, else the
+ * version that answered; it is written only when `needsRefresh` says so.
+ * The session is counted for the version its cookie names.
+ */
 export function routingCookies(ctx: ProxyContext, plan: Plan, v: VersionState): { lines: string[]; names: string[] } | null {
-  if (plan.sessionMaxAge === undefined && plan.newTransitionId === undefined) return null;
+  const lifetime = plan.sessionLifetime;
+  let lines: string[] | null = null;
+  let names: string[] | null = null;
   const c = ctx.opts.cookies;
-  const lines: string[] = [];
-  const names: string[] = [];
   const now = Date.now();
-  if (plan.sessionMaxAge !== undefined) {
-    lines.push(setCookieLine(c.session, v.uuid, plan.sessionMaxAge, now));
-    names.push(c.session.name);
+  if (lifetime !== undefined) {
+    const pin = plan.sessionVersion;
+    const named = pin !== undefined && pin.eligible && pin.state === 'active' ? pin : v;
+    const s = sessionAnswer(plan.session, named.uuid, lifetime, Math.floor(now / 1000));
+    // A session counts once its client brings the cookie back: a client that keeps no cookies starts a new one on every request.
+    if (plan.session?.id !== undefined) ctx.sessions.touch(s.id, named.uuid, now, lifetime * 1000);
+    if (s.value !== undefined) {
+      lines = [setCookieLine(c.session, s.value, lifetime, now)];
+      names = [c.session.name];
+    }
   }
   if (plan.newTransitionId !== undefined) {
-    lines.push(setCookieLine(c.transition, plan.newTransitionId, c.transition.maxAge, now));
-    names.push(c.transition.name);
+    (lines ??= []).push(setCookieLine(c.transition, plan.newTransitionId, c.transition.maxAge, now));
+    (names ??= []).push(c.transition.name);
   }
-  return { lines, names };
+  return lines === null ? null : { lines, names: names! };
 }

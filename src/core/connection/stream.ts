@@ -6,7 +6,8 @@ import {
 } from '../errors.js';
 import type { RequestHead } from '../http/request-head.js';
 import { errorResponse } from '../http/responses.js';
-import { injectCookies } from '../http/response-head.js';
+import { urlRewrite } from '../http/location.js';
+import { streamHead, type ResponseHead } from '../http/response-head.js';
 import { route } from '../routing/router.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
@@ -209,7 +210,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     this.client.pause();
     // Not HTTP: no cookies, no method; the newest version that is up takes it.
     const plan = route(this.ctx.table.snapshot, { method: '', sessionCookie: undefined, transitionCookie: undefined }, Date.now());
-    this.plan = { ...plan, fanOut: 1, mode: 'INSTANT', reason: 'tcp', sessionMaxAge: undefined, newTransitionId: undefined, gradual: undefined };
+    this.plan = { ...plan, fanOut: 1, mode: 'INSTANT', reason: 'tcp', newTransitionId: undefined, gradual: undefined, sessionLifetime: undefined };
     if (plan.targets.length === 0) {
       this.abort('no version is configured');
       return;
@@ -368,7 +369,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
       return;
     }
     if (info.status >= 200 || info.status === 101) {
-      this.responseHead(reader.bytes, 0, info.end, info.status);
+      this.responseHead(reader.bytes, 0, info);
       return;
     }
     // Interim (100 Continue, 103): on to the client now, as it came (no
@@ -384,7 +385,8 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   }
 
   /** The first final response head is complete: account for it (or drop it to try elsewhere), set cookies, start piping. */
-  private responseHead(buf: Buffer, start: number, end: number, status: number): void {
+  private responseHead(buf: Buffer, start: number, info: ResponseHead): void {
+    const status = info.status;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.reader!.reset();
@@ -396,8 +398,8 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     }
     this.chunks = null;
     this.status = status;
-    const cookies = routingCookies(this.ctx, plan, v);
-    const out = cookies === null ? buf : injectCookies(buf, start, end, cookies.lines, cookies.names);
+    const urls = info.urls ? urlRewrite(this.ctx.opts.rewrite.location, v.spec.servers, this.head?.host) : null;
+    const out = streamHead(buf, start, info.end, info, this.reader!.offs, routingCookies(this.ctx, plan, v), urls);
     this.state = 'piping';
     this.awaiting = false;
     this.bytesOut += out.length;

@@ -76,7 +76,7 @@ export function isCookieAttributeValue(value: string): boolean {
 export function setCookieLine(opts: CookieOptions, value: string, maxAge: number | undefined, now = Date.now()): string {
   let line = `Set-Cookie: ${opts.name}=${value}`;
   if (maxAge !== undefined) {
-    line += `; Max-Age=${Math.floor(maxAge)}; Expires=${new Date(now + maxAge * 1000).toUTCString()}`;
+    line += `; Max-Age=${Math.floor(maxAge)}; Expires=${httpDate(now + maxAge * 1000)}`;
   }
   line += `; Path=${opts.path}`;
   if (opts.domain !== undefined) line += `; Domain=${opts.domain}`;
@@ -84,6 +84,19 @@ export function setCookieLine(opts: CookieOptions, value: string, maxAge: number
   if (opts.httpOnly) line += '; HttpOnly';
   line += `; SameSite=${opts.sameSite}`;
   return line + '\r\n';
+}
+
+// Formatting a date costs microseconds and every answer may set a cookie: the last one is kept (it has whole seconds only).
+let dateSecond = -1;
+let dateText = '';
+
+function httpDate(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(second * 1000).toUTCString();
+  }
+  return dateText;
 }
 
 /** A `Set-Cookie` line (name: value, no CRLF needed) that sets one of `names`: the proxy owns those. */

@@ -16,6 +16,8 @@ export interface RequestHead {
   readonly versionMinor: number;
   /** Field lines in order, names as sent. */
   readonly headers: ReadonlyArray<readonly [string, string]>;
+  /** The Host field's value; undefined when absent (HTTP/1.0). */
+  readonly host: string | undefined;
   /** Values of every Cookie line, in order. */
   readonly cookies: readonly string[];
   /** Parsed Content-Length, or -1 when absent. */
@@ -106,6 +108,7 @@ export function parseRequestHead(buf: Buffer, length: number): RequestHead {
   let contentLength = -1;
   let transferEncoding: string | null = null;
   let hosts = 0;
+  let host: string | undefined;
   let connection = '';
   let hasUpgrade = false;
   let hop: number[] | null = null;
@@ -134,6 +137,7 @@ export function parseRequestHead(buf: Buffer, length: number): RequestHead {
       switch (lower) {
         case 'host':
           hosts++;
+          host = value;
           break;
         case 'cookie':
           cookies.push(value);
@@ -182,7 +186,7 @@ export function parseRequestHead(buf: Buffer, length: number): RequestHead {
     upgrade = hasUpgrade && tokens.includes('upgrade');
     close = versionMinor === 0 ? !tokens.includes('keep-alive') : tokens.includes('close');
   }
-  return { method, target, versionMinor, headers, cookies, contentLength, chunked, upgrade, close, length, hop };
+  return { method, target, versionMinor, headers, host, cookies, contentLength, chunked, upgrade, close, length, hop };
 }
 
 /** Methods http-parser-js knows; the incremental path refuses any other, so the fast path does too. */

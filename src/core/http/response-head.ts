@@ -6,6 +6,7 @@
  */
 
 import { isOwnSetCookie } from './cookies.js';
+import { rewriteUrlLines, type UrlRewrite } from './location.js';
 import { CONFLICTING_LENGTH, HOP_BY_HOP, INVALID_LENGTH, TCHAR, connectionTokens, hop, isOWS, nameIs, readContentLength } from './tokens.js';
 
 /** What the proxy needs to know about a response head. */
@@ -29,6 +30,8 @@ export interface ResponseHead {
   plain: boolean;
   /** The backend sets a cookie (a `Set-Cookie` field is present). */
   setCookie: boolean;
+  /** A `Location`, `Content-Location` or `Refresh` field is present (see `location.ts`). */
+  urls: boolean;
 }
 
 /** The backend's response head is unusable (ambiguous framing, broken lines). */
@@ -89,6 +92,7 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, offs:
   let keepAlive = false;
   let plain = true;
   let setCookie = false;
+  let urls = false;
   for (let li = 2; li < offs.length; li += 2) {
     const ls = offs[li]!;
     const le = offs[li + 1]!;
@@ -98,8 +102,9 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, offs:
     while (colon < le && TCHAR[buf[colon]!] === 1) colon++;
     if (colon === ls || colon === le || buf[colon] !== 0x3a) throw new BadResponseHead(colon === ls || buf[colon] === 0x3a || colon === le ? 'malformed header line' : 'invalid character in header name');
     const n = colon - ls;
-    // Lengths of the hop-by-hop names (te, trailer/upgrade, connection/keep-alive, http2-settings, proxy-connection) and of the framing ones.
-    if (n !== 2 && n !== 7 && n !== 10 && n !== 14 && n !== 16 && n !== 17) continue;
+    // Lengths of the hop-by-hop names (te, trailer/upgrade, connection/keep-alive, http2-settings, proxy-connection), of the framing ones
+    // and of the URL fields (refresh, location, content-location).
+    if (n !== 2 && n !== 7 && n !== 8 && n !== 10 && n !== 14 && n !== 16 && n !== 17) continue;
     let vs = colon + 1;
     let ve = le;
     while (vs < ve && isOWS(buf[vs])) vs++;
@@ -135,6 +140,9 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, offs:
           plain = false;
         }
         break;
+      case 8:
+        if (nameIs(buf, ls, 'location')) urls = true;
+        break;
       case 17:
         if (nameIs(buf, ls, 'transfer-encoding')) {
           const value = buf.toString('latin1', vs, ve);
@@ -142,7 +150,8 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, offs:
         }
         break;
       default:
-        if (HOP_BY_HOP.has(buf.toString('latin1', ls, colon).toLowerCase())) plain = false;
+        if (n === 7 ? nameIs(buf, ls, 'refresh') : n === 16 && nameIs(buf, ls, 'content-location')) urls = true;
+        else if (HOP_BY_HOP.has(buf.toString('latin1', ls, colon).toLowerCase())) plain = false;
     }
   }
   let chunked = false;
@@ -155,7 +164,7 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, offs:
   }
   const tokens = connection === '' ? null : connectionTokens(connection);
   const close = versionMinor === 0 ? !(keepAlive || tokens?.includes('keep-alive') === true) : tokens?.includes('close') === true;
-  return { status, versionMinor, contentLength, chunked, otherCoding, close, end: headEnd, plain, setCookie };
+  return { status, versionMinor, contentLength, chunked, otherCoding, close, end: headEnd, plain, setCookie, urls };
 }
 
 /** The lines `parseResponseHead` found, as strings (for a rewrite). */
@@ -292,23 +301,50 @@ const COPY_BODY = 16 * 1024;
  * chooses between: as it came (nothing to change, the common case: no copy,
  * the body bytes that followed it in the same write), spliced into its bytes
  * (cookies or our Connection field to add, a small body in the same buffer),
- * or rewritten from its lines (hop-by-hop fields to remove, or a backend
- * cookie to drop). `n` body bytes follow the head at `end` in `buf`. Returns
- * what to write, and `body` when a large body must follow it by writev.
+ * or rewritten from its lines (hop-by-hop fields to remove, a backend
+ * cookie to drop, or a URL field pointing at the backend to rewrite: `urls`).
+ * `n` body bytes follow the head at `end` in `buf`. Returns what to write,
+ * and `body` when a large body must follow it by writev.
  */
 export function clientHead(
   buf: Buffer, end: number, n: number, info: ResponseHead, offs: readonly number[], lines: string[],
-  cookies: { lines: string[]; names: string[] } | null, connection: string | null,
+  cookies: { lines: string[]; names: string[] } | null, connection: string | null, urls: UrlRewrite | null = null,
 ): { out: Buffer; body: Buffer | null } {
-  if (info.plain && cookies === null && connection === null) return { out: end + n === buf.length ? buf : buf.subarray(0, end + n), body: null };
+  const rewritten = info.urls && urls !== null && rewriteUrlLines(headLines(buf, offs, lines), urls);
+  if (info.plain && cookies === null && connection === null && !rewritten) return { out: end + n === buf.length ? buf : buf.subarray(0, end + n), body: null };
   const body = n === 0 ? null : buf.subarray(end, end + n);
   const small = body === null || n <= COPY_BODY;
   let out: Buffer;
-  if (info.plain && !(cookies !== null && info.setCookie)) {
+  if (info.plain && !rewritten && !(cookies !== null && info.setCookie)) {
     out = spliceResponseHead(buf, offs, cookies?.lines ?? null, connection, small ? body : null);
   } else {
-    out = rewriteResponseHead(headLines(buf, offs, lines), cookies?.lines ?? null, cookies?.names ?? null, connection, false);
+    out = rewriteResponseHead(rewritten ? lines : headLines(buf, offs, lines), cookies?.lines ?? null, cookies?.names ?? null, connection, false);
     if (body !== null && small) out = Buffer.concat([out, body]);
   }
   return { out, body: small ? null : body };
+}
+
+/**
+ * Stream mode's first final head (at [start, end) of `buf`, its lines at
+ * `offs`), with what follows it: our cookies added (`injectCookies`), and,
+ * when a URL field points at the backend (`urls`), rebuilt from its lines
+ * with that field rewritten. Every other field passes as it came: stream
+ * mode forwards the connection's bytes and removes no hop-by-hop field.
+ */
+export function streamHead(
+  buf: Buffer, start: number, end: number, info: ResponseHead, offs: readonly number[],
+  cookies: { lines: string[]; names: string[] } | null, urls: UrlRewrite | null,
+): Buffer {
+  const lines: string[] = [];
+  if (!(info.urls && urls !== null && rewriteUrlLines(headLines(buf, offs, lines), urls))) {
+    return cookies === null ? buf : injectCookies(buf, start, end, cookies.lines, cookies.names);
+  }
+  let out = lines[0]! + '\r\n';
+  if (cookies !== null) for (const c of cookies.lines) out += c;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (cookies !== null && isOwnSetCookie(line, cookies.names)) continue;
+    out += line + '\r\n';
+  }
+  return Buffer.concat([buf.subarray(0, start), Buffer.from(out + '\r\n', 'latin1'), buf.subarray(end)]);
 }

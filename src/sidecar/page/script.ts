@@ -157,7 +157,7 @@ function card(v, r) {
     + '<span>p99 <b>' + (p99 === undefined || p99 === null ? '\u2014' : fmt(p99, 0) + ' ms') + '</b></span>'
     + '<span>sessions <b>' + (v.sessions === undefined ? '\u2014' : esc(v.sessions.count !== undefined ? v.sessions.count : v.sessions)) + '</b></span>'
     + '<span>open connections <b>' + esc(v.open) + '</b></span>'
-    + '<span>requests <b>' + esc(v.requests) + '</b></span>'
+    + '<span>' + (v.counts === 'first-requests' ? 'first requests' : 'requests') + ' <b>' + esc(v.requests) + '</b></span>'
     + '<span>fallbacks <b>' + esc(v.fallbacksOut) + ' out / ' + esc(v.fallbacksIn) + ' in</b></span>'
     + '</div>'
     + verdictLine(v)

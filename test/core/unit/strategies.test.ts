@@ -13,11 +13,12 @@ const facts = (o: Partial<{ method: string; sessionCookie: string; transitionCoo
 const ids = (p: { targets: readonly VersionState[] }) => p.targets.map((v) => v.uuid);
 const NOW = 1_000_000;
 
-t.test('INSTANT: newest first, cookies ignored, older versions as fallbacks', async (t) => {
+t.test('INSTANT: newest first, the session cookie does not route, older versions as fallbacks', async (t) => {
   const snap = [version('2.0', 'new'), version('1.0', 'old')];
   const p = route(snap, facts({ sessionCookie: 'old' }), NOW);
   t.same(ids(p), ['new', 'old']);
-  t.equal(p.sessionMaxAge, undefined, 'no cookie is set');
+  t.equal(p.sessionVersion?.uuid, 'new', 'the session cookie is kept, naming the newest');
+  t.equal(p.sessionLifetime, 3600, 'with the default lifetime');
   t.equal(p.fanOut, 1);
 });
 
@@ -26,7 +27,7 @@ t.test('SESSION: sticky to a live old version, newest otherwise; cookie lifetime
   t.same(ids(route(snap, facts({ sessionCookie: 'old' }), NOW)), ['old', 'new']);
   t.same(ids(route(snap, facts({ sessionCookie: 'nope' }), NOW)), ['new', 'old']);
   t.same(ids(route(snap, facts(), NOW)), ['new', 'old']);
-  t.equal(route(snap, facts(), NOW).sessionMaxAge, 90);
+  t.equal(route(snap, facts(), NOW).sessionLifetime, 90);
   // The sticky version is down: the client moves on rather than failing.
   snap[1]!.servers[0]!.ejectedUntil = NOW + 1000;
   t.same(ids(route(snap, facts({ sessionCookie: 'old' }), NOW)), ['new', 'old']);

@@ -15,7 +15,6 @@ export const concurrent: Strategy = ({ up, down, facts }) => {
     fanOut: Math.max(1, fanOut),
     mode: 'CONCURRENT',
     reason: sideEffect ? 'side-effect' : fanOut > 1 ? 'concurrent' : 'only-version',
-    sessionMaxAge: undefined,
     newTransitionId: undefined,
     gradual: undefined,
   };

@@ -32,13 +32,13 @@ export const gradual: Strategy = ({ up, down, facts, newId }) => {
   const previous = up[1];
   if (newest === undefined || previous === undefined) {
     // One version (or none) up: nothing to split, nothing to crash on.
-    return { targets: up.concat(down), fanOut: 1, mode: 'GRADUAL', reason: 'only-version', sessionMaxAge: undefined, newTransitionId, gradual: undefined };
+    return { targets: up.concat(down), fanOut: 1, mode: 'GRADUAL', reason: 'only-version', newTransitionId, gradual: undefined };
   }
   if (bucketOf(id) < newest.percentage) {
-    return { targets: up.concat(down), fanOut: 1, mode: 'GRADUAL', reason: 'gradual-in', sessionMaxAge: undefined, newTransitionId, gradual: newest };
+    return { targets: up.concat(down), fanOut: 1, mode: 'GRADUAL', reason: 'gradual-in', newTransitionId, gradual: newest };
   }
   return {
     targets: [previous, ...up.slice(2), newest, ...down],
-    fanOut: 1, mode: 'GRADUAL', reason: 'gradual-out', sessionMaxAge: undefined, newTransitionId, gradual: undefined,
+    fanOut: 1, mode: 'GRADUAL', reason: 'gradual-out', newTransitionId, gradual: undefined,
   };
 };

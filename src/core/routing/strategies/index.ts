@@ -13,5 +13,5 @@ export const STRATEGIES = {
   CONCURRENT: concurrent,
 } as const satisfies Record<TransitionMode, Strategy>;
 
-export type { Plan, RequestFacts, Strategy, StrategyInput } from './types.js';
+export type { Decision, Plan, RequestFacts, Strategy, StrategyInput } from './types.js';
 export { bucketOf } from './gradual.js';
