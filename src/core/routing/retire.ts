@@ -12,9 +12,9 @@ import type { VersionState } from './version.js';
  *   that ends (the newer one was rolled back, or went down) starts afresh.
  * - It is **drained** when no connection is open on it and no session can
  *   still name it: nothing was served by it for a whole session lifetime
- *   (the newest's `sessionTimeout` when SESSION pins clients, else 0), since
- *   the session cookie slides with every answer, an idle lifetime means the
- *   last cookie naming it has expired. Fallback traffic served by it counts
+ *   (the newest's `sessionTimeout` when SESSION pins clients, else 0): a
+ *   session cookie is (re)issued only on an answer and lives one lifetime
+ *   from then, so an idle lifetime means the last cookie naming it expired. Fallback traffic served by it counts
  *   as activity, so the version the newest falls back to stays while needed.
  * - At the latest `maxWait` seconds after the takeover it is removed anyway.
  */
