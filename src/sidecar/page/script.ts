@@ -138,6 +138,23 @@ function actions(v) {
     + (rolledBack || promoted ? button('resume', 'Resume') : '');
 }
 
+/** The answers compared with the previous version's: the differing fields, most often first. */
+function compareLine(c) {
+  if (!c || !c.enabled || !(c.comparedTotal > 0)) return '';
+  var fields = (c.differences || []).slice(0, 5).map(function (f) { return esc(f.field) + ' ' + fmt(f.rate * 100, 1) + '%'; });
+  return '<div class="verdict">compared: ' + esc(c.compared) + ' in the window (' + esc(c.verdict) + ')'
+    + (fields.length > 0 ? ' \u00b7 differing: ' + fields.join(', ') : ' \u00b7 no difference')
+    + (c.noise && c.noise.length > 0 ? ' \u00b7 noise: ' + c.noise.slice(0, 3).map(function (f) { return esc(f.field); }).join(', ') : '')
+    + (c.noiseBaseline && !c.noiseBaseline.available ? ' \u00b7 no noise baseline (one server)' : '') + '</div>';
+}
+
+/** Hosts sharing the routing through a store: which applied the same revision, which went silent. */
+function fleetLine(f) {
+  if (!f || !f.hosts) return '';
+  return ' \u00b7 fleet: ' + f.hosts.length + ' host(s), ' + (f.converged ? 'converged' : 'not converged') + ' at revision ' + f.revision
+    + (f.silent && f.silent.length > 0 ? ', silent: ' + f.silent.join(', ') : '');
+}
+
 function card(v, r) {
   var j = v.judgement;
   var p99 = j && j.window ? j.window.p99FirstByteMs : undefined;
@@ -161,6 +178,7 @@ function card(v, r) {
     + '<span>fallbacks <b>' + esc(v.fallbacksOut) + ' out / ' + esc(v.fallbacksIn) + ' in</b></span>'
     + '</div>'
     + verdictLine(v)
+    + compareLine(v.comparison)
     + '<div class="servers">' + (v.servers.length === 0 ? '<span class="empty">no servers</span>' : v.servers.map(function (s) {
       var st = serverState(s);
       return '<span class="server ' + esc(st) + '" title="' + esc(s.ejections) + ' ejection(s), ' + esc(s.failures) + ' failure(s)">' + esc(s.hostname + ':' + s.port) + ' ' + esc(st) + '</span>';
@@ -174,7 +192,7 @@ function card(v, r) {
 
 function render(data) {
   var r = rates(data);
-  $('proxy').textContent = 'proxy ' + data.address.host + ':' + data.address.port + ' \u00b7 ' + data.connections + ' open connection(s) \u00b7 ' + data.versions.length + ' version(s)';
+  $('proxy').textContent = 'proxy ' + data.address.host + ':' + data.address.port + ' \u00b7 ' + data.connections + ' open connection(s) \u00b7 ' + data.versions.length + ' version(s)' + fleetLine(data.fleet);
   var list = $('versions');
   list.innerHTML = data.versions.length === 0 ? '<p class="empty">No versions yet: add one with PUT /configuration/cluster.</p>'
     : data.versions.map(function (v) { return card(v, r[v.uuid]); }).join('');
