@@ -4,9 +4,8 @@ import {
   BadRequestError, BadResponseError, FirstByteTimeoutError, HeadTimeoutError,
   NoUpstreamError, UpstreamClosedError, toHttpStatus, type UpshiftError,
 } from '../errors.js';
-import { forwardRequestHead } from '../http/forward-request.js';
-import { clientHead, headLines, rewriteResponseHead } from '../http/response-head.js';
-import { forwardedNode, isAmbiguous, isWebSocket, listedLength } from '../http/request-checks.js';
+import { forwardWith } from '../http/forward-request.js';
+import { isAmbiguous, isWebSocket, refusal } from '../http/request-checks.js';
 import type { RequestHead } from '../http/request-head.js';
 import { errorResponse } from '../http/responses.js';
 import { route } from '../routing/router.js';
@@ -18,10 +17,11 @@ import type { PoolUser, UpstreamPool } from '../upstream/pool.js';
 import type { ServerState } from '../upstream/server.js';
 import { listenToClient, type ClientHandler } from './client-socket.js';
 import type { Connection } from './connection.js';
-import { ResponseHeadReader } from './head-reader.js';
+import { Activity, answerLast, endClient } from './endings.js';
+import { HttpResponse } from './http-response.js';
 import { RequestHeadReader } from './request-reader.js';
 import { RequestBody } from './request-body.js';
-import { ResponseBody } from './response-body.js';
+import { Tunnel } from './tunnel.js';
 import { Exchange, planFor, type ClientSide } from './exchange.js';
 import { Concurrent } from './concurrent.js';
 import { PooledLegs, type HttpLegOwner } from './concurrent-legs.js';
@@ -84,18 +84,10 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
   private upVersion: VersionState | null = null;
   private upServer: ServerState | null = null;
   private upReused = false;
-  /** True until the final response head was read. */
-  private rhead = false;
-  /** The response head being read. */
-  private readonly reader: ResponseHeadReader;
-  private rgot = 0;
-  private rsent = 0;
-  /** Of `rsent`, the interim heads' bytes: a final answer (ours, a 502) may still follow them. */
-  private rinterim = 0;
-  /** Where the response body ends, and whether the upstream can be pooled after it. */
-  private readonly rbody: ResponseBody;
-  /** The response head's lines as strings, when it is rewritten. */
-  private readonly lines: string[] = [];
+  /** The answer to the request in flight, as it goes to the client. */
+  private readonly res: HttpResponse;
+  /** After a 101: the pipe between the client and `up`. */
+  private tunnel: Tunnel | null = null;
 
   bytesIn = 0;
   bytesOut = 0;
@@ -118,8 +110,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
   private firstByteAt = 0;
   /** Pipelined requests wait for the client to read the answers so far. */
   private awaitDrain = false;
-  private lastTotal = 0;
-  private lastActive = this.started;
+  private readonly activity = new Activity(0, this.started);
 
   constructor(
     readonly id: number,
@@ -130,9 +121,8 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     this.client = client;
     this.pool = pool;
     this.heads = new RequestHeadReader(ctx.opts.limits.headSize);
-    this.reader = new ResponseHeadReader(ctx.opts.limits.responseHeadSize);
     this.body = new RequestBody(ctx.opts.limits.retryBuffer, ctx.opts.limits.headSize);
-    this.rbody = new ResponseBody(ctx.opts.limits.responseHeadSize);
+    this.res = new HttpResponse(ctx.opts.limits.responseHeadSize);
     listenToClient(client, this);
   }
 
@@ -142,7 +132,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     this.bytesIn += chunk.length;
     switch (this.state) {
       case 'tunnel':
-        if (!this.up!.write(chunk)) this.client.pause();
+        this.tunnel!.fromClient(chunk);
         return;
       case 'head':
         this.headBytes(chunk);
@@ -185,16 +175,9 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
   }
 
   private startRequest(head: RequestHead, buf: Buffer, end: number): void {
-    const opts = this.ctx.opts;
-    if (head.method === 'CONNECT') {
-      // A reverse proxy never opens tunnels to a target the client names.
-      this.reject(405);
-      return;
-    }
-    if (head.contentLength >= 0 && listedLength(head)) {
-      // RFC 9110 §8.6 lets a recipient accept "5, 5"; origins refuse it. We
-      // cannot forward one reading and let the origin apply another: refuse.
-      this.reject(400);
+    const refused = refusal(head);
+    if (refused !== 0) {
+      this.reject(refused);
       return;
     }
     this.req = head;
@@ -203,15 +186,8 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     this.websocket = head.upgrade && isWebSocket(head);
     this.closeAfter = head.close;
     this.retryable = isIdempotent(head.method);
-    this.rsent = 0;
-    this.rinterim = 0;
-    // remoteAddress asks the kernel each time: only when a forwarding field wants it, once per connection.
-    const remote = opts.http.xForwardedFor || opts.http.forwarded ? (this.remote ??= this.client.remoteAddress ?? null) : null;
-    const out = forwardRequestHead(
-      end === buf.length ? buf : buf.subarray(0, end), head, this.websocket,
-      opts.http.xForwardedFor ? remote ?? 'unknown' : undefined,
-      opts.http.forwarded ? `for=${forwardedNode(remote ?? undefined)};proto=http` : undefined,
-    );
+    this.res.next();
+    const out = forwardWith(end === buf.length ? buf : buf.subarray(0, end), head, this.websocket, this.ctx.opts.http, this.remoteOf);
     this.body.start(out, head.chunked, head.contentLength, this.retryable);
     this.state = 'routing';
     // Body bytes that came with the head are framed before anything is sent:
@@ -248,6 +224,9 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     }
     ex.dial(this.dialedCb);
   }
+
+  /** remoteAddress asks the kernel each time: once per connection, when a forwarding field wants it. */
+  private readonly remoteOf = (): string | null => (this.remote ??= this.client.remoteAddress ?? null);
 
   /**
    * Request body bytes: frames them, sends (or queues) the part that belongs
@@ -297,7 +276,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
         else this.closeAfter = true;
         return;
       case 'tunnel':
-        this.up!.end();
+        this.tunnel!.clientEnded();
         return;
       default:
     }
@@ -353,11 +332,8 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     this.upVersion = v;
     this.upServer = s;
     this.upReused = reused;
-    this.rbody.fresh();
+    this.res.attempt();
     this.state = 'exchange';
-    this.rhead = true;
-    this.reader.reset();
-    this.rgot = 0;
     v.open.add(this);
     this.ex!.attached(v, s, reused);
     const deadline = this.ex!.firstByteDeadline(v);
@@ -403,52 +379,35 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     if (socket !== this.up) return;
     if (this.state === 'tunnel') {
       this.bytesOut += chunk.length;
-      if (!this.client.write(chunk)) socket.pause();
+      this.tunnel!.fromUpstream(chunk);
       return;
     }
     if (this.state !== 'exchange') return;
-    this.rgot += chunk.length;
-    if (!this.rhead) {
+    const res = this.res;
+    res.got += chunk.length;
+    if (!res.inHead) {
       this.responseBody(chunk);
       return;
     }
     this.responseHeadBytes(chunk);
   }
 
-  /** `chunk` continues a response head (null: look again at what the reader keeps). */
-  private responseHeadBytes(chunk: Buffer | null): void {
-    const reader = this.reader;
-    const info = reader.feed(chunk);
+  /** `chunk` continues a response head. */
+  private responseHeadBytes(chunk: Buffer): void {
+    const res = this.res;
+    const info = res.reader.final(chunk, this.interimCb);
     if (info === null) return;
     if (typeof info === 'string') {
       this.upstreamFailed(new BadResponseError(this.upServer!.key, info), 'bad-response');
       return;
     }
-    const buf = reader.bytes;
-    const end = info.end;
-    const status = info.status;
-    if (status < 200) {
-      const rest = end < buf.length ? buf.subarray(end) : null;
-      if (status === 101) {
-        this.switchProtocols(buf, rest);
-        return;
-      }
-      // Interim: passed on to HTTP/1.1 clients only (RFC 9110 §15.2), never with cookies.
-      if (this.req!.versionMinor === 1 && this.clientOpen) {
-        const out = rewriteResponseHead(headLines(buf, reader.offs, this.lines), null, null, null, false);
-        this.rsent += out.length;
-        this.rinterim += out.length;
-        this.bytesOut += out.length;
-        this.client.write(out);
-      }
-      const more = reader.next(end);
-      if (typeof more === 'string') this.upstreamFailed(new BadResponseError(this.upServer!.key, more), 'bad-response');
-      else if (more !== null) this.responseHeadBytes(null);
+    if (info.status === 101) {
+      const buf = res.reader.bytes;
+      this.switchProtocols(buf, info.end < buf.length ? buf.subarray(info.end) : null);
       return;
     }
     const v = this.upVersion!;
-    const plan = this.plan!;
-    if (this.ex!.head(v, this.upServer!, status, this.side(true))) {
+    if (this.ex!.head(v, this.upServer!, info.status, this.side(true))) {
       // Dropped: its connection closes (no body is read), and the request goes on.
       this.dropResponse();
       this.resend();
@@ -457,58 +416,40 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     clearTimeout(this.timer);
     this.timer = undefined;
     this.firstByteAt = 0;
-    this.rhead = false;
-    this.reader.reset();
-    this.status = status;
-
-    const rb = this.rbody;
+    this.status = info.status;
+    const rb = res.body;
     rb.begin(info, this.req!.method);
     // The client learns where a close-delimited body ends only by our close;
     // a request still being sent cannot be followed by another on this connection.
     // A refused upgrade leaves the connection speaking HTTP/1.1 (RFC 9110 §7.8): no close for that.
     if (rb.toEof || !this.body.done || this.clientEnded || this.ambiguous || this.ctx.draining) this.closeAfter = true;
     const connection = this.closeAfter ? 'close' : this.req!.versionMinor === 0 ? 'keep-alive' : null;
-    const n = end < buf.length ? this.frameBody(buf, end) : 0;
-    if (n === -1) return;
-    const { out, body } = clientHead(buf, end, n, info, this.reader.offs, this.lines, report.routingCookies(this.ctx, plan, v), connection);
-    const sent = out.length + (body === null ? 0 : n);
-    this.rsent += sent;
-    this.bytesOut += sent;
-    let ok: boolean;
-    if (body === null) {
-      ok = this.client.write(out);
-    } else {
-      // A large body's first bytes: head and body leave in one writev (one syscall), without a copy.
-      this.client.cork();
-      this.client.write(out);
-      ok = this.client.write(body);
-      this.client.uncork();
+    const sent = res.writeHead(this.client, info, report.routingCookies(this.ctx, this.plan!, v), connection);
+    if (sent === -1) {
+      // Mid-body: the client must see a cut response, not a clean end.
+      this.abort(res.broken);
+      return;
     }
+    this.bytesOut += sent;
     if (rb.complete) this.responseDone();
-    else if (!ok) this.up!.pause();
+    else if (res.full) this.up!.pause();
   }
+
+  /** Interim heads go on to HTTP/1.1 clients only (RFC 9110 §15.2), never with cookies. */
+  private readonly interimCb = (buf: Buffer): void => {
+    if (this.req!.versionMinor === 1 && this.clientOpen) this.bytesOut += this.res.writeInterim(this.client, buf);
+  };
 
   private responseBody(chunk: Buffer): void {
-    const n = this.frameBody(chunk, 0);
-    if (n === -1) return;
-    const done = this.rbody.done;
-    if (n > 0) {
-      this.rsent += n;
-      this.bytesOut += n;
-      if (!this.client.write(n === chunk.length ? chunk : chunk.subarray(0, n)) && !done) this.up!.pause();
+    const res = this.res;
+    const n = res.writeBody(this.client, chunk);
+    if (n === -1) {
+      this.abort(res.broken);
+      return;
     }
-    if (done) this.responseDone();
-  }
-
-  /** The body bytes of `chunk` from `from` on (see `ResponseBody.frame`); -1 when the body broke its framing (the connection is aborted). */
-  private frameBody(chunk: Buffer, from: number): number {
-    try {
-      return this.rbody.frame(chunk, from);
-    } catch (err) {
-      // Mid-body: the client must see a cut response, not a clean end.
-      this.abort(`bad chunked response: ${(err as Error).message}`);
-      return -1;
-    }
+    this.bytesOut += n;
+    if (res.body.done) this.responseDone();
+    else if (res.full) this.up!.pause();
   }
 
   /** The response was written to the end: free the upstream, then serve the next request or close. */
@@ -517,7 +458,8 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     this.up = null;
     this.upVersion!.open.delete(this);
     this.ex = null;
-    if (!this.rbody.closes && this.body.done && !this.rbody.dirty && !this.ambiguous && !socket.readableEnded) {
+    const rb = this.res.body;
+    if (!rb.closes && this.body.done && !rb.dirty && !this.ambiguous && !socket.readableEnded) {
       socket.resume();
       this.pool.release(socket);
     } else {
@@ -530,8 +472,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     this.plan = null;
     this.body.clear();
     // What follows is a new response: an error for the next request may be written whole.
-    this.rsent = 0;
-    this.rinterim = 0;
+    this.res.next();
     if (this.closeAfter || this.ctx.draining) {
       this.close(quiet);
       return;
@@ -565,12 +506,11 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     }
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.rhead = false;
-    this.reader.reset();
+    const out = this.res.switchedHead(buf);
     this.status = 101;
     this.ex!.head(this.upVersion!, this.upServer!, 101, { answered: true, replayable: false, clientOpen: this.clientOpen, partial: true });
     this.state = 'tunnel';
-    const out = rewriteResponseHead(headLines(buf, this.reader.offs, this.lines), null, null, null, true);
+    this.tunnel = new Tunnel(this.client, this.up!);
     this.bytesOut += out.length;
     this.client.write(out);
     if (rest !== null) {
@@ -587,12 +527,12 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
   upstreamEnd(socket: net.Socket): void {
     if (socket !== this.up) return;
     if (this.state === 'tunnel') {
-      this.client.end();
+      this.tunnel!.upstreamEnded();
       return;
     }
     if (this.state !== 'exchange') return;
-    if (this.rhead) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), 'reset');
-    else if (this.rbody.toEof) this.responseDone();
+    if (this.res.inHead) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), 'reset');
+    else if (this.res.body.toEof) this.responseDone();
     else this.abort('upstream closed mid-response');
   }
 
@@ -607,8 +547,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     if (this.state === 'tunnel') {
       this.up = null;
       this.upVersion?.open.delete(this);
-      // Closed without a FIN we could pass on: the client must not take it for a clean end.
-      if (!socket.readableEnded && this.clientOpen) this.client.destroy();
+      this.tunnel!.upstreamClosed(this.clientOpen);
       return;
     }
     this.upstreamGone(socket);
@@ -616,7 +555,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
 
   private upstreamGone(socket: net.Socket): void {
     if (this.state === 'exchange') {
-      if (this.rhead) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), 'reset');
+      if (this.res.inHead) this.upstreamFailed(new UpstreamClosedError(this.upServer!.key), 'reset');
       else this.abort('upstream reset mid-response');
     } else if (this.state === 'tunnel') {
       this.up = null;
@@ -641,7 +580,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
 
   /** What failover needs to know of the client's side of the request in flight. */
   private side(partial: boolean): ClientSide {
-    return { answered: this.rsent !== 0, replayable: this.body.replayable, clientOpen: this.clientOpen, partial };
+    return { answered: this.res.sent !== 0, replayable: this.body.replayable, clientOpen: this.clientOpen, partial };
   }
 
   /** Closes the current upstream and forgets its response so far. */
@@ -651,8 +590,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     this.timer = undefined;
     this.firstByteAt = 0;
     this.up = null;
-    this.rhead = false;
-    this.reader.reset();
+    this.res.drop();
     this.pool.discard(socket);
     this.upVersion!.open.delete(this);
   }
@@ -669,10 +607,10 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     const v = this.upVersion!;
     const s = this.upServer!;
     this.dropResponse();
-    const side = this.side(this.rgot !== 0);
+    const side = this.side(this.res.got !== 0);
     // A pooled connection the server closed while it sat idle is not a
     // failure of the server (its keep-alive timeout beat ours).
-    const stale = this.upReused && this.rgot === 0 && err.code === 'UPS_ERR_UPSTREAM_CLOSED';
+    const stale = this.upReused && this.res.got === 0 && err.code === 'UPS_ERR_UPSTREAM_CLOSED';
     if (stale ? this.ex!.stale(side) : this.ex!.failed(v, s, kind, err, side)) {
       this.resend();
       return;
@@ -681,7 +619,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
   }
 
   firstByteTimeout(): void {
-    if (this.state !== 'exchange' || !this.rhead) return;
+    if (this.state !== 'exchange' || !this.res.inHead) return;
     this.upstreamFailed(new FirstByteTimeoutError(this.upServer!.key), 'timeout');
   }
 
@@ -699,7 +637,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     if (this.state === 'closing' || this.state === 'closed') return;
     this.error = err.code;
     this.status = toHttpStatus(err);
-    if (this.rsent !== this.rinterim) {
+    if (this.res.sent !== this.res.interim) {
       this.abort(err.code);
       return;
     }
@@ -709,15 +647,8 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
   private answerAndClose(response: Buffer): void {
     this.state = 'closing';
     this.dropUpstream();
-    if (!this.clientOpen) return;
-    if (!this.client.writable) {
-      this.client.destroy();
-      return;
-    }
+    if (!answerLast(this.client, this.clientOpen, response, false)) return;
     this.bytesOut += response.length;
-    this.client.end(response);
-    // Keep reading (and dropping) so the client's FIN is seen; give up after the linger time.
-    this.client.resume();
     this.linger();
   }
 
@@ -726,17 +657,7 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
     this.state = 'closing';
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.clientOpen) return;
-    if (quiet && this.client.writableLength === 0) {
-      // Everything written is in the kernel and no byte from the client is
-      // unread or on its way, so closing now sends the rest and a FIN (not a
-      // reset): no shutdown, no waiting for the client's FIN.
-      this.client.destroy();
-      return;
-    }
-    this.client.end();
-    this.client.resume();
-    this.linger();
+    if (endClient(this.client, this.clientOpen, quiet)) this.linger();
   }
 
   private dropUpstream(): void {
@@ -794,20 +715,14 @@ export class HttpConnection implements PoolUser, Connection, ClientHandler, Http
       case 'closed':
         return;
       case 'exchange':
-        if (this.rhead && this.firstByteAt !== 0 && now >= this.firstByteAt) {
+        if (this.res.inHead && this.firstByteAt !== 0 && now >= this.firstByteAt) {
           this.firstByteTimeout();
           return;
         }
         break;
       default:
     }
-    const total = this.bytesIn + this.bytesOut;
-    if (total !== this.lastTotal) {
-      this.lastTotal = total;
-      this.lastActive = now;
-    } else if (now - this.lastActive >= t.idle) {
-      this.idle();
-    }
+    if (this.activity.idle(this.bytesIn + this.bytesOut, now, t.idle)) this.idle();
   }
 
   headTimeout(): void {
