@@ -121,6 +121,14 @@ export class Exchange implements DialHooks {
     seq.next(cb);
   }
 
+  /**
+   * What the client hears when a dial found no server: after a retry, the
+   * failure that started it (a 504 for a stall), not a bare 503.
+   */
+  answerFor(err: UpshiftError): UpshiftError {
+    return this.cause !== null && err.code === 'UPS_ERR_NO_UPSTREAM' ? this.cause : err;
+  }
+
   /** Later attempts go through `versions` only (CONCURRENT: the versions after its legs, or all but its winner). */
   fallBack(versions: readonly VersionState[]): void {
     this.seq?.cancel();

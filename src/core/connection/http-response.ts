@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import { clientHead, headLines, rewriteResponseHead, type ResponseHead } from '../http/response-head.js';
-import { ResponseHeadReader } from './head-reader.js';
+import type { ResponseHeadReader } from './head-reader.js';
 import { ResponseBody } from './response-body.js';
 
 /**
@@ -13,16 +13,10 @@ import { ResponseBody } from './response-body.js';
  * - `sent` counts this answer's bytes written to the client, `interim` those
  *   of its interim heads: while the two are equal, an answer of ours (a 502)
  *   may still take its place.
- * - `got` counts the bytes the current attempt read from its server.
  */
 export class HttpResponse {
-  /** Reads the answer's heads. */
-  readonly reader: ResponseHeadReader;
   /** Where the body ends, and whether the upstream can be pooled after it. */
   readonly body: ResponseBody;
-  /** True from the request's sending until its final head was read. */
-  inHead = false;
-  got = 0;
   sent = 0;
   interim = 0;
   /** The last write filled the client's buffer: the server waits for its 'drain'. */
@@ -33,7 +27,6 @@ export class HttpResponse {
   private readonly lines: string[] = [];
 
   constructor(headLimit: number) {
-    this.reader = new ResponseHeadReader(headLimit);
     this.body = new ResponseBody(headLimit);
   }
 
@@ -43,34 +36,20 @@ export class HttpResponse {
     this.interim = 0;
   }
 
-  /** The request went to a server (again): its answer is read from the start. */
-  attempt(): void {
-    this.body.fresh();
-    this.inHead = true;
-    this.reader.reset();
-    this.got = 0;
-  }
-
-  /** The attempt's answer is dropped (its connection is closed). */
-  drop(): void {
-    this.inHead = false;
-    this.reader.reset();
-  }
-
-  /** The interim head just read (at the start of `buf`), as it goes to the client; returns its size. */
-  writeInterim(client: net.Socket, buf: Buffer): number {
-    const out = rewriteResponseHead(headLines(buf, this.reader.offs, this.lines), null, null, null, false);
+  /** The interim head `reader` just read (at the start of `buf`), as it goes to the client; returns its size. */
+  writeInterim(client: net.Socket, reader: ResponseHeadReader, buf: Buffer): number {
+    const out = rewriteResponseHead(headLines(buf, reader.offs, this.lines), null, null, null, false);
     this.sent += out.length;
     this.interim += out.length;
     client.write(out);
     return out.length;
   }
 
-  /** The 101 head just read (at the start of `buf`), as the client gets it. */
-  switchedHead(buf: Buffer): Buffer {
-    this.inHead = false;
-    this.reader.reset();
-    return rewriteResponseHead(headLines(buf, this.reader.offs, this.lines), null, null, null, true);
+  /** The 101 head `reader` just read, as the client gets it. */
+  switchedHead(reader: ResponseHeadReader): Buffer {
+    const out = rewriteResponseHead(headLines(reader.bytes, reader.offs, this.lines), null, null, null, true);
+    reader.reset();
+    return out;
   }
 
   /**
@@ -79,16 +58,15 @@ export class HttpResponse {
    * written, -1 when the body broke its framing (`broken` says how).
    */
   writeHead(
-    client: net.Socket, info: ResponseHead,
+    client: net.Socket, reader: ResponseHeadReader, info: ResponseHead,
     cookies: { lines: string[]; names: string[] } | null, connection: string | null,
   ): number {
-    const buf = this.reader.bytes;
+    const buf = reader.bytes;
     const end = info.end;
-    this.inHead = false;
+    reader.reset();
     const n = end < buf.length ? this.frame(buf, end) : 0;
-    this.reader.reset();
     if (n === -1) return -1;
-    const { out, body } = clientHead(buf, end, n, info, this.reader.offs, this.lines, cookies, connection);
+    const { out, body } = clientHead(buf, end, n, info, reader.offs, this.lines, cookies, connection);
     const sent = out.length + (body === null ? 0 : n);
     this.sent += sent;
     if (body === null) {
@@ -106,7 +84,10 @@ export class HttpResponse {
   /** Writes the body bytes of `chunk`. Returns how many, -1 when the body broke its framing. */
   writeBody(client: net.Socket, chunk: Buffer): number {
     const n = this.frame(chunk, 0);
-    if (n <= 0) return n;
+    if (n <= 0) {
+      this.full = false;
+      return n;
+    }
     this.sent += n;
     this.full = !client.write(n === chunk.length ? chunk : chunk.subarray(0, n));
     return n;

@@ -17,6 +17,21 @@ export class Tunnel {
 
   constructor(readonly client: net.Socket, readonly upstream: net.Socket) {}
 
+  /**
+   * After a 101 to a WebSocket upgrade: the head (`head`) and the bytes that
+   * followed it go to the client, the client's bytes sent after its request
+   * (`early`: the new protocol's) to the server. Returns the bytes written to the client.
+   */
+  upgrade(head: Buffer, rest: Buffer | null, early: Buffer | null, clientEnded: boolean): number {
+    const { client, upstream } = this;
+    client.write(head);
+    if (rest !== null) client.write(rest);
+    if (early !== null) upstream.write(early);
+    if (clientEnded) upstream.end();
+    else client.resume();
+    return head.length + (rest === null ? 0 : rest.length);
+  }
+
   fromClient(chunk: Buffer): void {
     this.awaiting = true;
     if (!this.upstream.write(chunk)) this.client.pause();
