@@ -17,6 +17,7 @@ import type { Connection } from './connection.js';
 import { Activity, answerLast } from './endings.js';
 import { RequestHeadReader } from './request-reader.js';
 import { Exchange, planFor, type ClientSide } from './exchange.js';
+import { KeptRequest } from './kept-request.js';
 import { startsLikeHttp, tcpPlan } from './non-http.js';
 import { reportClosed, routingCookies } from './report.js';
 import { Tunnel } from './tunnel.js';
@@ -34,10 +35,7 @@ import { listenToUpstream } from './upstream-socket.js';
  *     └──▶ closing (400/408/431/502/503/504 written, then close)
  *
  * Invariants:
- * - `chunks` holds the client bytes not yet known to be answered: all of
- *   them until the first connect (they are what gets sent), and afterwards,
- *   while `retryable`, a copy bounded by `limits.retryBuffer` so the request
- *   can be re-sent elsewhere. It is null once the response head arrived.
+ * - `kept` holds the client bytes not yet known to be answered (see there).
  * - Backpressure: a write that returns false pauses the other side; 'drain'
  *   resumes it. Nothing is buffered in user space while piping.
  * - Each socket is destroyed by Node or by us exactly once; `finish()` runs
@@ -49,9 +47,6 @@ import { listenToUpstream } from './upstream-socket.js';
  */
 export type StreamState = 'head' | 'dialing' | 'concurrent' | 'response-head' | 'piping' | 'closing' | 'closed';
 
-/** Turns of the close loop (25 ms each) a piping connection must stay quiet before `drain` ends it. */
-const QUIET_TURNS = 10;
-
 export class StreamConnection implements Connection, ClientHandler, StreamLegOwner, AttemptOwner {
   state: StreamState = 'head';
   readonly client: net.Socket;
@@ -62,10 +57,8 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   clientOpen = true;
   head: RequestHead | null = null;
   plan: Plan | null = null;
-  /** Client bytes kept for (re)sending; see the invariants above. */
-  chunks: Buffer[] | null = [];
-  retained = 0;
-  retryable = false;
+  /** Client bytes kept for (re)sending. */
+  private readonly kept: KeptRequest;
   clientEnded = false;
   /** Plain TCP (non-HTTP bytes): no response head is parsed. */
   private tcp = false;
@@ -82,8 +75,6 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   bytesIn = 0;
   bytesOut = 0;
   private readonly activity = new Activity(-1, 0);
-  private drainTotal = -1;
-  private drainTurns = 0;
   status: number | undefined;
   error: string | undefined;
   private readonly started = Date.now();
@@ -94,6 +85,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     client: net.Socket,
   ) {
     this.client = client;
+    this.kept = new KeptRequest(ctx.opts.limits.retryBuffer);
     listenToClient(client, this);
     this.timer = setTimeout(onHeadTimeout, ctx.opts.timeouts.head, this);
   }
@@ -107,14 +99,14 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
         this.tunnel!.fromClient(chunk);
         return;
       case 'response-head':
-        if (this.chunks !== null) this.keep(chunk, false);
+        this.kept.keep(chunk, false);
         if (!this.att!.socket!.write(chunk)) this.client.pause();
         return;
       case 'head':
         this.headBytes(chunk);
         return;
       case 'dialing':
-        this.keep(chunk, true);
+        this.kept.keep(chunk, true);
         return;
       case 'concurrent':
         this.exchange!.body(chunk);
@@ -124,24 +116,14 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     }
   }
 
-  /** Retains a client chunk; `must` when it has not been sent anywhere yet. */
-  keep(chunk: Buffer, must: boolean): void {
-    if (this.chunks === null) return;
-    if (!must && this.retained + chunk.length > this.ctx.opts.limits.retryBuffer) {
-      // Too much to replay: from here on a failure is answered, not retried.
-      this.chunks = null;
-      this.retryable = false;
-      return;
-    }
-    this.chunks.push(chunk);
-    this.retained += chunk.length;
-  }
+  /** The client bytes kept so far (CONCURRENT's legs get them); null once they outgrew what is kept. */
+  get chunks(): readonly Buffer[] | null { return this.kept.chunks; }
+  keep(chunk: Buffer, must: boolean): void { this.kept.keep(chunk, must); }
 
   private headBytes(chunk: Buffer): void {
     const tcp = this.ctx.opts.nonHttp === 'tcp';
     if (tcp && this.bytesIn === chunk.length && !startsLikeHttp(chunk)) {
-      this.chunks!.push(chunk);
-      this.retained += chunk.length;
+      this.kept.keep(chunk, true);
       this.startTcp();
       return;
     }
@@ -150,9 +132,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     if (r === null) return;
     if (!('head' in r)) {
       if (tcp && heads.inFirstLine) {
-        const bytes = heads.take()!;
-        this.chunks = [bytes];
-        this.retained = bytes.length;
+        this.kept.set(heads.take()!);
         this.startTcp();
         return;
       }
@@ -160,32 +140,13 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
       return;
     }
     // Everything the client sent so far (the head, and what followed it) is what gets sent.
-    this.chunks = [r.buf];
-    this.retained = r.buf.length;
+    this.kept.set(r.buf);
     this.head = r.head;
     this.heads = null;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.client.pause();
-    this.routeAndDial(r.head);
-  }
-
-  private routeAndDial(head: RequestHead): void {
-    const plan = planFor(this.ctx, head);
-    this.plan = plan;
-    if (plan.targets.length === 0) {
-      this.fail(new NoUpstreamError('no version is configured'));
-      return;
-    }
-    const ex = this.ex = new Exchange(this.ctx, this.id, plan, head.method, null);
-    this.retryable = ex.idempotent;
-    if (plan.fanOut > 1) {
-      this.state = 'concurrent';
-      this.exchange = new Concurrent(new StreamLegs(this, ex), ex);
-      return;
-    }
-    this.state = 'dialing';
-    ex.dial(this.dialedCb);
+    this.routeAndDial(planFor(this.ctx, r.head), r.head.method);
   }
 
   private startTcp(): void {
@@ -194,14 +155,26 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     clearTimeout(this.timer);
     this.timer = undefined;
     this.client.pause();
-    const plan = this.plan = tcpPlan(this.ctx);
+    this.routeAndDial(tcpPlan(this.ctx), '');
+  }
+
+  private routeAndDial(plan: Plan, method: string): void {
+    this.plan = plan;
     if (plan.targets.length === 0) {
-      this.abort('no version is configured');
+      if (this.tcp) this.abort('no version is configured');
+      else this.fail(new NoUpstreamError('no version is configured'));
+      return;
+    }
+    // Not HTTP: no method, never retried (nothing tells where its request ends).
+    const ex = this.ex = new Exchange(this.ctx, this.id, plan, method, null);
+    this.kept.retryable = ex.idempotent;
+    if (plan.fanOut > 1) {
+      this.state = 'concurrent';
+      this.exchange = new Concurrent(new StreamLegs(this, ex), ex);
       return;
     }
     this.state = 'dialing';
-    this.ex = new Exchange(this.ctx, this.id, plan, '', null);
-    this.ex.dial(this.dialedCb);
+    ex.dial(this.dialedCb);
   }
 
   clientEnd(): void {
@@ -258,11 +231,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
       return;
     }
     this.attach(c.version, c.server, socket);
-    const chunks = this.chunks!;
-    socket.cork();
-    for (const chunk of chunks) socket.write(chunk);
-    socket.uncork();
-    if (!this.retryable || this.tcp) this.chunks = null;
+    this.kept.send(socket, this.kept.retryable && !this.tcp);
     if (this.clientEnded) socket.end();
     if (this.tcp) {
       this.state = 'piping';
@@ -302,7 +271,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   fallbackFrom(rest: readonly VersionState[], err: UpshiftError): void {
     if (this.exchange === null) return;
     this.exchange = null;
-    if (rest.length === 0 || this.chunks === null) {
+    if (rest.length === 0 || this.kept.chunks === null) {
       this.fail(err);
       return;
     }
@@ -339,7 +308,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     const buf = att.reader.bytes;
     if (!att.keep(info.status)) return;
     att.reader.reset();
-    this.chunks = null;
+    this.kept.drop();
     this.status = info.status;
     const cookies = routingCookies(this.ctx, this.plan!, att.version!);
     const out = cookies === null ? buf : injectCookies(buf, 0, info.end, cookies.lines, cookies.names);
@@ -380,7 +349,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
 
   /** What failover needs to know of the client's side. */
   side(partial: boolean): ClientSide {
-    return { answered: this.bytesOut !== 0, replayable: this.retryable && this.chunks !== null, clientOpen: this.clientOpen, partial };
+    return { answered: this.bytesOut !== 0, replayable: this.kept.replayable, clientOpen: this.clientOpen, partial };
   }
 
   release(socket: net.Socket): void {
@@ -409,7 +378,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     this.error = err.code;
     this.status = toHttpStatus(err);
     this.stop();
-    this.chunks = null;
+    this.kept.drop();
     if (!answerLast(this.client, this.clientOpen, errorResponse(this.status), this.bytesOut !== this.interimOut)) return;
     this.bytesOut += 1;
     this.timer = setTimeout(onLingerTimeout, this.ctx.opts.timeouts.linger, this);
@@ -462,7 +431,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     this.state = 'closed';
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.chunks = null;
+    this.kept.drop();
     this.att?.disarm();
     const v = this.att?.version ?? null;
     v?.open.delete(this);
@@ -472,21 +441,14 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   /**
    * The proxy is closing. Stream mode cannot see where an answer ends, so a
    * piping connection is ended once the last bytes that moved were the
-   * server's (its answer) and nothing moved for `QUIET_TURNS` turns of the
-   * close loop (~250 ms): a kept-alive client waiting for nothing is not
+   * server's (its answer) and nothing moved for a few turns of the close
+   * loop (`Tunnel.quiet`): a kept-alive client waiting for nothing is not
    * held until the drain deadline, a request still waiting for its answer
    * keeps it, and an answer that pauses longer than that mid-body is cut
    * (as it would be at the drain deadline).
    */
   drain(_now: number): void {
-    if (this.state !== 'piping' || this.tunnel!.awaiting) return;
-    const total = this.bytesIn + this.bytesOut;
-    if (total !== this.drainTotal) {
-      this.drainTotal = total;
-      this.drainTurns = 0;
-    } else if (++this.drainTurns >= QUIET_TURNS) {
-      this.abort('closed by proxy');
-    }
+    if (this.state === 'piping' && this.tunnel!.quiet(this.bytesIn + this.bytesOut)) this.abort('closed by proxy');
   }
 
   /** Ends the connection now (drain deadline passed, or its version was removed). */

@@ -11,9 +11,14 @@ import type net from 'node:net';
  * - A FIN is passed on as a FIN. A close without one is passed on as a cut
  *   (`upstreamClosed`): the client must not take a cut answer for a whole one.
  */
+/** Turns of the close loop (25 ms each) a tunnel must stay quiet before it counts as quiet. */
+const QUIET_TURNS = 10;
+
 export class Tunnel {
   /** The last bytes that moved were the client's (a request may be waiting for its answer). */
   awaiting = true;
+  private lastTotal = -1;
+  private turns = 0;
 
   constructor(readonly client: net.Socket, readonly upstream: net.Socket) {}
 
@@ -56,6 +61,21 @@ export class Tunnel {
 
   upstreamDrained(): void {
     this.client.resume();
+  }
+
+  /**
+   * Called on each turn of the proxy's close loop with the connection's byte
+   * total: true once the last bytes that moved were the server's and nothing
+   * moved for `QUIET_TURNS` turns (~250 ms).
+   */
+  quiet(total: number): boolean {
+    if (this.awaiting) return false;
+    if (total !== this.lastTotal) {
+      this.lastTotal = total;
+      this.turns = 0;
+      return false;
+    }
+    return ++this.turns >= QUIET_TURNS;
   }
 
   /** The upstream closed: without a FIN to pass on, the client is cut. */
