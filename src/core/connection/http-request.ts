@@ -18,7 +18,6 @@ import { Exchange, planFor, type ClientSide } from './exchange.js';
 import { HttpResponse } from './http-response.js';
 import { routingCookies } from './report.js';
 import { RequestBody } from './request-body.js';
-import { Tunnel } from './tunnel.js';
 
 /** What the request in flight needs of its http-mode client connection (an interface: no import circle). */
 export interface RequestOwner {
@@ -40,23 +39,23 @@ export interface RequestOwner {
   abort(reason: string | undefined): void;
   /** Client bytes that follow the request (a pipelined one). */
   queue(rest: Buffer): void;
-  /** The client bytes after the request head still unread (after a 101 they belong to the new protocol). */
-  takeEarly(): Buffer | null;
+  /** A 101 to a WebSocket upgrade: the connection pipes the client and `up` (of `v`) from here on; `head` and `rest` go to the client first. */
+  upgraded(up: net.Socket, v: VersionState, head: Buffer, rest: Buffer | null): void;
   /** The answer was written to the end. `close`: the connection closes after it; `quiet`: nothing more can come from the client unless it is pending. */
   done(close: boolean, quiet: boolean): void;
 }
 
-type Phase = 'idle' | 'routing' | 'concurrent' | 'exchange' | 'tunnel';
+type Phase = 'idle' | 'routing' | 'concurrent' | 'exchange';
 
 /**
  * http mode: the request in flight on a client connection, from its head to
  * the end of its answer. It is routed by its own cookies, held until a
  * server is connected, sent (again, from its first byte, when failover says
  * so), and its answer is framed to the client (`HttpResponse`) — or, after a
- * 101 to a WebSocket upgrade, the two sockets are piped (`Tunnel`).
+ * 101 to a WebSocket upgrade, the connection takes the upstream over.
  *
  *   idle ──▶ routing ──▶ exchange ──▶ (answer written to the end) ──▶ idle
- *               │  ▲          │  └──▶ tunnel (101 to a WebSocket upgrade)
+ *               │  ▲          │  └──▶ idle (101: the connection pipes it)
  *               │  └─ retry ──┘ (failure before any response byte, idempotent, replay kept)
  *               └──▶ concurrent ──▶ (winner adopted) exchange
  *
@@ -87,8 +86,6 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
   private readonly att: Attempt;
   /** The answer, as it goes to the client. */
   private readonly res: HttpResponse;
-  /** After a 101: the pipe between the client and the upstream. */
-  private tunnel: Tunnel | null = null;
   private remote: string | null | undefined;
 
   constructor(private readonly owner: RequestOwner, private readonly ctx: ProxyContext, readonly pool: UpstreamPool) {
@@ -157,10 +154,6 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
   private readonly remoteOf = (): string | null => (this.remote ??= this.owner.client.remoteAddress ?? null);
 
   clientData(chunk: Buffer): void {
-    if (this.phase === 'tunnel') {
-      this.tunnel!.fromClient(chunk);
-      return;
-    }
     const rest = this.body.done ? chunk : this.bodyBytes(chunk);
     if (rest !== null) this.owner.queue(rest);
   }
@@ -200,10 +193,6 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
   }
 
   clientEnd(): void {
-    if (this.phase === 'tunnel') {
-      this.tunnel!.clientEnded();
-      return;
-    }
     // A request cut short can never complete; a complete one still gets its answer.
     if (!this.body.done) this.owner.abort('client closed mid-request');
     else this.closeAfter = true;
@@ -217,13 +206,11 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
     this.concurrent?.abort();
     this.concurrent = null;
     const up = this.att.detach();
-    // A tunnel whose two sides both ended closes by itself once flushed.
-    if (up !== null && !(up.writableEnded && up.readableEnded)) this.pool.discard(up);
+    if (up !== null) this.pool.discard(up);
   }
 
   clientDrained(): void {
-    const up = this.att.socket;
-    if (up !== null && (this.phase === 'exchange' || this.phase === 'tunnel')) up.resume();
+    if (this.phase === 'exchange') this.att.socket?.resume();
   }
 
   /** The connection ends: nothing more of this request is done. */
@@ -306,13 +293,7 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
   }
 
   upstreamData(socket: net.Socket, chunk: Buffer): void {
-    if (socket !== this.att.socket) return;
-    if (this.phase === 'tunnel') {
-      this.owner.wrote(chunk.length);
-      this.tunnel!.fromUpstream(chunk);
-      return;
-    }
-    if (this.phase !== 'exchange') return;
+    if (socket !== this.att.socket || this.phase !== 'exchange') return;
     if (this.att.inHead) this.att.data(chunk);
     else this.responseBody(chunk);
   }
@@ -395,24 +376,18 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
     }
     const buf = att.reader.bytes;
     const rest = end < buf.length ? buf.subarray(end) : null;
-    att.disarm();
-    att.inHead = false;
     const out = this.res.switchedHead(att.reader);
-    const o = this.owner;
-    o.answered(101);
-    this.ex!.head(att.version!, att.server!, 101, { answered: true, replayable: false, clientOpen: o.clientOpen, partial: true });
-    this.phase = 'tunnel';
-    const tunnel = this.tunnel = new Tunnel(o.client, att.socket!);
-    o.wrote(tunnel.upgrade(out, rest, o.takeEarly(), o.clientEnded));
+    const v = att.version!;
+    this.owner.answered(101);
+    this.ex!.head(v, att.server!, 101, { answered: true, replayable: false, clientOpen: this.owner.clientOpen, partial: true });
+    this.phase = 'idle';
+    this.ex = null;
+    this.body.clear();
+    this.owner.upgraded(att.detach()!, v, out, rest);
   }
 
   upstreamEnd(socket: net.Socket): void {
-    if (socket !== this.att.socket) return;
-    if (this.phase === 'tunnel') {
-      this.tunnel!.upstreamEnded();
-      return;
-    }
-    if (this.phase !== 'exchange') return;
+    if (socket !== this.att.socket || this.phase !== 'exchange') return;
     if (this.att.inHead) this.att.closed();
     else if (this.res.body.toEof) this.responseDone();
     else this.owner.abort('upstream closed mid-response');
@@ -421,28 +396,17 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
   upstreamError(socket: net.Socket, err: Error): void {
     if (socket !== this.att.socket) return;
     this.owner.noteError((err as NodeJS.ErrnoException).code ?? err.message);
-    this.upstreamGone(socket);
+    this.upstreamGone();
   }
 
   upstreamClose(socket: net.Socket): void {
-    if (socket !== this.att.socket) return;
-    if (this.phase === 'tunnel') {
-      this.att.detach();
-      this.tunnel!.upstreamClosed(this.owner.clientOpen);
-      return;
-    }
-    this.upstreamGone(socket);
+    if (socket === this.att.socket) this.upstreamGone();
   }
 
-  private upstreamGone(socket: net.Socket): void {
-    if (this.phase === 'exchange') {
-      if (this.att.inHead) this.att.closed();
-      else this.owner.abort('upstream reset mid-response');
-    } else if (this.phase === 'tunnel') {
-      this.att.detach();
-      this.pool.discard(socket);
-      if (this.owner.clientOpen) this.owner.client.destroy();
-    }
+  private upstreamGone(): void {
+    if (this.phase !== 'exchange') return;
+    if (this.att.inHead) this.att.closed();
+    else this.owner.abort('upstream reset mid-response');
   }
 
   upstreamDrain(socket: net.Socket): void {

@@ -3,13 +3,15 @@ import type { ProxyContext } from '../context.js';
 import { BadRequestError, HeadTimeoutError, toHttpStatus, type UpshiftError } from '../errors.js';
 import { refusal } from '../http/request-checks.js';
 import { errorResponse } from '../http/responses.js';
-import type { UpstreamPool } from '../upstream/pool.js';
+import type { VersionState } from '../routing/version.js';
+import type { PoolUser, UpstreamPool } from '../upstream/pool.js';
 import { listenToClient, type ClientHandler } from './client-socket.js';
 import type { Connection } from './connection.js';
 import { Activity, answerLast, endClient } from './endings.js';
 import { HttpRequest, type RequestOwner } from './http-request.js';
 import { reportClosed } from './report.js';
 import { RequestHeadReader } from './request-reader.js';
+import { Tunnel } from './tunnel.js';
 
 /**
  * http mode: one client connection carrying any number of requests, each
@@ -17,7 +19,7 @@ import { RequestHeadReader } from './request-reader.js';
  * (`HttpRequest`, the request in flight).
  *
  *   head ──▶ request ──▶ (answer written to the end) ──▶ head …
- *     │         └──▶ (a 101 to a WebSocket upgrade: piped until both ends close)
+ *     │         └──▶ tunnel (a 101 to a WebSocket upgrade: piped until both ends close)
  *     └──▶ closing (400/408/431/502/503/504 written, or Connection: close honoured)
  *
  * Invariants:
@@ -27,15 +29,16 @@ import { RequestHeadReader } from './request-reader.js';
  *   in request order by construction.
  * - Backpressure: a write that returns false pauses the other side; 'drain'
  *   resumes it.
- * - Socket handlers are module functions (client) or the pool's (upstream):
- *   no closures per connection or per request.
+ * - Socket handlers are module functions (client) or the pool's (upstream:
+ *   the request's, or this connection's once it is a tunnel): no closures
+ *   per connection or per request.
  * - Timeouts are found by the proxy's periodic `sweep`, not by timers (but a
  *   short first-byte deadline): a timer per connection (and a socket timeout
  *   re-armed on every read and write) costs more than a short request.
  */
-export type HttpState = 'head' | 'request' | 'closing' | 'closed';
+export type HttpState = 'head' | 'request' | 'tunnel' | 'closing' | 'closed';
 
-export class HttpConnection implements Connection, ClientHandler, RequestOwner {
+export class HttpConnection implements Connection, ClientHandler, RequestOwner, PoolUser {
   state: HttpState = 'head';
   readonly client: net.Socket;
   clientOpen = true;
@@ -44,6 +47,10 @@ export class HttpConnection implements Connection, ClientHandler, RequestOwner {
   private readonly heads: RequestHeadReader;
   /** The request in flight (one object, reused for each request). */
   private readonly request: HttpRequest;
+  /** After a 101 to a WebSocket upgrade: the pipe, and its upstream until that closes (of `pipedVersion`). */
+  private tunnel: Tunnel | null = null;
+  private piped: net.Socket | null = null;
+  private pipedVersion: VersionState | null = null;
 
   bytesIn = 0;
   bytesOut = 0;
@@ -65,7 +72,7 @@ export class HttpConnection implements Connection, ClientHandler, RequestOwner {
     readonly id: number,
     readonly ctx: ProxyContext,
     client: net.Socket,
-    pool: UpstreamPool,
+    private readonly pool: UpstreamPool,
   ) {
     this.client = client;
     this.heads = new RequestHeadReader(ctx.opts.limits.headSize);
@@ -84,6 +91,9 @@ export class HttpConnection implements Connection, ClientHandler, RequestOwner {
       case 'request':
         this.request.clientData(chunk);
         return;
+      case 'tunnel':
+        this.tunnel!.fromClient(chunk);
+        return;
       default:
         // closing / closed: the answer is written; the rest is discarded.
     }
@@ -93,10 +103,6 @@ export class HttpConnection implements Connection, ClientHandler, RequestOwner {
   queue(rest: Buffer): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     if (this.heads.queue(rest) > this.ctx.opts.limits.headSize) this.client.pause();
-  }
-
-  takeEarly(): Buffer | null {
-    return this.heads.take();
   }
 
   /** `chunk` continues a request head (null: look again at what is pending). */
@@ -133,6 +139,9 @@ export class HttpConnection implements Connection, ClientHandler, RequestOwner {
       case 'request':
         this.request.clientEnd();
         return;
+      case 'tunnel':
+        this.tunnel!.clientEnded();
+        return;
       default:
     }
   }
@@ -141,6 +150,9 @@ export class HttpConnection implements Connection, ClientHandler, RequestOwner {
     this.clientOpen = false;
     if (this.state !== 'closed') this.state = 'closing';
     this.request.clientGone();
+    const up = this.unpipe();
+    // A tunnel whose two sides both ended closes by itself once flushed.
+    if (up !== null && !(up.writableEnded && up.readableEnded)) this.pool.discard(up);
     this.finish();
   }
 
@@ -151,6 +163,56 @@ export class HttpConnection implements Connection, ClientHandler, RequestOwner {
       return;
     }
     if (this.state === 'request') this.request.clientDrained();
+    else if (this.state === 'tunnel') this.piped?.resume();
+  }
+
+  // ------------------------------------------------- a WebSocket tunnel's upstream
+
+  upgraded(up: net.Socket, v: VersionState, head: Buffer, rest: Buffer | null): void {
+    this.state = 'tunnel';
+    this.pool.lend(up, this);
+    this.piped = up;
+    this.pipedVersion = v;
+    v.open.add(this);
+    const tunnel = this.tunnel = new Tunnel(this.client, up);
+    // Bytes the client sent after its upgrade request belong to the new protocol.
+    this.bytesOut += tunnel.upgrade(head, rest, this.heads.take(), this.clientEnded);
+  }
+
+  upstreamData(socket: net.Socket, chunk: Buffer): void {
+    if (socket !== this.piped) return;
+    this.bytesOut += chunk.length;
+    this.tunnel!.fromUpstream(chunk);
+  }
+
+  upstreamEnd(socket: net.Socket): void {
+    if (socket === this.piped) this.tunnel!.upstreamEnded();
+  }
+
+  upstreamError(socket: net.Socket, err: Error): void {
+    if (socket !== this.piped) return;
+    this.error = (err as NodeJS.ErrnoException).code ?? err.message;
+    this.pool.discard(this.unpipe()!);
+    if (this.clientOpen) this.client.destroy();
+  }
+
+  upstreamClose(socket: net.Socket): void {
+    if (socket !== this.piped) return;
+    this.unpipe();
+    this.tunnel!.upstreamClosed(this.clientOpen);
+  }
+
+  upstreamDrain(socket: net.Socket): void {
+    if (socket === this.piped && this.clientOpen) this.client.resume();
+  }
+
+  /** Forgets the tunnel's upstream (it closed, or is closed now); returns it. */
+  private unpipe(): net.Socket | null {
+    const up = this.piped;
+    if (up === null) return null;
+    this.piped = null;
+    this.pipedVersion!.open.delete(this);
+    return up;
   }
 
   // ------------------------------------------------------- the request's news
@@ -233,6 +295,8 @@ export class HttpConnection implements Connection, ClientHandler, RequestOwner {
   private dropRequest(): void {
     this.request.stop();
     this.heads.take();
+    const up = this.unpipe();
+    if (up !== null) this.pool.discard(up);
   }
 
   /** Closes everything at once, without an answer. */
