@@ -233,14 +233,7 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
   private dialed(err: Error | null, c?: Candidate, socket?: net.Socket): void {
     const reused = this.ex?.takeReused() ?? false;
     if (this.phase !== 'routing') {
-      if (socket !== undefined) {
-        if (reused) {
-          this.pool.discard(socket);
-        } else {
-          socket.destroy();
-          this.pool.unadmit(c!.server);
-        }
-      }
+      if (socket !== undefined) this.pool.unwanted(socket, c!.server, reused);
       return;
     }
     if (err !== null || c === undefined || socket === undefined) {

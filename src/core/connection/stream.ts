@@ -243,20 +243,14 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     this.client.resume();
   }
 
-  /**
-   * Makes `socket` this connection's upstream. Also used by CONCURRENT to hand
-   * over the winning socket.
-   */
+  /** Makes `socket` this connection's upstream (also CONCURRENT's winner). */
   attach(v: VersionState, s: ServerState, socket: net.Socket): void {
     listenToUpstream(socket, this, s);
     this.upstreamOpen = true;
     (this.att ??= new Attempt(this, this, this.ctx.opts.limits.responseHeadSize)).start(this.ex!, v, s, socket, false);
   }
 
-  /**
-   * Takes over a winning CONCURRENT leg: `buffered` holds the response bytes
-   * so far, read again from the first here (the one head check applies).
-   */
+  /** Takes over CONCURRENT's winner: `buffered` (its answer so far) is read again here (the one head check applies). */
   adopt(v: VersionState, s: ServerState, socket: net.Socket, buffered: Buffer): void {
     this.attach(v, s, socket);
     // Failures after this point fall back through the rest of the plan.
@@ -404,12 +398,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     if (up !== null && this.upstreamOpen) up.destroy();
   }
 
-  /**
-   * Called by the proxy's sweep (every quarter of `timeouts.idle`): closes a
-   * piping connection whose byte counts did not move for the idle time. A
-   * sweep costs nothing per chunk, where a socket timeout re-arms a timer
-   * on every read and write.
-   */
+  /** Called by the proxy's sweep: a piping connection whose bytes did not move for `timeouts.idle` is closed. */
   sweep(now: number): void {
     if (this.state !== 'piping') return;
     if (this.activity.idle(this.bytesIn + this.bytesOut, now, this.ctx.opts.timeouts.idle)) this.abort('idle timeout');
@@ -439,13 +428,8 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   }
 
   /**
-   * The proxy is closing. Stream mode cannot see where an answer ends, so a
-   * piping connection is ended once the last bytes that moved were the
-   * server's (its answer) and nothing moved for a few turns of the close
-   * loop (`Tunnel.quiet`): a kept-alive client waiting for nothing is not
-   * held until the drain deadline, a request still waiting for its answer
-   * keeps it, and an answer that pauses longer than that mid-body is cut
-   * (as it would be at the drain deadline).
+   * The proxy is closing. Stream mode cannot see where an answer ends: a
+   * piping connection is ended once it is quiet (`Tunnel.quiet`).
    */
   drain(_now: number): void {
     if (this.state === 'piping' && this.tunnel!.quiet(this.bytesIn + this.bytesOut)) this.abort('closed by proxy');

@@ -65,8 +65,12 @@ export class Tunnel {
 
   /**
    * Called on each turn of the proxy's close loop with the connection's byte
-   * total: true once the last bytes that moved were the server's and nothing
-   * moved for `QUIET_TURNS` turns (~250 ms).
+   * total: true once the last bytes that moved were the server's (its
+   * answer) and nothing moved for `QUIET_TURNS` turns (~250 ms). So a
+   * kept-alive client waiting for nothing is not held until the drain
+   * deadline, a request still waiting for its answer keeps the tunnel, and
+   * an answer that pauses longer than that mid-body is cut (as it would be
+   * at the drain deadline).
    */
   quiet(total: number): boolean {
     if (this.awaiting) return false;
