@@ -135,9 +135,10 @@ export class Exchange implements DialHooks {
     this.seq = new DialSequence(versions, this);
   }
 
-  /** Stops a connect in progress (the client went away, or the request is over). */
-  cancel(): void {
+  /** The request ends here (the client went away, or the connection closes): no more connects, and judgement hears its story (once). */
+  end(): void {
     this.seq?.cancel();
+    this.decide();
   }
 
   /** Milliseconds the current attempt at `v` waits for its response head. */

@@ -201,8 +201,7 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
   /** The client's socket closed. */
   clientGone(): void {
     this.phase = 'idle';
-    this.ex?.cancel();
-    this.ex?.decide();
+    this.ex?.end();
     this.concurrent?.abort();
     this.concurrent = null;
     const up = this.att.detach();
@@ -216,8 +215,7 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
   /** The connection ends: nothing more of this request is done. */
   stop(): void {
     this.phase = 'idle';
-    this.ex?.cancel();
-    this.ex?.decide();
+    this.ex?.end();
     this.ex = null;
     this.concurrent?.abort();
     this.concurrent = null;

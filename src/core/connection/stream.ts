@@ -205,8 +205,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   clientClose(): void {
     this.clientOpen = false;
     if (this.state !== 'closed' && this.state !== 'closing') this.state = 'closing';
-    this.ex?.cancel();
-    this.ex?.decide();
+    this.ex?.end();
     this.exchange?.abort();
     const up = this.att?.socket ?? null;
     // After a clean exchange (client FIN passed on, upstream EOF received)
@@ -390,8 +389,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   private stop(): void {
     clearTimeout(this.timer);
     this.att?.disarm();
-    this.ex?.cancel();
-    this.ex?.decide();
+    this.ex?.end();
     this.exchange?.abort();
     this.exchange = null;
     const up = this.att?.socket ?? null;
