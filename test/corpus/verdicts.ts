@@ -6,26 +6,33 @@
  *   accept a connection, so an ejection would be one client's request
  *   taking a version out of rotation for everyone (it did, until the core
  *   stopped counting failures that happen after the request was sent);
- * - every WARN and INFO is a decision recorded in
- *   test/fixtures/http1/DECISIONS.md with that verdict: a case that starts
- *   warning without anyone having decided it is acceptable fails the test.
+ * - every WARN and INFO is a decision recorded with that verdict for the
+ *   mode (test/fixtures/http1/DECISIONS.md for stream mode,
+ *   DECISIONS-http-mode.md for http mode, whose safety argument differs:
+ *   upstream connections are shared): a case that starts warning without
+ *   anyone having decided it is acceptable fails the test.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { CORPUS, counts, line, type CaseResult, type Verdict } from './harness.js';
 
-/** `| case id | VERDICT | decision |` rows of DECISIONS.md. */
-export function recordedDecisions(): Map<string, Verdict> {
-  const text = fs.readFileSync(path.join(CORPUS, 'DECISIONS.md'), 'utf8');
+export const MODES = ['stream', 'http'] as const;
+export type Mode = (typeof MODES)[number];
+
+const DECISIONS: Record<Mode, string> = { stream: 'DECISIONS.md', http: 'DECISIONS-http-mode.md' };
+
+/** `| case id | VERDICT | …` rows of the mode's decisions. */
+export function recordedDecisions(mode: Mode): Map<string, Verdict> {
+  const text = fs.readFileSync(path.join(CORPUS, DECISIONS[mode]), 'utf8');
   const out = new Map<string, Verdict>();
   for (const m of text.matchAll(/^\| `([^`]+)` \| (WARN|INFO) \|/gm)) out.set(m[1]!, m[2] as Verdict);
   return out;
 }
 
-export function assertVerdicts(t: Test, manifest: string, results: readonly CaseResult[], ms: number): void {
+export function assertVerdicts(t: Test, mode: Mode, manifest: string, results: readonly CaseResult[], ms: number): void {
   const n = counts(results);
-  t.comment(`${manifest}: ${results.length} cases in ${(ms / 1000).toFixed(1)} s: ${n.PASS} pass, ${n.FAIL} fail, ${n.WARN} warn, ${n.INFO} info`);
+  t.comment(`${manifest} in ${mode} mode: ${results.length} cases in ${(ms / 1000).toFixed(1)} s: ${n.PASS} pass, ${n.FAIL} fail, ${n.WARN} warn, ${n.INFO} info`);
   if (process.env['CORPUS_VERBOSE']) for (const r of results) t.comment(line(r));
 
   const fails = results.filter((r) => r.verdict === 'FAIL');
@@ -33,9 +40,9 @@ export function assertVerdicts(t: Test, manifest: string, results: readonly Case
   const ejecting = results.filter((r) => r.ejected.length > 0);
   t.same(ejecting.map(line), [], `${manifest}: no case made the proxy eject a server`);
 
-  const decided = recordedDecisions();
+  const decided = recordedDecisions(mode);
   const undecided = results
     .filter((r) => (r.verdict === 'WARN' || r.verdict === 'INFO') && decided.get(r.id) !== r.verdict)
     .map(line);
-  t.same(undecided, [], `${manifest}: every WARN and INFO is a decision recorded in DECISIONS.md`);
+  t.same(undecided, [], `${manifest}: every WARN and INFO is a decision recorded in ${DECISIONS[mode]}`);
 }

@@ -136,16 +136,25 @@ export class Exchange implements DialHooks {
     seq.next(cb);
   }
 
+  /**
+   * What the client hears when a dial found no server: after a retry, the
+   * failure that started it (a 504 for a stall), not a bare 503.
+   */
+  answerFor(err: UpshiftError): UpshiftError {
+    return this.cause !== null && err.code === 'UPS_ERR_NO_UPSTREAM' ? this.cause : err;
+  }
+
   /** Later attempts go through `versions` only (CONCURRENT: the versions after its legs, or all but its winner). */
   fallBack(versions: readonly VersionState[]): void {
     this.seq?.cancel();
     this.seq = new DialSequence(versions, this);
   }
 
-  /** Stops a connect in progress (the client went away, or the request is over). */
-  cancel(): void {
+  /** The request ends here (the client went away, or the connection closes): no more connects, and judgement hears its story (once). */
+  end(): void {
     this.seq?.cancel();
     this.dropTap();
+    this.decide();
   }
 
   /** Milliseconds the current attempt at `v` waits for its response head. */

@@ -70,6 +70,23 @@ export class ResponseHeadReader {
   }
 
   /**
+   * `feed` for a request's answer: each interim head (1xx other than 101) is
+   * given to `interim` (its bytes at [0, end) of `buf`) and skipped. Returns
+   * the final head (or a 101), null while more is needed, or why the bytes
+   * are refused.
+   */
+  final(chunk: Buffer | null, interim: (buf: Buffer, end: number) => void): ResponseHead | null | string {
+    let info = this.feed(chunk);
+    while (info !== null && typeof info !== 'string' && info.status < 200 && info.status !== 101) {
+      interim(this.buf!, info.end);
+      const more = this.next(info.end);
+      if (more === null || typeof more === 'string') return more;
+      info = this.feed(null);
+    }
+    return info;
+  }
+
+  /**
    * The interim head at [0, end) was dealt with: what followed it is the
    * start of the next head. Returns that (null when nothing followed), or
    * why no more interim heads are taken.

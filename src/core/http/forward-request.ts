@@ -1,3 +1,4 @@
+import { forwardedNode } from './request-checks.js';
 import type { RequestHead } from './request-head.js';
 import { connectionTokens, hop } from './tokens.js';
 
@@ -53,6 +54,26 @@ export function forwardRequestHead(
   if (forwardedFor !== undefined) out += `X-Forwarded-For: ${xff === undefined ? forwardedFor : `${xff}, ${forwardedFor}`}\r\n`;
   if (forwarded !== undefined) out += `Forwarded: ${fwd === undefined ? forwarded : `${fwd}, ${forwarded}`}\r\n`;
   return Buffer.from(out + '\r\n', 'latin1');
+}
+
+/** The forwarding fields the proxy adds (`http.xForwardedFor`, `http.forwarded`). */
+export interface Forwarding {
+  readonly xForwardedFor: boolean;
+  readonly forwarded: boolean;
+}
+
+/**
+ * `forwardRequestHead` with the forwarding fields `opts` asks for.
+ * `remote` (the client's address) is asked only then: it is a system call.
+ */
+export function forwardWith(raw: Buffer, head: RequestHead, websocket: boolean, opts: Forwarding, remote: () => string | null): Buffer {
+  if (!opts.xForwardedFor && !opts.forwarded) return forwardRequestHead(raw, head, websocket, undefined, undefined);
+  const addr = remote();
+  return forwardRequestHead(
+    raw, head, websocket,
+    opts.xForwardedFor ? addr ?? 'unknown' : undefined,
+    opts.forwarded ? `for=${forwardedNode(addr ?? undefined)};proto=http` : undefined,
+  );
 }
 
 /** `raw` without the byte ranges [start, end) listed in `cut` (ascending, disjoint). */

@@ -49,6 +49,16 @@ export function isAmbiguous(head: RequestHead, raw: Buffer, end: number): boolea
   return false;
 }
 
+/** The status http mode refuses a valid request head with before forwarding anything (0: none). */
+export function refusal(head: RequestHead): number {
+  // A reverse proxy never opens tunnels to a target the client names.
+  if (head.method === 'CONNECT') return 405;
+  // RFC 9110 §8.6 lets a recipient accept "5, 5"; origins refuse it. We
+  // cannot forward one reading and let the origin apply another: refuse.
+  if (head.contentLength >= 0 && listedLength(head)) return 400;
+  return 0;
+}
+
 /** A Content-Length field that is a list ("5, 5"), or repeated. */
 export function listedLength(head: RequestHead): boolean {
   let n = 0;

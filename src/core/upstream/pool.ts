@@ -211,6 +211,16 @@ export class UpstreamPool implements ConnectionLimit {
     s.destroy();
   }
 
+  /** A connection opened (or taken, `reused`) for a request that no longer wants it. */
+  unwanted(socket: net.Socket, server: ServerState, reused: boolean): void {
+    if (reused) {
+      this.discard(socket);
+    } else {
+      socket.destroy();
+      this.unadmit(server);
+    }
+  }
+
   /** Idle connections to `server` now. */
   idleCount(server: ServerState): number {
     return this.idle.get(server)?.length ?? 0;

@@ -1,0 +1,448 @@
+import type net from 'node:net';
+import type { ProxyContext } from '../context.js';
+import { BadRequestError, BadResponseError, FirstByteTimeoutError, NoUpstreamError, type UpshiftError } from '../errors.js';
+import { forwardWith } from '../http/forward-request.js';
+import { isAmbiguous, isWebSocket } from '../http/request-checks.js';
+import type { RequestHead } from '../http/request-head.js';
+import { urlRewrite, type UrlRewrite } from '../http/location.js';
+import type { ResponseHead } from '../http/response-head.js';
+import type { Plan } from '../routing/strategies/index.js';
+import type { VersionState } from '../routing/version.js';
+import type { Candidate } from '../upstream/dial.js';
+import { isIdempotent } from '../upstream/failover.js';
+import type { PoolUser, UpstreamPool } from '../upstream/pool.js';
+import type { ServerState } from '../upstream/server.js';
+import { Attempt, type AttemptOwner } from './attempt.js';
+import { replicaOf } from './compare-legs.js';
+import { Concurrent } from './concurrent.js';
+import { PooledLegs, type HttpLegOwner } from './concurrent-legs.js';
+import { Exchange, planFor, type ClientSide } from './exchange.js';
+import { HttpResponse } from './http-response.js';
+import { routingCookies } from './report.js';
+import { RequestBody } from './request-body.js';
+
+/** What the request in flight needs of its http-mode client connection (an interface: no import circle). */
+export interface RequestOwner {
+  readonly id: number;
+  readonly client: net.Socket;
+  readonly clientOpen: boolean;
+  readonly clientEnded: boolean;
+  /** Ends the connection (what `VersionState.open` holds: its version's removal ends it). */
+  destroy(): void;
+  /** `n` bytes of an answer went to the client. */
+  wrote(n: number): void;
+  /** The status of the answer the client gets. */
+  answered(status: number): void;
+  /** An upstream socket's error, for the close report. */
+  noteError(code: string): void;
+  /** Answers the client with the error's status (or cuts it, when part of an answer left) and closes. */
+  fail(err: UpshiftError): void;
+  /** Closes everything at once, without an answer. */
+  abort(reason: string | undefined): void;
+  /** Client bytes that follow the request (a pipelined one). */
+  queue(rest: Buffer): void;
+  /** A 101 to a WebSocket upgrade: the connection pipes the client and `up` (of `v`) from here on; `head` and `rest` go to the client first. */
+  upgraded(up: net.Socket, v: VersionState, head: Buffer, rest: Buffer | null): void;
+  /** The answer was written to the end. `close`: the connection closes after it; `quiet`: nothing more can come from the client unless it is pending. */
+  done(close: boolean, quiet: boolean): void;
+}
+
+type Phase = 'idle' | 'routing' | 'concurrent' | 'exchange';
+
+/**
+ * http mode: the request in flight on a client connection, from its head to
+ * the end of its answer. It is routed by its own cookies, held until a
+ * server is connected, sent (again, from its first byte, when failover says
+ * so), and its answer is framed to the client (`HttpResponse`) — or, after a
+ * 101 to a WebSocket upgrade, the connection takes the upstream over.
+ *
+ *   idle ──▶ routing ──▶ exchange ──▶ (answer written to the end) ──▶ idle
+ *               │  ▲          │  └──▶ idle (101: the connection pipes it)
+ *               │  └─ retry ──┘ (failure before any response byte, idempotent, replay kept)
+ *               └──▶ concurrent ──▶ (winner adopted) exchange
+ *
+ * Invariants:
+ * - The request's bytes (held until connected, kept for a retry) are its
+ *   `RequestBody`'s: see the invariants there.
+ * - An upstream socket is returned to the pool only when its response was
+ *   read to the end by its framing, the request was sent completely, the
+ *   server did not ask to close, and no byte followed the response.
+ * - The pool sends the upstream's events here (one object per connection,
+ *   reused for each request: no closures per request).
+ */
+export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
+  phase: Phase = 'idle';
+  head: RequestHead | null = null;
+  plan: Plan | null = null;
+  /** The request's way through its plan (accounting, failover, judgement's record). */
+  private ex: Exchange | null = null;
+  private websocket = false;
+  /** The request's framing and the bytes held and kept of it. */
+  readonly body: RequestBody;
+  private retryable = false;
+  private closeAfter = false;
+  /** See `isAmbiguous`: answered, then neither connection carries another message. */
+  private ambiguous = false;
+  private concurrent: Concurrent | null = null;
+  /** The upstream, until its head is kept, and its first-byte deadline. */
+  private readonly att: Attempt;
+  /** The answer, as it goes to the client. */
+  private readonly res: HttpResponse;
+  private remote: string | null | undefined;
+
+  constructor(private readonly owner: RequestOwner, private readonly ctx: ProxyContext, readonly pool: UpstreamPool) {
+    const limits = ctx.opts.limits;
+    this.body = new RequestBody(limits.retryBuffer, limits.headSize);
+    this.res = new HttpResponse(limits.responseHeadSize);
+    this.att = new Attempt(this, owner, limits.responseHeadSize);
+  }
+
+  get client(): net.Socket { return this.owner.client; }
+  get clientOpen(): boolean { return this.owner.clientOpen; }
+  /** The version of the last upstream, for the close report. */
+  get version(): VersionState | null { return this.att.version; }
+  /** Part of an answer other than its interim heads went to the client: an answer of ours can no longer take its place. */
+  get partly(): boolean { return this.res.sent !== this.res.interim; }
+
+  // ---------------------------------------------------------------- client side
+
+  /** A request head came (the connection checked what it refuses): frame, route and send it. */
+  start(head: RequestHead, buf: Buffer, end: number): void {
+    this.head = head;
+    this.ambiguous = isAmbiguous(head, buf, end);
+    this.websocket = head.upgrade && isWebSocket(head);
+    this.closeAfter = head.close;
+    this.retryable = isIdempotent(head.method);
+    this.res.next();
+    const out = forwardWith(end === buf.length ? buf : buf.subarray(0, end), head, this.websocket, this.ctx.opts.http, this.remoteOf);
+    this.body.start(out, head.chunked, head.contentLength, this.retryable);
+    this.phase = 'routing';
+    // Body bytes that came with the head are framed before anything is sent:
+    // a malformed chunk line here is refused with nothing forwarded.
+    if (end < buf.length) {
+      const body = buf.subarray(end);
+      const rest = this.body.done ? body : this.bodyBytes(body);
+      if (this.phase !== 'routing') return;
+      if (rest !== null) this.owner.queue(rest);
+    }
+    const plan = planFor(this.ctx, head);
+    this.plan = plan;
+    if (plan.targets.length === 0) {
+      this.owner.fail(new NoUpstreamError('no version is configured'));
+      return;
+    }
+    const ex = this.ex = new Exchange(this.ctx, this.owner.id, plan, head.method, { pool: this.pool, user: this });
+    ex.replica = replicaOf(head, out);
+    if (plan.fanOut > 1 && !this.websocket) {
+      this.phase = 'concurrent';
+      this.concurrent = new Concurrent(new PooledLegs(this, ex), ex);
+      return;
+    }
+    // The usual case first: the chosen version has one server, it is up and
+    // has an idle connection. No failover loop is built unless it fails.
+    const first = plan.targets[0]!;
+    if (first.servers.length === 1 && !this.websocket) {
+      const server = first.servers[0]!;
+      const socket = server.available(Date.now()) ? this.pool.take(server, this) : undefined;
+      if (socket !== undefined) {
+        this.attach(first, server, socket, true);
+        this.writePending();
+        return;
+      }
+    }
+    ex.dial(this.dialedCb);
+  }
+
+  /** remoteAddress asks the kernel each time: once per connection, when a forwarding field wants it. */
+  private readonly remoteOf = (): string | null => (this.remote ??= this.owner.client.remoteAddress ?? null);
+
+  clientData(chunk: Buffer): void {
+    const rest = this.body.done ? chunk : this.bodyBytes(chunk);
+    if (rest !== null) this.owner.queue(rest);
+  }
+
+  /**
+   * Request body bytes: frames them, sends (or holds) the part that belongs
+   * to the request and returns what follows it (the next request), or null.
+   */
+  private bodyBytes(chunk: Buffer): Buffer | null {
+    let piece: Buffer;
+    let rest: Buffer | null;
+    try {
+      [piece, rest] = this.body.split(chunk);
+    } catch (err) {
+      // The request body broke its own framing (invalid chunk): nothing of it goes on.
+      this.owner.fail(new BadRequestError((err as Error).message));
+      return null;
+    }
+    if (this.body.done && this.body.trailers) this.ambiguous = true;
+    if (piece.length > 0) this.sendBody(piece);
+    return rest;
+  }
+
+  private sendBody(piece: Buffer): void {
+    const up = this.att.socket;
+    if (this.phase === 'exchange' && up !== null) {
+      this.body.wrote(piece);
+      if (!up.write(piece)) this.owner.client.pause();
+      return;
+    }
+    if (this.phase === 'concurrent') {
+      this.concurrent!.body(piece);
+      return;
+    }
+    // Not connected yet: hold at most what a retry could replay, then stop reading.
+    if (this.body.hold(piece)) this.owner.client.pause();
+  }
+
+  clientEnd(): void {
+    // A request cut short can never complete; a complete one still gets its answer.
+    if (!this.body.done) this.owner.abort('client closed mid-request');
+    else this.closeAfter = true;
+  }
+
+  /** The client's socket closed. */
+  clientGone(): void {
+    this.phase = 'idle';
+    this.ex?.end();
+    this.concurrent?.abort();
+    this.concurrent = null;
+    const up = this.att.detach();
+    if (up !== null) this.pool.discard(up);
+  }
+
+  clientDrained(): void {
+    if (this.phase === 'exchange') this.att.socket?.resume();
+  }
+
+  /** The connection ends: nothing more of this request is done. */
+  stop(): void {
+    this.phase = 'idle';
+    this.ex?.end();
+    this.ex = null;
+    this.concurrent?.abort();
+    this.concurrent = null;
+    this.body.clear();
+    const up = this.att.detach();
+    if (up !== null) this.pool.discard(up);
+  }
+
+  // -------------------------------------------------------------- upstream side
+
+  private readonly dialedCb = (err: Error | null, c?: Candidate, socket?: net.Socket): void => this.dialed(err, c, socket);
+
+  private dialed(err: Error | null, c?: Candidate, socket?: net.Socket): void {
+    const reused = this.ex?.takeReused() ?? false;
+    if (this.phase !== 'routing') {
+      if (socket !== undefined) this.pool.unwanted(socket, c!.server, reused);
+      return;
+    }
+    if (err !== null || c === undefined || socket === undefined) {
+      this.owner.fail(this.ex!.answerFor(err as UpshiftError));
+      return;
+    }
+    if (!reused) this.pool.adopt(socket, c.server, this);
+    this.attach(c.version, c.server, socket, reused);
+    this.writePending();
+  }
+
+  /** Makes `socket` the upstream of the request. Also used when CONCURRENT hands over its winner. */
+  private attach(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean): void {
+    this.res.body.fresh();
+    this.phase = 'exchange';
+    this.att.start(this.ex!, v, s, socket, reused);
+    // A deadline long against the sweep's period is swept (at most a few
+    // per cent late); a short one gets a timer of its own.
+    this.att.arm(this.ex!.firstByteDeadline(v), this.ctx.sweepEvery * 16);
+  }
+
+  private writePending(): void {
+    this.body.flush(this.att.socket!);
+    const o = this.owner;
+    if (o.clientOpen && !o.client.readableFlowing && !o.clientEnded) o.client.resume();
+  }
+
+  /** CONCURRENT picked `socket` (lent to us already); `buffered` is what it answered so far. */
+  adopt(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean, buffered: Buffer | null): void {
+    this.concurrent = null;
+    this.pool.lend(socket, this);
+    this.body.heldWereSent(this.retryable);
+    this.attach(v, s, socket, reused);
+    this.ex!.fallBack(this.plan!.targets.filter((x) => x !== v));
+    if (buffered !== null && buffered.length > 0) this.upstreamData(socket, buffered);
+    if (this.owner.clientOpen && !this.owner.clientEnded) this.owner.client.resume();
+  }
+
+  /** CONCURRENT failed on every leg without an answer: fall back through the rest of the plan. */
+  fallbackFrom(rest: readonly VersionState[], err: UpshiftError): void {
+    this.concurrent = null;
+    // The whole request is still held unless it outgrew the retry buffer.
+    if (rest.length === 0 || this.body.heldPieces.length === 0 || !this.owner.clientOpen) {
+      this.owner.fail(err);
+      return;
+    }
+    this.phase = 'routing';
+    this.ex!.fallBack(rest);
+    this.ex!.dial(this.dialedCb);
+  }
+
+  upstreamData(socket: net.Socket, chunk: Buffer): void {
+    if (socket !== this.att.socket || this.phase !== 'exchange') return;
+    this.ex?.answerBytes(chunk);
+    if (this.att.inHead) this.att.data(chunk);
+    else this.responseBody(chunk);
+  }
+
+  /** Backend URLs in the answer's head to point at the client's Host, when it has any. */
+  private urlsFor(info: ResponseHead, v: VersionState): UrlRewrite | null {
+    return info.urls ? urlRewrite(this.ctx.opts.rewrite.location, v.spec.servers, this.head?.host) : null;
+  }
+
+  /** The final response head (or a 101) came. */
+  answerHead(info: ResponseHead): void {
+    const att = this.att;
+    if (info.status === 101) {
+      this.switchProtocols(info.end);
+      return;
+    }
+    if (!att.keep(info.status)) return;
+    this.owner.answered(info.status);
+    const res = this.res;
+    const rb = res.body;
+    const head = this.head!;
+    rb.begin(info, head.method);
+    // The client learns where a close-delimited body ends only by our close;
+    // a request still being sent cannot be followed by another on this connection.
+    // A refused upgrade leaves the connection speaking HTTP/1.1 (RFC 9110 §7.8): no close for that.
+    if (rb.toEof || !this.body.done || this.owner.clientEnded || this.ambiguous || this.ctx.draining) this.closeAfter = true;
+    const connection = this.closeAfter ? 'close' : head.versionMinor === 0 ? 'keep-alive' : null;
+    const sent = res.writeHead(this.owner.client, att.reader, info, routingCookies(this.ctx, this.plan!, att.version!), connection, this.urlsFor(info, att.version!));
+    if (sent === -1) {
+      // Mid-body: the client must see a cut response, not a clean end.
+      this.owner.abort(res.broken);
+      return;
+    }
+    this.owner.wrote(sent);
+    if (rb.complete) this.responseDone();
+    else if (res.full) att.socket!.pause();
+  }
+
+  /** Interim heads go on to HTTP/1.1 clients only (RFC 9110 §15.2), never with cookies. */
+  interim(buf: Buffer): void {
+    if (this.head!.versionMinor === 1 && this.owner.clientOpen) this.owner.wrote(this.res.writeInterim(this.owner.client, this.att.reader, buf));
+  }
+
+  private responseBody(chunk: Buffer): void {
+    const res = this.res;
+    const n = res.writeBody(this.owner.client, chunk);
+    if (n === -1) {
+      this.owner.abort(res.broken);
+      return;
+    }
+    this.owner.wrote(n);
+    if (res.body.done) this.responseDone();
+    else if (res.full) this.att.socket!.pause();
+  }
+
+  /** The response was written to the end: the upstream goes back to the pool (or is closed), and the connection goes on. */
+  private responseDone(): void {
+    const socket = this.att.detach()!;
+    this.ex = null;
+    const rb = this.res.body;
+    if (!rb.closes && this.body.done && !rb.dirty && !this.ambiguous && !socket.readableEnded) {
+      socket.resume();
+      this.pool.release(socket);
+    } else {
+      this.pool.discard(socket);
+    }
+    // Nothing more can come from a client that asked to close (or sent its
+    // FIN) once its request was read whole and nothing follows it.
+    const quiet = (this.head!.close || this.owner.clientEnded) && this.body.done && !this.ambiguous;
+    this.head = null;
+    this.plan = null;
+    this.body.clear();
+    // What follows is a new response: an error for the next request may be written whole.
+    this.res.next();
+    this.phase = 'idle';
+    this.owner.done(this.closeAfter, quiet);
+  }
+
+  /** A 101: to a WebSocket upgrade, the two sockets are piped from here on; to anything else, a bad answer. */
+  private switchProtocols(end: number): void {
+    const att = this.att;
+    if (!this.websocket) {
+      att.failed(new BadResponseError(att.server!.key, '101 to a request that asked for no upgrade'), 'bad-response');
+      return;
+    }
+    const buf = att.reader.bytes;
+    const rest = end < buf.length ? buf.subarray(end) : null;
+    const out = this.res.switchedHead(att.reader);
+    const v = att.version!;
+    this.owner.answered(101);
+    this.ex!.head(v, att.server!, 101, { answered: true, replayable: false, clientOpen: this.owner.clientOpen, partial: true });
+    this.phase = 'idle';
+    this.ex = null;
+    this.body.clear();
+    this.owner.upgraded(att.detach()!, v, out, rest);
+  }
+
+  upstreamEnd(socket: net.Socket): void {
+    if (socket !== this.att.socket || this.phase !== 'exchange') return;
+    this.ex?.answerEnd();
+    if (this.att.inHead) this.att.closed();
+    else if (this.res.body.toEof) this.responseDone();
+    else this.owner.abort('upstream closed mid-response');
+  }
+
+  upstreamError(socket: net.Socket, err: Error): void {
+    if (socket !== this.att.socket) return;
+    this.owner.noteError((err as NodeJS.ErrnoException).code ?? err.message);
+    this.upstreamGone();
+  }
+
+  upstreamClose(socket: net.Socket): void {
+    if (socket === this.att.socket) this.upstreamGone();
+  }
+
+  private upstreamGone(): void {
+    if (this.phase !== 'exchange') return;
+    if (this.att.inHead) this.att.closed();
+    else this.owner.abort('upstream reset mid-response');
+  }
+
+  upstreamDrain(socket: net.Socket): void {
+    if (socket === this.att.socket && this.owner.clientOpen) this.owner.client.resume();
+  }
+
+  // ------------------------------------------------------------ failover's side
+
+  /** What failover needs to know of the client's side of the request. */
+  side(partial: boolean): ClientSide {
+    return { answered: this.res.sent !== 0, replayable: this.body.replayable, clientOpen: this.owner.clientOpen, partial };
+  }
+
+  release(socket: net.Socket): void {
+    this.pool.discard(socket);
+  }
+
+  /** Sends the request again, from its first byte, to the next candidate. */
+  redial(): void {
+    this.body.replay();
+    this.phase = 'routing';
+    this.ex!.dial(this.dialedCb);
+  }
+
+  fail(err: UpshiftError): void {
+    this.owner.fail(err);
+  }
+
+  /** A swept first-byte deadline passed. */
+  due(now: number): boolean {
+    return this.att.due(now);
+  }
+
+  firstByteTimeout(): void {
+    const att = this.att;
+    if (this.phase === 'exchange' && att.inHead) att.failed(new FirstByteTimeoutError(att.server!.key), 'timeout');
+  }
+}
