@@ -80,7 +80,8 @@ export function startBackend(name: string, behaviour: 'answer' | 'flaky' | 'hang
 export interface ProxyChild extends Child {
   call<T = any>(op: string, args?: Record<string, unknown>): Promise<T>;
   /** Open fds and RSS read from /proc/<pid> (not by the child itself), after a GC in the child. */
-  usage(): Promise<{ fds: number; rss: number; heapUsed: number; connections: number }>;
+  /** `external`: memory outside the JS heap held by JS objects (Buffers among them), after the GC. */
+  usage(): Promise<{ fds: number; rss: number; heapUsed: number; external: number; connections: number }>;
 }
 
 /**
@@ -104,11 +105,11 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyChild> {
     pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
     c.proc.send({ id, op, ...args });
   });
-  const usage = async (): Promise<{ fds: number; rss: number; heapUsed: number; connections: number }> => {
-    const inner = await call<{ heapUsed: number; connections: number }>('usage');
+  const usage = async (): Promise<{ fds: number; rss: number; heapUsed: number; external: number; connections: number }> => {
+    const inner = await call<{ heapUsed: number; external: number; connections: number }>('usage');
     const pid = c.proc.pid!;
     const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    return { fds: readdirSync(`/proc/${pid}/fd`).length, rss: rssKiB * 1024, heapUsed: inner.heapUsed, connections: inner.connections };
+    return { fds: readdirSync(`/proc/${pid}/fd`).length, rss: rssKiB * 1024, heapUsed: inner.heapUsed, external: inner.external, connections: inner.connections };
   };
   return { ...c, call, usage };
 }

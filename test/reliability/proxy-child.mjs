@@ -19,7 +19,7 @@ function usage() {
   globalThis.gc?.();
   const status = readFileSync('/proc/self/status', 'utf8');
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return { fds: readdirSync('/proc/self/fd').length, rss: rssKiB * 1024, heapUsed: process.memoryUsage().heapUsed, connections: proxy.connections };
+  return { fds: readdirSync('/proc/self/fd').length, rss: rssKiB * 1024, heapUsed: process.memoryUsage().heapUsed, external: process.memoryUsage().external, connections: proxy.connections };
 }
 
 process.on('message', async (m) => {

@@ -288,11 +288,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     if (this.state === 'response-head') this.att!.data(chunk);
   }
 
-  /**
-   * Interim (100 Continue, 103): on to the client now, as it came (no
-   * cookies: they go on the final head). The client is answered from here
-   * on: this request is no longer sent elsewhere.
-   */
+  /** Interim (100 Continue, 103): on to the client now, as it came (cookies go on the final head); no longer sent elsewhere. */
   interim(buf: Buffer, end: number): void {
     this.bytesOut += end;
     this.interimOut += end;
@@ -432,10 +428,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     reportClosed(this.ctx, this, v, this.started);
   }
 
-  /**
-   * The proxy is closing. Stream mode cannot see where an answer ends: a
-   * piping connection is ended once it is quiet (`Tunnel.quiet`).
-   */
+  /** The proxy is closing; stream mode cannot see where an answer ends: a piping connection ends once quiet (`Tunnel.quiet`). */
   drain(_now: number): void {
     if (this.state === 'piping' && this.tunnel!.quiet(this.bytesIn + this.bytesOut)) this.abort('closed by proxy');
   }
