@@ -130,21 +130,35 @@ function servers(v: Row): string {
   return v.launch ? `${v.launch.state}${v.launch.message ? ` (${v.launch.message})` : ''}${list ? ` ${list}` : ''}` : list;
 }
 
+const SPINNER = ['|', '/', '-', '\\'];
+
 /** Follows a container version's start until it is ready or failed. */
 async function follow(t: ApiTarget, uuid: string, seconds: number): Promise<void> {
   const end = Date.now() + seconds * 1000;
   let last = '';
+  // On a terminal the current state is redrawn in place behind a spinner; elsewhere each change is a line.
+  const tty = process.stdout.isTTY === true;
+  let frame = 0;
+  const draw = (line: string, final: boolean): void => {
+    if (!tty) {
+      if (line !== last) process.stdout.write(`  ${line}\n`);
+    } else {
+      process.stdout.write(`\r\x1b[2K${final ? ' ' : SPINNER[frame++ % SPINNER.length]} ${line}${final ? '\n' : ''}`);
+    }
+    last = line;
+  };
   while (Date.now() < end) {
     const { data } = await call(t, 'GET', `/configuration/cluster/${uuid}`);
     const launch = (data as { cluster: Row }).cluster.launch;
     if (launch === undefined) return;
     const line = `${launch.state}${launch.message ? `: ${launch.message}` : ''}`;
-    if (line !== last) process.stdout.write(`  ${line}\n`);
-    last = line;
+    const final = launch.state === 'ready' || launch.state === 'failed';
+    draw(line, final);
     if (launch.state === 'ready') return;
     if (launch.state === 'failed') fail(`version ${uuid} failed to start: ${launch.message ?? 'no reason given'}`);
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, tty ? 100 : 500));
   }
+  if (tty) process.stdout.write('\n');
   fail(`version ${uuid} is not ready after ${seconds}s (still starting; see upshift status)`);
 }
 
