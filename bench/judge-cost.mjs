@@ -2,7 +2,7 @@
 // What the judgement costs per request: upshift with two versions, the newest
 // judged (`judge.enabled: true`, the default) or not, side by side.
 //
-//   node bench/judge-cost.mjs [--requests N] [--rounds R] [--dist DIR]
+//   node bench/judge-cost.mjs [--requests N] [--rounds R] [--dist DIR] [--cases stream,http]
 //
 // Per case (http keep-alive, http new connection per request, stream new
 // connection per request) both proxies run at once, each in its own process;
@@ -18,7 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values: argv } = parseArgs({
-  options: { requests: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '9' }, dist: { type: 'string' } },
+  options: { requests: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '9' }, dist: { type: 'string' }, cases: { type: 'string' } },
 });
 const here = import.meta.dirname;
 const dist = path.resolve(argv.dist ?? path.join(here, '..', 'dist'));
@@ -89,7 +89,7 @@ const cases = [
   { name: 'http keep-alive', mode: 'http', keepAlive: true },
   { name: 'http new connection', mode: 'http', keepAlive: false },
   { name: 'stream new connection', mode: 'stream', keepAlive: false },
-];
+].filter((c) => argv.cases === undefined || argv.cases.split(',').some((w) => c.name.startsWith(w)));
 const rows = [];
 try {
   for (const c of cases) {
