@@ -1,5 +1,5 @@
 import t from 'tap';
-import { backend, get } from '../helpers/net.js';
+import { backend, get, until } from '../helpers/net.js';
 import { api, config, runBinary, startBinary, tmpDir, writeJson } from './helpers.js';
 
 // The comparison as an operator sees it: `upshift diff ID`, /status and /metrics.
@@ -18,7 +18,10 @@ t.test('upshift diff prints the differing fields; /metrics counts comparisons an
   const cluster = { uuid: 'v2', version: '2.0.0', servers: [{ hostname: '127.0.0.1', port: v2.port }], upgradeTransition: { mode: 'CONCURRENT' } };
   t.equal((await api(s.apiPort, 'PUT', '/configuration/cluster', { cluster })).status, 202);
   for (let i = 0; i < 30; i++) await get(s.proxyPort);
-  const st = (await api(s.apiPort, 'GET', '/status')).json.versions.find((v: { uuid: string }) => v.uuid === 'v2');
+  // A comparison ends when the slower leg's answer has been read to its end, after the client got the faster one.
+  const v2Status = async () => (await api(s.apiPort, 'GET', '/status')).json.versions.find((v: { uuid: string }) => v.uuid === 'v2');
+  await until(async () => (await v2Status()).state === 'rolled-back', 10_000, 50);
+  const st = await v2Status();
   t.match(st, { state: 'rolled-back', rolledBack: { reason: 'differences', evidence: { field: 'items[].price' } } });
   t.match(st.comparison, { enabled: true, noiseBaseline: { available: false }, differences: [{ field: 'items[].price', sample: { newest: '2', previous: '1' } }] });
   t.equal(st.comparison.differences.length, 1, 'the ignored timestamp is not a difference');
