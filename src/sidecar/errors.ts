@@ -72,11 +72,20 @@ export class BodyTooLargeError extends UpshiftError {
   }
 }
 
-/** The shared store (etcd) cannot be reached: a change is refused rather than made on this host alone. */
+/**
+ * The shared store (etcd) cannot be reached, or refuses this host (`field`
+ * names the config field at fault: a password, a CA): a change is refused
+ * rather than made on this host alone.
+ */
 export class StoreUnavailableError extends UpshiftError {
-  constructor(endpoints: readonly string[], reason: string) {
-    super('UPS_ERR_STORE_UNAVAILABLE', `store etcd (${endpoints.join(', ')}) is unreachable: ${reason}; nothing was changed, this host keeps serving the last applied versions`, 'store.etcd');
+  /** What went wrong, without the store's name (`/status` shows it). */
+  readonly reason: string;
+
+  constructor(endpoints: readonly string[], reason: string, field = 'store.etcd') {
+    const what = field === 'store.etcd' ? `is unreachable: ${reason}` : `cannot be used: ${field}: ${reason}`;
+    super('UPS_ERR_STORE_UNAVAILABLE', `store etcd (${endpoints.join(', ')}) ${what}; nothing was changed, this host keeps serving the last applied versions`, field);
     this.name = 'StoreUnavailableError';
+    this.reason = field === 'store.etcd' ? reason : `${field}: ${reason}`;
   }
 }
 

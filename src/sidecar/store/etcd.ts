@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ExponentialBackoff, noop } from 'cockatiel';
 import { Etcd3, type IKeyValue, type IOptions, type Lease, type Watcher } from 'etcd3';
 import { ConfigError, StoreUnavailableError } from '../errors.js';
+import { probe, refusalOf } from './diagnose.js';
 import type { EtcdConfig } from './types.js';
 
 /** One key as the store module uses it: text, with the revisions that guard updates. */
@@ -54,6 +55,8 @@ function readPem(file: string | undefined, field: string): Buffer | undefined {
  */
 export class EtcdClient {
   private readonly client: Etcd3;
+  /** The TLS files as read at start: a probe uses the same ones as the client. */
+  private readonly pems: { ca?: Buffer | undefined; cert?: Buffer | undefined; key?: Buffer | undefined } = {};
 
   constructor(readonly config: EtcdConfig) {
     const tls = config.tls;
@@ -68,17 +71,32 @@ export class EtcdClient {
       const rootCertificate = readPem(tls.ca, 'store.etcd.tls.ca');
       const privateKey = readPem(tls.key, 'store.etcd.tls.key');
       const certChain = readPem(tls.cert, 'store.etcd.tls.cert');
-      // grpc wants a root certificate object; without a CA file it uses the system's roots.
-      options.credentials = { rootCertificate: rootCertificate ?? Buffer.alloc(0), ...(privateKey ? { privateKey } : {}), ...(certChain ? { certChain } : {}) };
+      // Without a CA file, grpc must get no root certificate at all to use the system's CAs (an empty one trusts nothing).
+      options.credentials = { rootCertificate: rootCertificate as Buffer, ...(privateKey ? { privateKey } : {}), ...(certChain ? { certChain } : {}) };
+      this.pems = { ca: rootCertificate, cert: certChain, key: privateKey };
     }
     this.client = new Etcd3(options);
   }
 
-  /** The failure said as the REST API and the logs say it. */
+  /** The failure said as the REST API and the logs say it: the field at fault when etcd refused this host (credentials, permissions). */
   unavailable(err: unknown): StoreUnavailableError {
     if (err instanceof StoreUnavailableError) return err;
+    const refusal = refusalOf(err, this.config);
+    if (refusal !== undefined) return new StoreUnavailableError(this.config.endpoints, refusal.cause, refusal.field);
     const msg = (err as Error)?.message ?? String(err);
     return new StoreUnavailableError(this.config.endpoints, msg.replace(/\s+/g, ' ').slice(0, 200));
+  }
+
+  /**
+   * `unavailable(err)`, made precise when the client could only say that no
+   * connection was established: a probe of the endpoints names the cause
+   * (an untrusted certificate, a refused client certificate, no TLS, refused).
+   */
+  async diagnose(err: unknown): Promise<StoreUnavailableError> {
+    const e = this.unavailable(err);
+    if (e.field !== 'store.etcd' || !/UNAVAILABLE|No connection established|DEADLINE/i.test(e.reason)) return e;
+    const fault = await probe(this.config, this.pems).catch(() => undefined);
+    return fault === undefined ? e : new StoreUnavailableError(this.config.endpoints, fault.cause, fault.field);
   }
 
   /** Every key under `prefix`, and the revision the listing is of. */

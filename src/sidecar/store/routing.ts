@@ -15,7 +15,7 @@ export interface SharedHost extends ApplyTarget {
 
 /** `fleet` in `GET /status`: the store's state as this host sees it, and every host. */
 export interface SharedStatus extends FleetStatus {
-  store: { kind: 'etcd'; endpoints: string[]; prefix: string; state: StoreState; since: string; error?: string; servedFrom: ServedFrom };
+  store: { kind: 'etcd'; endpoints: string[]; prefix: string; state: StoreState; since: string; error?: string; field?: string; servedFrom: ServedFrom };
   self: string;
 }
 
@@ -82,7 +82,8 @@ export class SharedRouting {
       self: this.hostId,
       store: {
         kind: 'etcd', endpoints: this.config.endpoints, prefix: this.config.prefix, state: s.state, since: s.stateSince,
-        ...(s.lastError !== undefined ? { error: s.lastError } : {}), servedFrom: s.servedFrom,
+        ...(s.lastError !== undefined ? { error: s.lastError } : {}), ...(s.failure !== undefined && s.failure.field !== 'store.etcd' ? { field: s.failure.field } : {}),
+        servedFrom: s.servedFrom,
       },
       ...this.fleet.status(s.configRevision),
     };

@@ -61,6 +61,8 @@ export class SharedStore {
   state: StoreState = 'connecting';
   stateSince = new Date().toISOString();
   lastError: string | undefined;
+  /** Why etcd cannot be used now: what a change is refused with (its `field` names the config at fault, when one is). */
+  failure: StoreUnavailableError | undefined;
   servedFrom: ServedFrom = 'etcd';
   /** Set while the store's versions are applied: the proxy events this causes are not new decisions. */
   applying = false;
@@ -110,7 +112,7 @@ export class SharedStore {
       return;
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
-      this.unreachable(err.message);
+      this.unreachable(await this.client.diagnose(err));
     }
     const cached = await this.opts.cache?.load();
     const list = cached ?? seed();
@@ -181,7 +183,7 @@ export class SharedStore {
         this.watcher = undefined;
         this.relist();
       },
-      disconnected: (err) => this.unreachable(err.message),
+      disconnected: (err) => this.unreachable(this.client.unavailable(err)),
       connected: () => this.reachable(),
     });
   }
@@ -247,12 +249,21 @@ export class SharedStore {
     this.cacheTimer.unref();
   }
 
-  private unreachable(reason: string): void {
-    this.lastError = reason;
-    if (this.state === 'unreachable' || this.closed) return;
+  private unreachable(e: StoreUnavailableError): void {
+    const was = this.failure;
+    this.lastError = e.reason;
+    this.failure = e;
+    if (this.closed) return;
+    // A fault named by field (a password, a CA) is the operator's to fix: said as an error, once per cause.
+    const named = e.field !== 'store.etcd';
+    if (named && (this.state !== 'unreachable' || was?.reason !== e.reason)) {
+      this.log.error({ event: 'store', state: 'unreachable', field: e.field, err: e.reason }, `etcd cannot be used: ${e.reason}; serving the last applied versions, changes answer 503 until it is fixed`);
+    } else if (!named && this.state !== 'unreachable') {
+      this.log.warn({ event: 'store', state: 'unreachable', err: e.reason }, `etcd is unreachable (${e.reason}): serving the last applied versions, changes answer 503 until it returns`);
+    }
+    if (this.state === 'unreachable') return;
     this.state = 'unreachable';
     this.stateSince = new Date().toISOString();
-    this.log.warn({ event: 'store', state: 'unreachable', err: reason }, `etcd is unreachable (${reason}): serving the last applied versions, changes answer 503 until it returns`);
   }
 
   private reachable(): void {
@@ -262,6 +273,7 @@ export class SharedStore {
     this.state = 'connected';
     this.stateSince = new Date().toISOString();
     this.lastError = undefined;
+    this.failure = undefined;
     if (was === 'unreachable') this.log.info({ event: 'store', state: 'connected', revision: this.configRevision }, 'etcd is reachable again: caught up');
     for (const fn of this.reconnected) fn();
   }
@@ -269,8 +281,8 @@ export class SharedStore {
   /** Lists everything again and watches anew; on failure, tries again with backoff. */
   private relist(): void {
     if (this.closed) return;
-    this.connect().catch((err: Error) => {
-      this.unreachable(err.message);
+    this.connect().catch(async (err: unknown) => {
+      this.unreachable(await this.client.diagnose(err));
       this.retryLater();
     });
   }
@@ -324,7 +336,7 @@ export class SharedStore {
       txn.delete.push(this.keys.version(e.uuid));
     }
     if (txn.compare.length === 0) return;
-    if (this.servedFrom !== 'etcd') throw new StoreUnavailableError(this.opts.config.endpoints, this.lastError ?? 'not connected yet');
+    if (this.servedFrom !== 'etcd') throw this.failure ?? new StoreUnavailableError(this.opts.config.endpoints, 'not connected yet');
     txn.put.push({ key: this.keys.changed, value: new Date().toISOString() });
     const res = await this.client.txn(txn);
     if (!res.succeeded) {
@@ -347,7 +359,7 @@ export class SharedStore {
       if (h === undefined) return false;
       const next = fn(h.entry);
       if (next === undefined) return true;
-      if (this.servedFrom !== 'etcd') throw new StoreUnavailableError(this.opts.config.endpoints, this.lastError ?? 'not connected yet');
+      if (this.servedFrom !== 'etcd') throw this.failure ?? new StoreUnavailableError(this.opts.config.endpoints, 'not connected yet');
       const key = this.keys.version(uuid);
       const res = await this.client.txn({
         compare: [{ key, target: 'Mod', value: h.modRevision }],

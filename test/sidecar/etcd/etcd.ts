@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
@@ -44,9 +45,24 @@ export interface EtcdServer {
   client: Etcd3;
 }
 
-function healthy(port: number): Promise<boolean> {
+/** An etcd serving its clients over TLS: its certificate and key, and the CA of the client certificates it asks for (`clientCA`). */
+export interface EtcdTls {
+  ca: string;
+  cert: string;
+  key: string;
+  /** Client certificates are required, signed by this CA. */
+  clientCA?: string;
+  /** The certificate the test's own calls present (with `clientCA`). */
+  client?: { cert: string; key: string };
+}
+
+function healthy(port: number, tls: EtcdTls | undefined): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/health', agent: false, timeout: 1000 }, (res) => {
+    const opts = { host: '127.0.0.1', port, path: '/health', agent: false, timeout: 1000 };
+    const get = tls === undefined
+      ? (cb: (res: http.IncomingMessage) => void) => http.get(opts, cb)
+      : (cb: (res: http.IncomingMessage) => void) => https.get({ ...opts, ca: readFileSync(tls.ca), ...(tls.client ? { cert: readFileSync(tls.client.cert), key: readFileSync(tls.client.key) } : {}) }, cb);
+    const req = get((res) => {
       let text = '';
       res.on('data', (d: Buffer) => { text += d.toString(); });
       res.on('end', () => resolve(res.statusCode === 200 && text.includes('true')));
@@ -56,27 +72,34 @@ function healthy(port: number): Promise<boolean> {
   });
 }
 
-/** Starts an etcd of its own; it is killed when the test ends. `extra` are more flags. */
-export async function startEtcd(t: Tap, bin: string, extra: string[] = []): Promise<EtcdServer> {
+/** Starts an etcd of its own; it is killed when the test ends. `extra` are more flags; with `tls` it serves its clients over TLS only. */
+export async function startEtcd(t: Tap, bin: string, extra: string[] = [], tls?: EtcdTls): Promise<EtcdServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'upshift-etcd-'));
   const clientPort = await freePort();
   const peerPort = await freePort();
-  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const endpoint = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${clientPort}`;
+  const tlsArgs = tls === undefined ? [] : [
+    '--cert-file', tls.cert, '--key-file', tls.key,
+    ...(tls.clientCA !== undefined ? ['--client-cert-auth', '--trusted-ca-file', tls.clientCA] : []),
+  ];
   let child: ChildProcess | undefined;
   const args = [
     '--name', 'test', '--data-dir', dir,
     '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
     '--listen-peer-urls', `http://127.0.0.1:${peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-    '--initial-cluster', `test=http://127.0.0.1:${peerPort}`, '--log-level', 'error', ...extra,
+    '--initial-cluster', `test=http://127.0.0.1:${peerPort}`, '--log-level', 'error', ...tlsArgs, ...extra,
   ];
   const server: EtcdServer = {
     endpoint,
-    client: new Etcd3({ hosts: endpoint }),
+    client: new Etcd3({
+      hosts: endpoint,
+      ...(tls !== undefined ? { credentials: { rootCertificate: readFileSync(tls.ca), ...(tls.client ? { certChain: readFileSync(tls.client.cert), privateKey: readFileSync(tls.client.key) } : {}) } } : {}),
+    }),
     async start() {
       child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       child.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
-      if (!(await until(() => healthy(clientPort), 20_000, 100))) throw new Error(`etcd did not start: ${err}`);
+      if (!(await until(() => healthy(clientPort, tls), 20_000, 100))) throw new Error(`etcd did not start: ${err}`);
     },
     async kill(signal: NodeJS.Signals = 'SIGKILL') {
       const c = child;
