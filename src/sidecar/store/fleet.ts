@@ -12,6 +12,8 @@ const PUBLISH_EVERY = 1000;
 const SILENT_AFTER = 3000;
 /** A host gone from the store is still shown as silent for this long (ms). */
 const FORGET_AFTER = 10 * 60_000;
+/** How long a host that stops may take to say it leaves (ms): a stop is not held up by an etcd that is away. */
+const LEAVE_WAIT = 1500;
 
 /** One host as `GET /status` shows it under `fleet.hosts`. */
 export interface FleetHost extends HostRecord {
@@ -42,7 +44,7 @@ export class Fleet {
   private readonly hosts = new Map<string, { record: HostRecord; goneAt?: number }>();
   private lease: Lease | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private publishing = false;
+  private publishing: Promise<void> | undefined;
   private again = false;
   private closed = false;
 
@@ -65,13 +67,12 @@ export class Fleet {
   publish(): void {
     // Not before `start`: the record names addresses that are not known yet.
     if (this.closed || this.timer === undefined) return;
-    if (this.publishing) {
+    if (this.publishing !== undefined) {
       this.again = true;
       return;
     }
-    this.publishing = true;
-    void this.write().finally(() => {
-      this.publishing = false;
+    this.publishing = this.write(this.describe()).finally(() => {
+      this.publishing = undefined;
       if (this.again) {
         this.again = false;
         this.publish();
@@ -79,8 +80,7 @@ export class Fleet {
     });
   }
 
-  private async write(): Promise<void> {
-    const record = this.describe();
+  private async write(record: HostRecord): Promise<void> {
     try {
       if (this.lease === undefined) {
         const lease = this.client.lease(LEASE_TTL);
@@ -98,7 +98,7 @@ export class Fleet {
     }
   }
 
-  /** Host records from the watch (`value` undefined: the lease ran out), or a whole new listing. */
+  /** Host records from the watch (`value` undefined: the lease ran out; `left` set: the host stopped cleanly), or a whole new listing. */
   onHosts(changes: Array<{ id: string; value: string | undefined }>, reset: boolean): void {
     const now = Date.now();
     if (reset) {
@@ -112,7 +112,10 @@ export class Fleet {
         continue;
       }
       try {
-        this.hosts.set(id, { record: JSON.parse(value) as HostRecord });
+        const record = JSON.parse(value) as HostRecord;
+        // A host that stopped is no longer part of the fleet: not a silent one to watch for.
+        if (record.left !== undefined) this.hosts.delete(id);
+        else this.hosts.set(id, { record });
       } catch {
         this.log.warn({ event: 'fleet', host: id }, `ignoring the unreadable record of host ${id}`);
       }
@@ -133,12 +136,35 @@ export class Fleet {
     return { revision, converged: hosts.every((h) => h.silent || h.converged), hosts, silent: hosts.filter((h) => h.silent).map((h) => h.id) };
   }
 
-  /** Stops publishing and revokes the lease: the host leaves the fleet at once. */
+  /**
+   * Stops publishing and leaves the fleet at once: a last record saying it
+   * left (so the other hosts drop it instead of showing it silent), then
+   * the lease revoked. Waits at most `LEAVE_WAIT` ms; a host that could not
+   * say so ages out as a killed one does.
+   */
   async close(): Promise<void> {
+    if (this.closed) return;
+    const started = this.timer !== undefined;
     this.closed = true;
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.lease?.revoke().catch(() => {});
+    const lease = this.lease;
     this.lease = undefined;
+    if (!started || lease === undefined) return;
+    const leave = async (): Promise<void> => {
+      // After the write in flight: a refresh landing after the last record would bring the host back.
+      await this.publishing;
+      const record = { ...this.describe(), left: new Date().toISOString() };
+      await lease.put(this.keys.host(this.hostId)).value(JSON.stringify(record)).exec();
+      await lease.revoke();
+    };
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      leave().catch((err: Error) => this.log.debug({ event: 'fleet', err: err.message }, `cannot say this host leaves: ${err.message}`)),
+      new Promise((r) => { timer = setTimeout(r, LEAVE_WAIT); }),
+    ]);
+    clearTimeout(timer);
+    // Revoked, or given up: either way the client stops keeping it alive.
+    lease.release();
   }
 }

@@ -23,4 +23,6 @@ export interface HostRecord {
   versions: Array<{ uuid: string; version: string; state: string; share: number; serversUp: number; servers: number; launch?: string }>;
   /** When it wrote this record (ISO 8601): a record that stops being refreshed is a host gone silent. */
   at: string;
+  /** Set in the last record of a host that stops cleanly (ISO 8601): the other hosts drop it at once. */
+  left?: string;
 }
