@@ -25,7 +25,7 @@ export class Changes {
     private readonly store: StateStore | undefined,
     private readonly log: Logger,
     private readonly current: () => StoredCluster[],
-    private readonly sharedStore?: { commit(current: StoredCluster[], next: StoredCluster[]): Promise<void> },
+    private readonly sharedStore?: { commit(current: StoredCluster[], next: StoredCluster[], reason?: 'api' | 'retired'): Promise<void> },
   ) {}
 
   /** The changes go to a shared store and are applied from its watch. */
@@ -40,9 +40,12 @@ export class Changes {
     return run;
   }
 
-  /** Commits `next` to the store (when there is one); throws `StateFileError` when it cannot (a shared store: see `SharedStore.commit`). */
-  async commit(next: StoredCluster[]): Promise<void> {
-    if (this.sharedStore !== undefined) return this.sharedStore.commit(this.current(), next);
+  /**
+   * Commits `next` to the store (when there is one); throws `StateFileError` when it cannot (a shared store: see `SharedStore.commit`).
+   * `reason`: why the versions it leaves out are removed (a shared store tells every host).
+   */
+  async commit(next: StoredCluster[], reason?: 'api' | 'retired'): Promise<void> {
+    if (this.sharedStore !== undefined) return this.sharedStore.commit(this.current(), next, reason);
     if (this.store === undefined) return;
     try {
       await this.store.save(() => next);

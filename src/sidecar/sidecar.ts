@@ -132,7 +132,7 @@ export class Sidecar implements ClusterService {
     return {
       proxy: this.proxy,
       add: (entry) => this.adoptStored(entry),
-      remove: (uuid) => this.removeApplied(uuid),
+      remove: (uuid, reason) => this.removeApplied(uuid, reason),
       describe: () => hostRecord(this.proxyAddress, this.apiAddress, this.proxy.status().versions, (uuid) => this.launches.get(uuid)?.info.state),
     };
   }
@@ -271,8 +271,8 @@ export class Sidecar implements ClusterService {
     const json = this.proxy.getVersion(id);
     if (json === undefined) throw new VersionNotFoundError(id);
     const view = this.view(json);
-    await this.changes.commit(this.snapshot().filter((e) => e.uuid !== id));
-    // Shared: every host, this one included, removes it from the store's watch.
+    await this.changes.commit(this.snapshot().filter((e) => e.uuid !== id), reason);
+    // Shared: every host, this one included, removes it from the store's watch (for this reason).
     if (!this.changes.shared) this.removeApplied(id, reason);
     this.metrics.change('remove');
     return view;

@@ -1,13 +1,14 @@
 import { compareVersions, type Proxy, type RollbackReason, type VersionStatus } from '../../core/index.js';
 import type { StoredCluster } from '../store.js';
+import type { RemoveReason } from './keys.js';
 
 /** What applying the shared versions needs of the sidecar. */
 export interface ApplyTarget {
   readonly proxy: Proxy;
   /** Adds a stored version as a restart does (share and standing included); its containers start on this host. */
   add(entry: StoredCluster): void;
-  /** Removes a version: no new traffic, its connections drain, its containers stop. */
-  remove(uuid: string): void;
+  /** Removes a version: no new traffic, its connections drain, its containers stop; `reason` as the deciding host gave it. */
+  remove(uuid: string, reason: RemoveReason): void;
 }
 
 /** A version as the store holds it, with the revision it was created at (the later of two equal versions is the newer). */
@@ -70,11 +71,11 @@ function applyDynamic(proxy: Proxy, e: StoredCluster, st: VersionStatus): void {
  * one's standing and GRADUAL share set. A version that cannot be applied
  * here is reported and skipped: the others still apply.
  */
-export function applyStored(target: ApplyTarget, held: Held[], onError: (uuid: string, err: Error) => void): void {
+export function applyStored(target: ApplyTarget, held: Held[], onError: (uuid: string, err: Error) => void, removals: ReadonlyMap<string, RemoveReason> = new Map()): void {
   const { proxy } = target;
   const wanted = new Set(held.map((h) => h.entry.uuid));
   for (const v of proxy.listVersions()) {
-    if (!wanted.has(v.uuid)) target.remove(v.uuid);
+    if (!wanted.has(v.uuid)) target.remove(v.uuid, removals.get(v.uuid) ?? 'api');
   }
   for (const { entry } of [...newestFirst(held)].reverse()) {
     try {

@@ -6,6 +6,7 @@ import type { ApplyTarget } from './apply.js';
 import { Contributions } from './contributions.js';
 import { Fleet, type FleetStatus } from './fleet.js';
 import { SharedStore, type ServedFrom, type StoreState } from './shared.js';
+import type { RemoveReason } from './keys.js';
 import type { EtcdConfig, HostRecord } from './types.js';
 
 /** What the shared routing needs of the sidecar: applying versions, and this host's own view for its record. */
@@ -72,8 +73,8 @@ export class SharedRouting {
   }
 
   /** Commits a REST change; see `SharedStore.commit`. */
-  commit(current: StoredCluster[], next: StoredCluster[]): Promise<void> {
-    return this.store.commit(current, next);
+  commit(current: StoredCluster[], next: StoredCluster[], reason?: RemoveReason): Promise<void> {
+    return this.store.commit(current, next, reason);
   }
 
   status(): SharedStatus {

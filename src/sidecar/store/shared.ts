@@ -5,7 +5,7 @@ import { StoreConflictError, StoreUnavailableError } from '../errors.js';
 import type { StateStore, StoredCluster } from '../store.js';
 import { applyStored, canonical, newestFirst, type ApplyTarget, type Held } from './apply.js';
 import { EtcdClient, type StoredKey, type Txn } from './etcd.js';
-import { Keys } from './keys.js';
+import { changedValue, Keys, removalsIn, type RemoveReason } from './keys.js';
 import type { EtcdConfig } from './types.js';
 
 export type StoreState = 'connecting' | 'connected' | 'unreachable';
@@ -141,7 +141,7 @@ export class SharedStore {
     const now = new Date().toISOString();
     const res = await this.client.txn({
       compare: [{ key: this.keys.seeded, target: 'Create', value: 0 }],
-      put: [{ key: this.keys.seeded, value: now }, { key: this.keys.changed, value: now }, ...[...list].reverse().map((e) => ({ key: this.keys.version(e.uuid), value: JSON.stringify(e) }))],
+      put: [{ key: this.keys.seeded, value: now }, { key: this.keys.changed, value: changedValue() }, ...[...list].reverse().map((e) => ({ key: this.keys.version(e.uuid), value: JSON.stringify(e) }))],
     });
     return res.succeeded;
   }
@@ -149,14 +149,18 @@ export class SharedStore {
   private load(revision: number, kvs: StoredKey[]): void {
     this.held.clear();
     const hosts: Array<{ id: string; value: string }> = [];
+    let removals = new Map<string, RemoveReason>();
     for (const kv of kvs) {
       if (kv.key.startsWith(this.keys.versions)) this.hold(kv);
       else if (kv.key.startsWith(this.keys.hosts)) hosts.push({ id: kv.key.slice(this.keys.hosts.length), value: kv.value });
-      else if (kv.key === this.keys.changed) this.configRevision = kv.modRevision;
+      else if (kv.key === this.keys.changed) {
+        this.configRevision = kv.modRevision;
+        removals = removalsIn(kv.value);
+      }
     }
     this.servedFrom = 'etcd';
     this.opts.onHosts(hosts, true);
-    this.apply();
+    this.apply(removals);
     this.advance(revision);
     for (const fn of this.configChanged) fn();
   }
@@ -191,6 +195,7 @@ export class SharedStore {
   private onChanges(revision: number, events: Array<{ type: 'put' | 'delete'; kv: StoredKey }>): void {
     let versions = false;
     let configRevision = this.configRevision;
+    const removals = new Map<string, RemoveReason>();
     const hosts: Array<{ id: string; value: string | undefined }> = [];
     for (const { type, kv } of events) {
       if (kv.key.startsWith(this.keys.versions)) {
@@ -201,10 +206,11 @@ export class SharedStore {
         hosts.push({ id: kv.key.slice(this.keys.hosts.length), value: type === 'put' ? kv.value : undefined });
       } else if (kv.key === this.keys.changed && type === 'put') {
         configRevision = kv.modRevision;
+        for (const [uuid, reason] of removalsIn(kv.value)) removals.set(uuid, reason);
       }
     }
     if (hosts.length > 0) this.opts.onHosts(hosts, false);
-    if (versions) this.apply();
+    if (versions) this.apply(removals);
     this.advance(revision);
     if (configRevision !== this.configRevision) {
       this.configRevision = configRevision;
@@ -212,11 +218,12 @@ export class SharedStore {
     }
   }
 
-  private apply(): void {
+  /** Routes what the store holds; `removals` are the reasons given for versions removed (else `api`). */
+  private apply(removals?: ReadonlyMap<string, RemoveReason>): void {
     if (this.target === undefined) return;
     this.applying = true;
     try {
-      applyStored(this.target, this.entries(), (uuid, err) => this.log.error({ event: 'store', uuid, err: err.message }, `version ${uuid} cannot be applied here: ${err.message}`));
+      applyStored(this.target, this.entries(), (uuid, err) => this.log.error({ event: 'store', uuid, err: err.message }, `version ${uuid} cannot be applied here: ${err.message}`), removals);
     } finally {
       this.applying = false;
     }
@@ -313,10 +320,11 @@ export class SharedStore {
    * each version that differs is written only if the store still holds the
    * revision of it this host applied (a new one only if its uuid is free),
    * so a change made from a stale view is refused, never lost. Resolves once
-   * this host applied it. Throws `StoreUnavailableError`, `VersionExistsError`
-   * or `StoreConflictError`.
+   * this host applied it. `reason` is why the versions it removes go (every
+   * host removes them for it). Throws `StoreUnavailableError`,
+   * `VersionExistsError` or `StoreConflictError`.
    */
-  async commit(current: StoredCluster[], next: StoredCluster[]): Promise<void> {
+  async commit(current: StoredCluster[], next: StoredCluster[], reason: RemoveReason = 'api'): Promise<void> {
     const before = new Map(current.map((e) => [e.uuid, canonical(e)]));
     const txn: Required<Txn> = { compare: [], put: [], delete: [] };
     let created: string | undefined;
@@ -337,7 +345,7 @@ export class SharedStore {
     }
     if (txn.compare.length === 0) return;
     if (this.servedFrom !== 'etcd') throw this.failure ?? new StoreUnavailableError(this.opts.config.endpoints, 'not connected yet');
-    txn.put.push({ key: this.keys.changed, value: new Date().toISOString() });
+    txn.put.push({ key: this.keys.changed, value: changedValue(new Map(txn.delete.map((k) => [k.slice(this.keys.versions.length), reason]))) });
     const res = await this.client.txn(txn);
     if (!res.succeeded) {
       if (created !== undefined) throw new VersionExistsError(created);
@@ -363,7 +371,7 @@ export class SharedStore {
       const key = this.keys.version(uuid);
       const res = await this.client.txn({
         compare: [{ key, target: 'Mod', value: h.modRevision }],
-        put: [{ key, value: JSON.stringify(next) }, { key: this.keys.changed, value: new Date().toISOString() }],
+        put: [{ key, value: JSON.stringify(next) }, { key: this.keys.changed, value: changedValue() }],
       });
       // Either way the store is at res.revision: once the watch is there, the held entry is current.
       await this.applied(res.revision);
