@@ -3,9 +3,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { EtcdConfig } from './types.js';
 
-/** Why etcd cannot be used, as precisely as this host can tell: the config field at fault and the cause. */
+/** Why etcd cannot be used, as precisely as this host can tell: the config field at fault (none when etcd is just away) and the cause. */
 export interface StoreFault {
-  field: string;
+  field: string | undefined;
   cause: string;
 }
 
@@ -68,7 +68,8 @@ function tlsFault(err: NodeJS.ErrnoException, url: string, config: EtcdConfig): 
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO') {
     return { field: 'store.etcd.endpoints', cause: `${url} does not answer TLS (an http:// endpoint?) (${code})` };
   }
-  return { field: 'store.etcd.endpoints', cause: `cannot connect to ${url}: ${code !== '' ? `${code} ` : ''}${err.message}` };
+  // Refused, reset, no route: etcd is away (or the endpoint is wrong), not a credential to fix.
+  return { field: undefined, cause: `cannot connect to ${url}: ${err.message}` };
 }
 
 /** The CAs the etcd client trusts without `tls.ca`: gRPC reads GRPC_DEFAULT_SSL_ROOTS_FILE_PATH when it is set, else Node's. */
@@ -94,7 +95,7 @@ function probeEndpoint(url: string, config: EtcdConfig, files: { ca?: Buffer | u
       socket.destroy();
       resolve(fault);
     };
-    const timer = setTimeout(() => finish({ field: 'store.etcd.endpoints', cause: `${url} did not answer within ${PROBE_DEADLINE} ms` }), PROBE_DEADLINE);
+    const timer = setTimeout(() => finish({ field: undefined, cause: `${url} did not answer within ${PROBE_DEADLINE} ms` }), PROBE_DEADLINE);
     timer.unref();
     const socket: net.Socket = secure
       ? tls.connect({
@@ -118,5 +119,6 @@ function probeEndpoint(url: string, config: EtcdConfig, files: { ca?: Buffer | u
  */
 export async function probe(config: EtcdConfig, files: { ca?: Buffer | undefined; cert?: Buffer | undefined; key?: Buffer | undefined }): Promise<StoreFault | undefined> {
   const faults = await Promise.all(config.endpoints.map((url) => probeEndpoint(url, config, files)));
-  return faults.find((f) => f !== undefined);
+  // A fault in the config first: it is the one to fix.
+  return faults.find((f) => f?.field !== undefined) ?? faults.find((f) => f !== undefined);
 }

@@ -82,7 +82,7 @@ export class EtcdClient {
   unavailable(err: unknown): StoreUnavailableError {
     if (err instanceof StoreUnavailableError) return err;
     const refusal = refusalOf(err, this.config);
-    if (refusal !== undefined) return new StoreUnavailableError(this.config.endpoints, refusal.cause, refusal.field);
+    if (refusal !== undefined) return new StoreUnavailableError(this.config.endpoints, refusal.cause, refusal.field ?? 'store.etcd');
     const msg = (err as Error)?.message ?? String(err);
     return new StoreUnavailableError(this.config.endpoints, msg.replace(/\s+/g, ' ').slice(0, 200));
   }
@@ -96,7 +96,7 @@ export class EtcdClient {
     const e = this.unavailable(err);
     if (e.field !== 'store.etcd' || !/UNAVAILABLE|No connection established|DEADLINE/i.test(e.reason)) return e;
     const fault = await probe(this.config, this.pems).catch(() => undefined);
-    return fault === undefined ? e : new StoreUnavailableError(this.config.endpoints, fault.cause, fault.field);
+    return fault === undefined ? e : new StoreUnavailableError(this.config.endpoints, fault.cause, fault.field ?? 'store.etcd');
   }
 
   /** Every key under `prefix`, and the revision the listing is of. */

@@ -6,7 +6,7 @@ import { backends } from '../../helpers/proxy.js';
 import { containersOf, engineName, engineOrExplain, ensureAppImages, removeContainersOf, testSidecarId } from '../../docker/engine.js';
 import { app, until, waitLaunch } from '../../docker/sidecar-env.js';
 import { api } from '../helpers.js';
-import { allAnswer, answer, etcdOrExplain, hostConfig, startEtcd, startHost } from './etcd.js';
+import { allAnswer, answer, etcdOrExplain, hostConfig, startEtcd, startHost, type Host } from './etcd.js';
 
 // Two sidecars sharing etcd, on one real Docker engine: a container version added through one
 // host's config API starts its own container on each host and routes on each once ready there;
@@ -24,9 +24,9 @@ if (bin !== undefined && docker !== undefined) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'upshift-fleet-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const prefix = `/upshift/containers-${process.pid}/`;
-    const hosts = [];
+    const hosts: Host[] = [];
     for (const id of ids) hosts.push(await startHost(t, dir, id, hostConfig(etcd, prefix, id, a!.port, { dockerHost: engineName(), drainTimeout: 300 })));
-    const [hostA, hostB] = hosts as [typeof hosts[0], typeof hosts[0]];
+    const [hostA, hostB] = hosts as [Host, Host];
     t.ok(await allAnswer(hosts, 'a') >= 0, 'both hosts route the seeded v1');
 
     const put = await api(hostA.apiPort, 'PUT', '/configuration/cluster', { cluster: { uuid: 'v2', version: '2.0.0', containers: app('2') } });
