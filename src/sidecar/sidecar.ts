@@ -267,6 +267,12 @@ export class Sidecar implements ClusterService {
     return this.changes.run(() => this.removeCommitted(id, reason));
   }
 
+  /** A version the proxy retired: removed as the API removes one; with etcd away, once it returns. */
+  retireCluster(id: string): Promise<ClusterView> {
+    const remove = (): Promise<ClusterView> => this.removeCluster(id, 'retired');
+    return this.shared === undefined ? remove() : this.shared.untilCommitted(remove);
+  }
+
   private async removeCommitted(id: string, reason: 'api' | 'retired' = 'api'): Promise<ClusterView> {
     const json = this.proxy.getVersion(id);
     if (json === undefined) throw new VersionNotFoundError(id);
@@ -349,7 +355,7 @@ export async function startSidecar(config: unknown, deps: SidecarDeps = {}): Pro
   let proxy: Proxy;
   // A version that retires is removed as the API removes one (the store forgets it, its containers stop).
   let sidecar: Sidecar | undefined;
-  const retire = (uuid: string): Promise<unknown> => (sidecar !== undefined ? sidecar.removeCluster(uuid, 'retired') : Promise.resolve());
+  const retire = (uuid: string): Promise<unknown> => (sidecar !== undefined ? sidecar.retireCluster(uuid) : Promise.resolve());
   try {
     proxy = await createProxy(withActiveHealth(cfg.proxy), { retire });
   } catch (err) {

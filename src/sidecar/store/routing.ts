@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { VersionStatus } from '../../core/index.js';
+import { StoreConflictError, StoreUnavailableError } from '../errors.js';
 import type { StateStore, StoredCluster } from '../store.js';
 import type { ApplyTarget } from './apply.js';
 import { Contributions } from './contributions.js';
@@ -19,6 +20,9 @@ export interface SharedStatus extends FleetStatus {
   store: { kind: 'etcd'; endpoints: string[]; prefix: string; state: StoreState; since: string; error?: string; field?: string; servedFrom: ServedFrom };
   self: string;
 }
+
+/** How often a change this host decided is tried again while etcd is away, at most (ms). */
+const UNCOMMITTED_RETRY = 5000;
 
 /** This host's own part of its record, from its proxy's status. */
 export function hostRecord(proxy: { host: string; port: number }, api: { host: string; port: number }, versions: VersionStatus[], launchOf: (uuid: string) => string | undefined): Pick<HostRecord, 'addresses' | 'versions'> {
@@ -47,12 +51,46 @@ export class SharedRouting {
   private readonly fleet: Fleet;
   private contributions: Contributions | undefined;
   private host: SharedHost | undefined;
+  /** Changes waiting for etcd to return (see `untilCommitted`). */
+  private waiting: Array<(go: boolean) => void> = [];
+  private closed = false;
 
   constructor(private readonly config: EtcdConfig, readonly hostId: string, private readonly log: Logger, cache: StateStore | undefined) {
     this.store = new SharedStore({ config, hostId, log, cache, onHosts: (changes, reset) => this.fleet.onHosts(changes, reset) });
     this.fleet = new Fleet(this.store.client, this.store.keys, hostId, () => this.record(), log.child({ component: 'fleet' }));
     this.store.onConfigRevision(() => this.fleet.publish());
     this.store.onReconnect(() => this.fleet.publish());
+    this.store.onReconnect(() => this.wake(true));
+  }
+
+  private wake(go: boolean): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const w of waiting) w(go);
+  }
+
+  /**
+   * Runs a change this host decided by itself (a retirement), which no
+   * caller is there to retry: again at once after a conflict (a few times),
+   * and again once etcd is reachable when it was not.
+   */
+  async untilCommitted<T>(change: () => Promise<T>): Promise<T> {
+    for (let conflicts = 0, waits = 0; ; ) {
+      try {
+        return await change();
+      } catch (err) {
+        if (err instanceof StoreConflictError && ++conflicts < 4) continue;
+        if (!(err instanceof StoreUnavailableError) || this.closed) throw err;
+        if (waits++ === 0) this.log.info({ event: 'store', err: err.reason }, 'etcd is away: a change this host decided waits for it to return');
+        // On its return, or after a while anyway: a call can fail while the watch never noticed an outage.
+        const go = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(true), UNCOMMITTED_RETRY);
+          timer.unref();
+          this.waiting.push((g) => { clearTimeout(timer); resolve(g); });
+        });
+        if (!go) throw err;
+      }
+    }
   }
 
   private record(): HostRecord {
@@ -91,6 +129,8 @@ export class SharedRouting {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.wake(false);
     this.contributions?.close();
     await this.fleet.close();
     await this.store.close();
