@@ -25,7 +25,7 @@ const UNTRUSTED = new Set([
  * carry etcd's message): credentials and permissions. Undefined for
  * anything else (unreachable, timed out).
  */
-export function refusalOf(err: unknown, config: EtcdConfig): StoreFault | undefined {
+export function refusalOf(err: unknown, config: EtcdConfig): { field: string; cause: string } | undefined {
   const msg = (err as Error | undefined)?.message ?? '';
   const user = config.username !== undefined ? `user "${config.username}"` : 'no user';
   if (/authentication failed|invalid user ID or password/.test(msg)) {
@@ -63,7 +63,7 @@ function tlsFault(err: NodeJS.ErrnoException, url: string, config: EtcdConfig): 
     return { field: 'store.etcd.tls.cert', cause: `etcd at ${url} asks for a client certificate (give store.etcd.tls.cert and key) (${code})` };
   }
   if (/ALERT_BAD_CERTIFICATE|ALERT_UNKNOWN_CA|CERTIFICATE_REQUIRED|ALERT_CERTIFICATE/.test(code)) {
-    return { field: 'store.etcd.tls.cert', cause: `etcd at ${url} refused the client certificate ${config.tls?.cert} (not signed by a CA it trusts?) (${code})` };
+    return { field: 'store.etcd.tls.cert', cause: `etcd at ${url} refused the client certificate${config.tls?.cert !== undefined ? ` ${config.tls.cert}` : ''} (not signed by a CA it trusts?) (${code})` };
   }
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO') {
     return { field: 'store.etcd.endpoints', cause: `${url} does not answer TLS (an http:// endpoint?) (${code})` };

@@ -82,7 +82,7 @@ export class EtcdClient {
   unavailable(err: unknown): StoreUnavailableError {
     if (err instanceof StoreUnavailableError) return err;
     const refusal = refusalOf(err, this.config);
-    if (refusal !== undefined) return new StoreUnavailableError(this.config.endpoints, refusal.cause, refusal.field ?? 'store.etcd');
+    if (refusal !== undefined) return new StoreUnavailableError(this.config.endpoints, refusal.cause, refusal.field);
     const msg = (err as Error)?.message ?? String(err);
     return new StoreUnavailableError(this.config.endpoints, msg.replace(/\s+/g, ' ').slice(0, 200));
   }
