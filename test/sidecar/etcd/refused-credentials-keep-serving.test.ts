@@ -47,7 +47,7 @@ t.test('a wrong password, an untrusted CA, a prefix not granted: named, and the 
     t.match(put.json?.error, { code: 'UPS_ERR_STORE_UNAVAILABLE', field, message: cause }, `${what}: with a coded error naming ${field} and the cause`);
     t.ok(h.logs.some((l) => l.includes('"level":50') && l.includes(`"field":"${field}"`) && cause.test(l)), `${what}: the log says it as an error`);
     // Retrying with backoff, it stays up and serving.
-    await new Promise((r) => setTimeout(r, 2500));
+    await new Promise((r) => setTimeout(r, 1500));
     t.equal(h.child.exitCode, null, `${what}: the process is still running`);
     t.equal(await answer(h), 'b', `${what}: and still serving`);
   };
