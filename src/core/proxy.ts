@@ -14,9 +14,9 @@ import { drain } from './drain.js';
 import { routingShares, upAt } from './routing/shares.js';
 import { RoutingTable } from './routing/table.js';
 import {
-  patchVersion, toClusterJSON, validateVersion, type BalancingPolicy, type ClusterJSON, type ServerAddress,
-  type TransitionInput, type VersionInput,
+  patchVersion, toClusterJSON, validateVersion, type BalancingPolicy, type ClusterJSON, type ServerAddress, type VersionInput,
 } from './routing/spec.js';
+import type { TransitionInput } from './routing/transition.js';
 import type { RollbackReason } from './routing/standing.js';
 import type { VersionState } from './routing/version.js';
 import { SessionCounter } from './sessions/counter.js';
