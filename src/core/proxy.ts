@@ -362,6 +362,7 @@ export class Proxy {
       // The sweep keeps running while connections drain: in http mode it ends lingering closes.
       await drain(this.conns, opts.drainTimeout ?? 10_000, (now) => { for (const c of this.conns) c.drain(now); });
       clearInterval(this.sweeper);
+      this.comparer.close();
       this.pool.close();
       await closed;
     })();
