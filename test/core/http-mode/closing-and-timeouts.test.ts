@@ -191,7 +191,7 @@ t.test('close(): a kept-alive connection gets the answer in flight with Connecti
     s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
   });
   s.write('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n');
-  await until(() => text.length > 0, 2000);
+  t.ok(await until(() => text.length > 0, 2000), 'the first answer came');
   s.write('GET /2 HTTP/1.1\r\nHost: x\r\n\r\n');
   await sleep(50);
   const started = Date.now();
