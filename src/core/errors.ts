@@ -9,7 +9,8 @@ export class UpshiftError extends Error {
 
   constructor(code: string, message: string, field?: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'UpshiftError';
+    // The class's own name (`InvalidOptionError`), so a subclass need not repeat it.
+    this.name = new.target.name;
     this.code = code;
     this.field = field;
   }
@@ -21,93 +22,65 @@ export class UpshiftError extends Error {
   }
 }
 
-/** A proxy option is missing, of the wrong type or out of range. */
-export class InvalidOptionError extends UpshiftError {
-  constructor(field: string, message: string) {
-    super('UPS_ERR_INVALID_OPTION', `${field}: ${message}`, field);
-    this.name = 'InvalidOptionError';
-  }
+/**
+ * The one way a coded error class is made (fastify's `createError`): its code, its message from
+ * the constructor's arguments and, for a validation error, the field it names.
+ * `class X extends coded('UPS_ERR_X', (what: string) => `${what} failed`) {}`
+ */
+export function coded<A extends unknown[]>(code: string, message: (...args: A) => string, field?: string | ((...args: A) => string)): CodedErrorClass<A> {
+  return class extends UpshiftError {
+    constructor(...args: A) {
+      super(code, message(...args), typeof field === 'function' ? field(...args) : field);
+    }
+  };
 }
+
+/** What `coded` makes: an `UpshiftError` constructed from `A`. */
+export interface CodedErrorClass<A extends unknown[]> {
+  new (...args: A): UpshiftError;
+}
+
+/** A validation error's message: the field, then the rule it breaks. */
+const fieldFirst = (field: string, message: string): string => `${field}: ${message}`;
+const firstArgument = (field: string): string => field;
+
+/** A proxy option is missing, of the wrong type or out of range. */
+export class InvalidOptionError extends coded('UPS_ERR_INVALID_OPTION', fieldFirst, firstArgument) {}
 
 /** A version (the seed's "cluster" object) does not validate. */
-export class InvalidVersionError extends UpshiftError {
-  constructor(field: string, message: string) {
-    super('UPS_ERR_INVALID_VERSION', `${field}: ${message}`, field);
-    this.name = 'InvalidVersionError';
-  }
-}
+export class InvalidVersionError extends coded('UPS_ERR_INVALID_VERSION', fieldFirst, firstArgument) {}
 
 /** No version with that id. */
-export class VersionNotFoundError extends UpshiftError {
-  constructor(id: string) {
-    super('UPS_ERR_VERSION_NOT_FOUND', `no version with id ${JSON.stringify(id)}`, 'uuid');
-    this.name = 'VersionNotFoundError';
-  }
-}
+export class VersionNotFoundError extends coded('UPS_ERR_VERSION_NOT_FOUND', (id: string) => `no version with id ${JSON.stringify(id)}`, 'uuid') {}
 
 /** A version with that id exists already. */
-export class VersionExistsError extends UpshiftError {
-  constructor(id: string) {
-    super('UPS_ERR_VERSION_EXISTS', `a version with id ${JSON.stringify(id)} exists already`, 'uuid');
-    this.name = 'VersionExistsError';
-  }
-}
+export class VersionExistsError extends coded('UPS_ERR_VERSION_EXISTS', (id: string) => `a version with id ${JSON.stringify(id)} exists already`, 'uuid') {}
 
 /** A rollback needs another version to send traffic to, and none is left that is not rolled back. */
-export class NoRollbackTargetError extends UpshiftError {
-  constructor(id: string) {
-    super('UPS_ERR_NO_ROLLBACK_TARGET', `version ${JSON.stringify(id)} cannot be rolled back: no other version is left to take its traffic`, 'uuid');
-    this.name = 'NoRollbackTargetError';
-  }
-}
+export class NoRollbackTargetError extends coded('UPS_ERR_NO_ROLLBACK_TARGET',
+  (id: string) => `version ${JSON.stringify(id)} cannot be rolled back: no other version is left to take its traffic`, 'uuid') {}
 
 /** Every candidate server of every eligible version failed or is ejected. */
-export class NoUpstreamError extends UpshiftError {
-  constructor(message = 'no version can serve this request') {
-    super('UPS_ERR_NO_UPSTREAM', message);
-    this.name = 'NoUpstreamError';
-  }
-}
+export class NoUpstreamError extends coded('UPS_ERR_NO_UPSTREAM', (message: string = 'no version can serve this request') => message) {}
 
 /** TCP connect to an upstream server did not finish within `timeouts.connect`. */
-export class ConnectTimeoutError extends UpshiftError {
-  constructor(server: string) {
-    super('UPS_ERR_CONNECT_TIMEOUT', `connect to ${server} timed out`);
-    this.name = 'ConnectTimeoutError';
-  }
-}
+export class ConnectTimeoutError extends coded('UPS_ERR_CONNECT_TIMEOUT', (server: string) => `connect to ${server} timed out`) {}
 
 /** TCP connect to an upstream server failed (refused, unreachable, reset). */
 export class ConnectError extends UpshiftError {
   constructor(server: string, cause: Error) {
     super('UPS_ERR_CONNECT', `connect to ${server} failed: ${(cause as NodeJS.ErrnoException).code ?? cause.message}`, undefined, { cause });
-    this.name = 'ConnectError';
   }
 }
 
 /** The upstream closed or reset before a complete response head arrived. */
-export class UpstreamClosedError extends UpshiftError {
-  constructor(server: string) {
-    super('UPS_ERR_UPSTREAM_CLOSED', `${server} closed the connection before a response head`);
-    this.name = 'UpstreamClosedError';
-  }
-}
+export class UpstreamClosedError extends coded('UPS_ERR_UPSTREAM_CLOSED', (server: string) => `${server} closed the connection before a response head`) {}
 
 /** The upstream sent no response head within the first-byte deadline. */
-export class FirstByteTimeoutError extends UpshiftError {
-  constructor(server: string) {
-    super('UPS_ERR_FIRST_BYTE_TIMEOUT', `${server} sent no response head in time`);
-    this.name = 'FirstByteTimeoutError';
-  }
-}
+export class FirstByteTimeoutError extends coded('UPS_ERR_FIRST_BYTE_TIMEOUT', (server: string) => `${server} sent no response head in time`) {}
 
 /** The upstream's response head does not parse or is too large. */
-export class BadResponseError extends UpshiftError {
-  constructor(server: string, reason: string) {
-    super('UPS_ERR_BAD_RESPONSE', `${server} sent an invalid response head: ${reason}`);
-    this.name = 'BadResponseError';
-  }
-}
+export class BadResponseError extends coded('UPS_ERR_BAD_RESPONSE', (server: string, reason: string) => `${server} sent an invalid response head: ${reason}`) {}
 
 /**
  * A server's answer was dropped to try another candidate (its status is one
@@ -117,41 +90,20 @@ export class BadResponseError extends UpshiftError {
 export class UpstreamStatusError extends UpshiftError {
   constructor(server: string, readonly status: number) {
     super('UPS_ERR_UPSTREAM_STATUS', `${server} answered ${status}`);
-    this.name = 'UpstreamStatusError';
   }
 }
 
 /** The client's request head is not valid HTTP/1.1 (see `reason`). */
-export class BadRequestError extends UpshiftError {
-  constructor(reason: string) {
-    super('UPS_ERR_BAD_REQUEST', reason);
-    this.name = 'BadRequestError';
-  }
-}
+export class BadRequestError extends coded('UPS_ERR_BAD_REQUEST', (reason: string) => reason) {}
 
 /** The client's request head exceeds `limits.headSize`. */
-export class HeadTooLargeError extends UpshiftError {
-  constructor(limit: number) {
-    super('UPS_ERR_HEAD_TOO_LARGE', `request head larger than ${limit} bytes`);
-    this.name = 'HeadTooLargeError';
-  }
-}
+export class HeadTooLargeError extends coded('UPS_ERR_HEAD_TOO_LARGE', (limit: number) => `request head larger than ${limit} bytes`) {}
 
 /** The client did not send a complete request head within `timeouts.head`. */
-export class HeadTimeoutError extends UpshiftError {
-  constructor() {
-    super('UPS_ERR_HEAD_TIMEOUT', 'request head not received in time');
-    this.name = 'HeadTimeoutError';
-  }
-}
+export class HeadTimeoutError extends coded('UPS_ERR_HEAD_TIMEOUT', () => 'request head not received in time') {}
 
 /** The proxy is closing and accepts no new work. */
-export class ProxyClosedError extends UpshiftError {
-  constructor() {
-    super('UPS_ERR_CLOSED', 'the proxy is closed');
-    this.name = 'ProxyClosedError';
-  }
-}
+export class ProxyClosedError extends coded('UPS_ERR_CLOSED', () => 'the proxy is closed') {}
 
 /**
  * The one place that maps a failure to the status a client sees

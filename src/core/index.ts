@@ -7,13 +7,14 @@ export { ProxyEventEmitter, EVENT_NAMES, CHANNEL_PREFIX } from './events.js';
 export type { ProxyEvents, ProxyEventName } from './events.js';
 export * from './errors.js';
 export {
-  validateVersion, validateServers, validateTransition, inferMode, toClusterJSON, isValidVersionId, patchVersion,
-  TRANSITION_MODES, BALANCING_POLICIES, DEFAULT_SESSION_TIMEOUT, DEFAULT_PERCENTAGE_STEP,
-  DEFAULT_CONCURRENT_VERSIONS, DEFAULT_SIDE_EFFECT_METHODS, DEFAULT_VERSION,
+  validateVersion, validateServers, toClusterJSON, isValidVersionId, patchVersion, BALANCING_POLICIES, DEFAULT_VERSION,
 } from './routing/spec.js';
-export type {
-  VersionInput, VersionSpec, TransitionInput, Transition, TransitionMode, ServerAddress, ClusterJSON, BalancingPolicy, PatchedVersion,
-} from './routing/spec.js';
+export type { VersionInput, VersionSpec, ServerAddress, ClusterJSON, BalancingPolicy, PatchedVersion } from './routing/spec.js';
+export {
+  validateTransition, inferMode, TRANSITION_MODES, DEFAULT_SESSION_TIMEOUT, DEFAULT_PERCENTAGE_STEP,
+  DEFAULT_CONCURRENT_VERSIONS, DEFAULT_SIDE_EFFECT_METHODS,
+} from './routing/transition.js';
+export type { TransitionInput, Transition, TransitionMode } from './routing/transition.js';
 export { compareVersions } from './routing/order.js';
 export { ROLLBACK_REASONS } from './routing/standing.js';
 export type { RollbackReason, Standing } from './routing/standing.js';

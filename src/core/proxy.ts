@@ -14,9 +14,9 @@ import { drain } from './drain.js';
 import { routingShares, upAt } from './routing/shares.js';
 import { RoutingTable } from './routing/table.js';
 import {
-  patchVersion, toClusterJSON, validateVersion, type BalancingPolicy, type ClusterJSON, type ServerAddress,
-  type TransitionInput, type VersionInput,
+  patchVersion, toClusterJSON, validateVersion, type BalancingPolicy, type ClusterJSON, type ServerAddress, type VersionInput,
 } from './routing/spec.js';
+import type { TransitionInput } from './routing/transition.js';
 import type { RollbackReason } from './routing/standing.js';
 import type { VersionState } from './routing/version.js';
 import { SessionCounter } from './sessions/counter.js';
@@ -362,6 +362,7 @@ export class Proxy {
       // The sweep keeps running while connections drain: in http mode it ends lingering closes.
       await drain(this.conns, opts.drainTimeout ?? 10_000, (now) => { for (const c of this.conns) c.drain(now); });
       clearInterval(this.sweeper);
+      this.comparer.close();
       this.pool.close();
       await closed;
     })();

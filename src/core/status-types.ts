@@ -1,7 +1,7 @@
 import type { ComparisonStatus } from './compare/comparer.js';
 import type { JudgementStatus } from './judge/judge.js';
 import type { RetireStatus } from './routing/retire.js';
-import type { TransitionMode } from './routing/spec.js';
+import type { TransitionMode } from './routing/transition.js';
 import type { RollbackReason } from './routing/standing.js';
 import type { ServerHealth } from './upstream/server.js';
 

@@ -28,7 +28,7 @@ for (const mode of MODES) t.test(`${mode}: connections that leave without a byte
   const port = proxy.address.port;
   // Warm up (lazy handles, timers) before taking the baseline.
   await burst(port, 10, null, 'fin');
-  await until(() => proxy.connections === 0);
+  t.ok(await until(() => proxy.connections === 0), 'the warm-up connections are gone');
   const baseline = await openFds();
 
   await burst(port, 500, null, 'fin');

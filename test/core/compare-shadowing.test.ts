@@ -78,7 +78,7 @@ for (const mode of MODES) {
       for (let i = 0; i < 200; i++) t.equal((await get(proxy.address.port)).headers['x-backend'], 'v2');
       for (let i = 0; i < 50; i++) await get(proxy.address.port, { method: 'POST', body: 'x' });
       const v2 = () => proxy.status().versions.find((v) => v.uuid === 'v2')!;
-      await until(() => v2().comparison.compared === o!.requests.length);
+      t.ok(await until(() => v2().comparison.compared === o!.requests.length), 'every copy compared');
       const shadowed = o!.requests.length;
       t.ok(shadowed >= 15 && shadowed <= 70, `${shadowed} of 200 GETs shadowed`);
       t.ok(o!.requests.every((r) => r.method === 'GET'), 'no POST was copied');

@@ -18,7 +18,7 @@ for (const mode of MODES) t.test(`${mode}: typed events and diagnostics_channel 
   t.teardown(() => diagnostics_channel.unsubscribe('upshift:route', onRoute));
   const added = proxy.addVersion({ version: '1.0', servers: at(b!) });
   t.equal((await get(proxy.address.port)).body, 'v1');
-  await until(() => seen.includes('connection:close'));
+  t.ok(await until(() => seen.includes('connection:close')), 'the connection closed');
   await proxy.removeVersion(added.uuid);
   t.same(seen, ['version:add', 'connection:open', 'upstream:connect', 'route', 'connection:close', 'version:remove']);
   t.match(routed, [{ proxyId: proxy.id, uuid: added.uuid, version: '1.0', mode: 'INSTANT', reason: 'newest' }]);

@@ -1,8 +1,8 @@
 import net from 'node:net';
 import t from 'tap';
-import { api, startBinary, tmpDir, writeJson } from '../sidecar/helpers.js';
-import { containersOf, engineName, engineOrExplain, ensureAppImages, fetchText, removeContainersOf, testSidecarId } from './engine.js';
-import { app, body, until, waitLaunch } from './sidecar-env.js';
+import { api } from '../sidecar/helpers.js';
+import { containersOf, engineOrExplain, ensureAppImages, fetchText } from './engine.js';
+import { app, body, sidecarWithV1, until, waitLaunch } from './sidecar-env.js';
 
 // A SESSION upgrade between container versions on a real engine, with
 // `retire: "when-drained"` on v1: v1 stays while a session that began on it
@@ -28,20 +28,7 @@ if (docker !== undefined) {
   await ensureAppImages();
 
   t.test('SESSION upgrade: v1 is retired after its last session idled out and its last connection closed, its container removed', async (t) => {
-    const dir = tmpDir(t);
-    const sidecarId = testSidecarId('retire');
-    t.teardown(() => removeContainersOf(docker!, sidecarId));
-    const cfgFile = writeJson(dir, 'upshift.json', {
-      proxy: { port: 0, host: '127.0.0.1' },
-      configService: { port: 0 },
-      dockerHost: engineName(),
-      sidecarId,
-      stateFile: `${dir}/state.json`,
-      drainTimeout: 300,
-      cluster: { uuid: 'v1', version: '1.0.0', containers: app('1'), retire: 'when-drained' },
-    });
-    const sc = await startBinary(t, ['--config', cfgFile]);
-    await waitLaunch(sc, 'v1', 'ready');
+    const { sc, sidecarId } = await sidecarWithV1(t, docker!, 'retire', { retire: 'when-drained' });
     const session = 'dynsoftup=v1';
     t.equal(body(await fetchText('127.0.0.1', sc.proxyPort, '/', { cookie: session })), 'upshift-test-app version 1');
 

@@ -17,8 +17,11 @@ export interface SidecarEnv { dir: string; sidecarId: string; cfgFile: string; s
 
 type T = { teardown(fn: () => void | Promise<void>): void };
 
-/** A sidecar (its own sidecar id and state file) with v1 (uuid "v1") as a container, started and ready. */
-export async function sidecarWithV1(t: T, docker: Docker, name: string): Promise<SidecarEnv> {
+/**
+ * A sidecar (its own sidecar id and state file) with v1 (uuid "v1") as a container, started and
+ * ready; `cluster` adds fields to v1 (`{ retire: 'when-drained' }`).
+ */
+export async function sidecarWithV1(t: T, docker: Docker, name: string, cluster: Record<string, unknown> = {}): Promise<SidecarEnv> {
   const dir = tmpDir(t);
   const sidecarId = testSidecarId(name);
   t.teardown(() => removeContainersOf(docker, sidecarId));
@@ -29,7 +32,7 @@ export async function sidecarWithV1(t: T, docker: Docker, name: string): Promise
     sidecarId,
     stateFile: `${dir}/state.json`,
     drainTimeout: 300,
-    cluster: { uuid: 'v1', version: '1.0.0', containers: app('1', { environment: { DB_PASSWORD: SECRET } }) },
+    cluster: { uuid: 'v1', version: '1.0.0', containers: app('1', { environment: { DB_PASSWORD: SECRET } }), ...cluster },
   });
   const sc = await startBinary(t, ['--config', cfgFile]);
   await waitLaunch(sc, 'v1', 'ready');

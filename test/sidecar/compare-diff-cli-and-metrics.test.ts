@@ -20,7 +20,7 @@ t.test('upshift diff prints the differing fields; /metrics counts comparisons an
   for (let i = 0; i < 30; i++) await get(s.proxyPort);
   // A comparison ends when the slower leg's answer has been read to its end, after the client got the faster one.
   const v2Status = async () => (await api(s.apiPort, 'GET', '/status')).json.versions.find((v: { uuid: string }) => v.uuid === 'v2');
-  await until(async () => (await v2Status()).state === 'rolled-back', 10_000, 50);
+  t.ok(await until(async () => (await v2Status()).state === 'rolled-back', 10_000, 50), 'v2 rolled back');
   const st = await v2Status();
   t.match(st, { state: 'rolled-back', rolledBack: { reason: 'differences', evidence: { field: 'items[].price' } } });
   t.match(st.comparison, { enabled: true, noiseBaseline: { available: false }, differences: [{ field: 'items[].price', sample: { newest: '2', previous: '1' } }] });

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import t from 'tap';
+import type { Test } from 'tap';
 import { InvalidVersionError, type ServerAddress } from '../../src/core/index.js';
 import { startSidecar, type Launcher, type LaunchProgress, type LaunchSpec } from '../../src/sidecar/index.js';
 import { backend, get, until, type Backend } from '../helpers/net.js';
@@ -66,13 +67,20 @@ const base = (v1Port: number, stateFile?: string) => ({
   ...(stateFile ? { stateFile } : {}),
 });
 
-t.test('a containers version: 202 at once, starting, ready, routed; died falls back; DELETE drains then stops', async (t) => {
+/** v1 on a real backend, a fake launcher and a sidecar using it (optionally with a state file), all closed at the end. */
+async function withLauncher(t: Test, stateFile?: string, before: (launcher: FakeLauncher) => void = () => {}) {
   const v1 = await backend('v1');
   t.teardown(() => v1.close());
   const launcher = new FakeLauncher();
   t.teardown(() => launcher.destroyAll());
-  const sc = await startSidecar(base(v1.port), { launcher });
+  before(launcher);
+  const sc = await startSidecar(base(v1.port, stateFile), { launcher });
   t.teardown(() => sc.close({ drainTimeout: 0 }));
+  return { launcher, sc };
+}
+
+t.test('a containers version: 202 at once, starting, ready, routed; died falls back; DELETE drains then stops', async (t) => {
+  const { launcher, sc } = await withLauncher(t);
   const A = sc.apiAddress.port;
   const P = sc.proxyAddress.port;
   t.same(launcher.reconciled, [], 'reconcile runs at startup');
@@ -108,14 +116,8 @@ t.test('a containers version: 202 at once, starting, ready, routed; died falls b
 });
 
 t.test('a launch that fails says why and leaves traffic where it was', async (t) => {
-  const v1 = await backend('v1');
-  t.teardown(() => v1.close());
-  const launcher = new FakeLauncher();
-  t.teardown(() => launcher.destroyAll());
-  launcher.open('bad');
   const dir = tmpDir(t);
-  const sc = await startSidecar(base(v1.port, `${dir}/state.json`), { launcher });
-  t.teardown(() => sc.close({ drainTimeout: 0 }));
+  const { launcher, sc } = await withLauncher(t, `${dir}/state.json`, (l) => l.open('bad'));
   t.equal((await api(sc.apiAddress.port, 'PUT', '/configuration/cluster', { cluster: { uuid: 'bad', version: '2.0', containers: { app: 'broken' } } })).status, 202);
   t.ok(await until(async () => (await api(sc.apiAddress.port, 'GET', '/configuration/cluster/bad')).json.cluster.launch.state === 'failed'), 'failed');
   t.equal((await api(sc.apiAddress.port, 'GET', '/configuration/cluster/bad')).json.cluster.launch.message, 'image broken:latest not found');
@@ -133,12 +135,7 @@ t.test('a launch that fails says why and leaves traffic where it was', async (t)
 });
 
 t.test('containers are validated by the launcher; servers come from them only', async (t) => {
-  const v1 = await backend('v1');
-  t.teardown(() => v1.close());
-  const launcher = new FakeLauncher();
-  t.teardown(() => launcher.destroyAll());
-  const sc = await startSidecar(base(v1.port), { launcher });
-  t.teardown(() => sc.close({ drainTimeout: 0 }));
+  const { launcher, sc } = await withLauncher(t);
   const A = sc.apiAddress.port;
   const before = (await api(A, 'GET', '/configuration/cluster')).text;
   const bad = await api(A, 'PUT', '/configuration/cluster', { cluster: { version: '2.0', containers: { image: 'x' } } });

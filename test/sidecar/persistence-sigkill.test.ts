@@ -1,14 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
-import { backend, get } from '../helpers/net.js';
+import { backend, get, type Backend } from '../helpers/net.js';
+import { backends } from '../helpers/proxy.js';
 import { api, config, startBinary, tmpDir, writeJson } from './helpers.js';
 
 // A 202 means the change is on disk: SIGKILL right after it loses nothing.
 t.test('a version acknowledged with 202 survives SIGKILL', async (t) => {
-  const v1 = await backend('v1');
-  const v2 = await backend('v2');
-  const v3 = await backend('v3');
-  t.teardown(async () => { await v1.close(); await v2.close(); await v3.close(); });
+  const [v1, v2, v3] = (await backends(t, ['v1', 'v2', 'v3'])) as [Backend, Backend, Backend];
   const dir = tmpDir(t);
   const cfgFile = writeJson(dir, 'c.json', config(v1.port));
   const state = `${dir}/state.json`;

@@ -1,6 +1,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import t from 'tap';
-import { backend, get } from '../helpers/net.js';
+import { get, type Backend } from '../helpers/net.js';
+import { backends } from '../helpers/proxy.js';
 import { api, config, startBinary, tmpDir, writeJson } from './helpers.js';
 
 // When the state file cannot be written, PUT, PATCH and DELETE answer 500
@@ -10,10 +11,7 @@ import { api, config, startBinary, tmpDir, writeJson } from './helpers.js';
 // ENOTDIR), then put back.
 
 t.test('a change the state file refuses reaches neither routing nor the restart', async (t) => {
-  const v1 = await backend('v1');
-  const v2 = await backend('v2');
-  const v3 = await backend('v3');
-  t.teardown(async () => { await v1.close(); await v2.close(); await v3.close(); });
+  const [v1, v2, v3] = (await backends(t, ['v1', 'v2', 'v3'])) as [Backend, Backend, Backend];
   const dir = tmpDir(t);
   const cfgFile = writeJson(dir, 'c.json', config(v1.port));
   const stateDir = `${dir}/state`;

@@ -87,6 +87,9 @@ export class Comparison {
  */
 export class Comparer {
   private readonly entries = new WeakMap<VersionState, Entry>();
+  /** The legs reading a side of a comparison on a connection of their own, each by what stops it. */
+  private readonly reading = new Set<() => void>();
+  private closed = false;
 
   constructor(
     private readonly base: CompareOptions,
@@ -103,7 +106,7 @@ export class Comparer {
   /** The previous version of `v`, when this idempotent request of `v` is to be shadowed there; else undefined. */
   shadowTarget(v: VersionState, now: number): VersionState | undefined {
     // Every routed request asks: without a sample anywhere, answer before any lookup.
-    if (this.base.sample <= 0 && v.spec.compare?.sample === undefined) return undefined;
+    if (this.closed || (this.base.sample <= 0 && v.spec.compare?.sample === undefined)) return undefined;
     const o = this.entry(v).opts;
     if (!o.enabled || o.sample <= 0 || this.random() >= o.sample) return undefined;
     const prev = this.previousOf(v);
@@ -112,7 +115,24 @@ export class Comparer {
 
   /** CONCURRENT: whether the legs of `v` and its previous version are compared. */
   comparesLegs(v: VersionState): boolean {
-    return this.entry(v).opts.enabled;
+    return !this.closed && this.entry(v).opts.enabled;
+  }
+
+  /**
+   * A leg now reads a side of a comparison on a connection of its own (a copy, a compared
+   * CONCURRENT leg): `stop` ends it when the proxy closes, which must not wait up to
+   * `compare.timeout` for an answer no client gets. The leg calls the returned release when it ends.
+   */
+  reads(stop: () => void): () => void {
+    this.reading.add(stop);
+    return () => { this.reading.delete(stop); };
+  }
+
+  /** The proxy is closing: no comparison begins, and every leg still reading one ends now. */
+  close(): void {
+    this.closed = true;
+    for (const stop of [...this.reading]) stop();
+    this.reading.clear();
   }
 
   /**

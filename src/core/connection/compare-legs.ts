@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { AnswerReader } from '../compare/answer.js';
-import type { Comparison } from '../compare/comparer.js';
+import type { Comparer, Comparison } from '../compare/comparer.js';
 import type { ProxyContext } from '../context.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { VersionState } from '../routing/version.js';
@@ -28,8 +28,9 @@ type Tagged = net.Socket & { copy?: CopyLeg };
 class CopyLeg {
   private readonly socket: Tagged;
   private readonly timer: NodeJS.Timeout;
+  private readonly release: () => void;
 
-  constructor(server: ServerState, request: Buffer, private readonly reader: AnswerReader, ms: number) {
+  constructor(server: ServerState, request: Buffer, private readonly reader: AnswerReader, ms: number, comparer: Comparer) {
     const socket = this.socket = net.connect({ host: server.hostname, port: server.port, noDelay: true }) as Tagged;
     socket.copy = this;
     socket.on('data', onCopyData);
@@ -37,7 +38,9 @@ class CopyLeg {
     socket.on('error', onCopyError);
     socket.on('close', onCopyClose);
     socket.write(request);
-    this.timer = setTimeout(onCopyTimeout, ms, this);
+    // The deadline alone must not keep a process alive; the proxy's close ends the copy.
+    this.timer = setTimeout(onCopyTimeout, ms, this).unref();
+    this.release = comparer.reads(() => this.close());
   }
 
   data(d: Buffer): void {
@@ -52,6 +55,7 @@ class CopyLeg {
 
   close(): void {
     clearTimeout(this.timer);
+    this.release();
     this.reader.fail();
     this.socket.destroy();
   }
@@ -64,8 +68,8 @@ function onCopyClose(this: Tagged): void { this.copy?.close(); }
 function onCopyTimeout(leg: CopyLeg): void { leg.close(); }
 
 /** Sends `request` to `server` only to read its answer into `reader`. */
-export function sendCopy(server: ServerState, request: Buffer, reader: AnswerReader, ms: number): void {
-  new CopyLeg(server, request, reader, ms);
+export function sendCopy(comparer: Comparer, server: ServerState, request: Buffer, reader: AnswerReader, ms: number): void {
+  new CopyLeg(server, request, reader, ms, comparer);
 }
 
 /** The next available server of `v` by its balancer (a copy goes where the version's traffic would). */
@@ -86,7 +90,7 @@ export function shadow(ctx: ProxyContext, v: VersionState, method: string, repli
   const server = serverOf(prev, now);
   if (server === undefined) return null;
   const c = begin(ctx, v, prev, server, method, replica, now);
-  sendCopy(server, replica, c.previous, ctx.compare.options(v).timeout);
+  sendCopy(ctx.compare, server, replica, c.previous, ctx.compare.options(v).timeout);
   return c.newest;
 }
 
@@ -98,6 +102,6 @@ export function shadow(ctx: ProxyContext, v: VersionState, method: string, repli
 export function begin(ctx: ProxyContext, v: VersionState, prev: VersionState, used: ServerState | null, method: string, replica: Buffer | null, now: number): Comparison {
   const noise = replica === null ? null : ctx.compare.noiseServer(v, prev, used, now);
   const c = ctx.compare.begin(v, method, noise !== null);
-  if (noise !== null) sendCopy(noise, replica!, c.noise!, ctx.compare.options(v).timeout);
+  if (noise !== null) sendCopy(ctx.compare, noise, replica!, c.noise!, ctx.compare.options(v).timeout);
   return c;
 }

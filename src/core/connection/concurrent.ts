@@ -58,6 +58,7 @@ class Leg {
   /** A loser read on to compare its answer with the winner's: what reads it, and how long it may take. */
   reader: AnswerReader | null = null;
   timer: NodeJS.Timeout | undefined;
+  release: (() => void) | null = null;
   readonly seq: DialSequence;
   readonly finder: HeadFinder;
 
@@ -299,13 +300,17 @@ export class Concurrent implements PoolUser {
       this.compared(other);
       return;
     }
-    other.timer = setTimeout(onCompareTimeout, this.ex.ctx.compare.options(winner.version).timeout, this, other);
+    // The deadline alone must not keep a process alive; the proxy's close ends the leg.
+    other.timer = setTimeout(onCompareTimeout, this.ex.ctx.compare.options(winner.version).timeout, this, other).unref();
+    other.release = this.ex.ctx.compare.reads(() => this.compared(other));
     other.socket!.resume();
   }
 
   /** A compared loser's answer is read (or given up): its connection closes. */
   compared(leg: Leg): void {
     clearTimeout(leg.timer);
+    leg.release?.();
+    leg.release = null;
     leg.reader?.fail();
     leg.reader = null;
     if (leg.socket !== null) this.transport.discard(leg.socket);

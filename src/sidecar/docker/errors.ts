@@ -1,4 +1,4 @@
-import { UpshiftError } from '../../core/errors.js';
+import { coded, UpshiftError } from '../../core/errors.js';
 
 /**
  * Every failure of the Docker launcher is one of these, with a stable code.
@@ -7,20 +7,12 @@ import { UpshiftError } from '../../core/errors.js';
  */
 
 /** The engine does not answer (ping failed, socket refused, connection reset). */
-export class DockerUnreachableError extends UpshiftError {
-  constructor(engine: string, reason: string) {
-    super('UPS_ERR_DOCKER_UNREACHABLE', `Docker engine at ${engine} is not reachable: ${reason}`);
-    this.name = 'DockerUnreachableError';
-  }
-}
+export class DockerUnreachableError extends coded('UPS_ERR_DOCKER_UNREACHABLE',
+  (engine: string, reason: string) => `Docker engine at ${engine} is not reachable: ${reason}`) {}
 
 /** An engine call did not answer within its bound. */
-export class DockerTimeoutError extends UpshiftError {
-  constructor(what: string, engine: string, ms: number) {
-    super('UPS_ERR_DOCKER_TIMEOUT', `${what}: the Docker engine at ${engine} did not answer within ${ms / 1000} s`);
-    this.name = 'DockerTimeoutError';
-  }
-}
+export class DockerTimeoutError extends coded('UPS_ERR_DOCKER_TIMEOUT',
+  (what: string, engine: string, ms: number) => `${what}: the Docker engine at ${engine} did not answer within ${ms / 1000} s`) {}
 
 /** The engine refused a call (create, start, inspect, remove, list); `status` is its HTTP status. */
 export class DockerCallError extends UpshiftError {
@@ -28,42 +20,22 @@ export class DockerCallError extends UpshiftError {
 
   constructor(what: string, reason: string, status?: number) {
     super('UPS_ERR_DOCKER_CALL', `${what}: ${reason}`);
-    this.name = 'DockerCallError';
     this.status = status;
   }
 }
 
 /** An image is neither present nor pullable. */
-export class ImageUnavailableError extends UpshiftError {
-  constructor(ref: string, reason: string) {
-    super('UPS_ERR_DOCKER_IMAGE', `image ${ref} is not present and could not be pulled: ${reason}`);
-    this.name = 'ImageUnavailableError';
-  }
-}
+export class ImageUnavailableError extends coded('UPS_ERR_DOCKER_IMAGE',
+  (ref: string, reason: string) => `image ${ref} is not present and could not be pulled: ${reason}`) {}
 
 /** A container exited, was not ready in time, or its port was not published. */
-export class ContainerFailedError extends UpshiftError {
-  constructor(message: string) {
-    super('UPS_ERR_DOCKER_CONTAINER', message);
-    this.name = 'ContainerFailedError';
-  }
-}
+export class ContainerFailedError extends coded('UPS_ERR_DOCKER_CONTAINER', (message: string) => message) {}
 
 /** A launch was stopped (a DELETE, the launcher closing) before it was ready. */
-export class LaunchAbortedError extends UpshiftError {
-  constructor() {
-    super('UPS_ERR_DOCKER_ABORTED', 'stopped before it was ready');
-    this.name = 'LaunchAbortedError';
-  }
-}
+export class LaunchAbortedError extends coded('UPS_ERR_DOCKER_ABORTED', () => 'stopped before it was ready') {}
 
 /** The launcher cannot take this call now (closed, or the launch exists). */
-export class LauncherStateError extends UpshiftError {
-  constructor(message: string) {
-    super('UPS_ERR_DOCKER_STATE', message);
-    this.name = 'LauncherStateError';
-  }
-}
+export class LauncherStateError extends coded('UPS_ERR_DOCKER_STATE', (message: string) => message) {}
 
 interface EngineFailure { statusCode?: number; json?: { message?: string } | null; message?: string }
 

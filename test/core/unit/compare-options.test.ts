@@ -2,6 +2,7 @@ import t from 'tap';
 import { resolveOptions, validateVersion } from '../../../src/core/index.js';
 import { DEFAULT_IGNORE_HEADERS, mergeCompare } from '../../../src/core/compare/options.js';
 import { toClusterJSON } from '../../../src/core/routing/spec.js';
+import { refusesEach, type Refusal } from '../../helpers/refusals.js';
 
 t.test('compare defaults', async (t) => {
   const c = resolveOptions({}).compare;
@@ -15,7 +16,7 @@ t.test('compare defaults', async (t) => {
 });
 
 t.test('bad compare options are refused with the field and the rule', async (t) => {
-  const cases: Array<[unknown, string, RegExp]> = [
+  const cases: Refusal[] = [
     [{ compare: 1 }, 'compare', /must be an object/],
     [{ compare: [] }, 'compare', /must be an object/],
     [{ compare: { samples: 0.1 } }, 'compare.samples', /unknown field \(expected one of enabled, sample/],
@@ -36,17 +37,7 @@ t.test('bad compare options are refused with the field and the rule', async (t) 
     [{ compare: { timeout: 0 } }, 'compare.timeout', /integer from 1/],
     [{ diff: {} }, 'diff', /use compare instead/],
   ];
-  for (const [input, field, message] of cases) {
-    try {
-      resolveOptions(input);
-      t.fail(`accepted ${JSON.stringify(input)}`);
-    } catch (err) {
-      const e = err as { code: string; field: string; message: string };
-      t.equal(e.code, 'UPS_ERR_INVALID_OPTION', JSON.stringify(input));
-      t.equal(e.field, field, `${JSON.stringify(input)} names ${field}`);
-      t.match(e.message, message);
-    }
-  }
+  refusesEach(t, (input) => resolveOptions(input), 'UPS_ERR_INVALID_OPTION', cases);
 });
 
 t.test('a version\'s compare fields override the proxy\'s, validated as the version\'s, and round-trip its JSON', async (t) => {

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { resolveOptions, validateVersion } from '../../../src/core/index.js';
 import { mergeJudge } from '../../../src/core/judge/options.js';
+import { refusesEach, type Refusal } from '../../helpers/refusals.js';
 
 t.test('judge defaults', async (t) => {
   const j = resolveOptions({}).judge;
@@ -16,7 +17,7 @@ t.test('judge defaults', async (t) => {
 });
 
 t.test('bad judge options are refused with the field and the rule', async (t) => {
-  const cases: Array<[unknown, string, RegExp]> = [
+  const cases: Refusal[] = [
     [{ judge: 1 }, 'judge', /must be an object/],
     [{ judge: { enable: true } }, 'judge.enable', /unknown field \(expected one of enabled, window/],
     [{ judge: { enabled: 'yes' } }, 'judge.enabled', /true or false/],
@@ -41,17 +42,7 @@ t.test('bad judge options are refused with the field and the rule', async (t) =>
     [{ judge: { latency: { p: 99 } } }, 'judge.latency.p', /unknown field/],
     [{ judgement: {} }, 'judgement', /use judge instead/],
   ];
-  for (const [input, field, message] of cases) {
-    try {
-      resolveOptions(input);
-      t.fail(`accepted ${JSON.stringify(input)}`);
-    } catch (err) {
-      const e = err as { code: string; field: string; message: string };
-      t.equal(e.code, 'UPS_ERR_INVALID_OPTION', JSON.stringify(input));
-      t.equal(e.field, field, `${JSON.stringify(input)} names ${field}`);
-      t.match(e.message, message);
-    }
-  }
+  refusesEach(t, (input) => resolveOptions(input), 'UPS_ERR_INVALID_OPTION', cases);
 });
 
 t.test('a version\'s judge fields override the proxy\'s, validated as the version\'s', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { resolveOptions, createProxy } from '../../../src/core/index.js';
+import { refusesEach, type Refusal } from '../../helpers/refusals.js';
 
 t.test('defaults are filled in and frozen', async (t) => {
   const o = resolveOptions({});
@@ -11,7 +12,7 @@ t.test('defaults are filled in and frozen', async (t) => {
 });
 
 t.test('bad options are refused at the door with the field and a hint', async (t) => {
-  const cases: Array<[unknown, string, RegExp]> = [
+  const cases: Refusal[] = [
     [{ port: -1 }, 'port', /integer from 0 to 65535/],
     [{ port: '80' }, 'port', /integer/],
     [{ host: '' }, 'host', /host name/],
@@ -31,17 +32,7 @@ t.test('bad options are refused at the door with the field and a hint', async (t
     [{ nonHttp: 'drop' }, 'nonHttp', /"reject" or "tcp"/],
     [{ versions: {} }, 'versions', /array/],
   ];
-  for (const [input, field, message] of cases) {
-    try {
-      resolveOptions(input);
-      t.fail(`accepted ${JSON.stringify(input)}`);
-    } catch (err) {
-      const e = err as { code: string; field: string; message: string };
-      t.equal(e.code, 'UPS_ERR_INVALID_OPTION');
-      t.equal(e.field, field, `${JSON.stringify(input)} names ${field}`);
-      t.match(e.message, message);
-    }
-  }
+  refusesEach(t, (input) => resolveOptions(input), 'UPS_ERR_INVALID_OPTION', cases);
 });
 
 t.test('createProxy reports a bad initial version with its index', async (t) => {

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { resolveOptions, validateVersion } from '../../../src/core/index.js';
 import { retireVerdict, type RetireFacts } from '../../../src/core/routing/retire.js';
+import { refused, type Refusal } from '../../helpers/refusals.js';
 
 const drained = { when: 'drained', maxWait: 600 } as const;
 const base: RetireFacts = { policy: drained, takenOverAt: 1_000, lastActivity: 1_000, open: 0, sessionLifetimeMs: 60_000, now: 1_000 };
@@ -25,25 +26,14 @@ t.test('retire option: shorthand, object, per version, and bad values named', as
   const spec = validateVersion({ version: '1.0', servers: [{ hostname: '127.0.0.1', port: 1 }], retire: 'when-drained' });
   t.same(spec.retire, { when: 'drained', maxWait: 3600 });
   t.equal(validateVersion({ version: '1.0', servers: [{ hostname: '127.0.0.1', port: 1 }] }).retire, undefined, 'a version without its own follows the proxy');
-  const cases: Array<[unknown, string, RegExp]> = [
+  const cases: Refusal[] = [
     ['drained', 'retire', /must be "when-drained", "never" or an object \{when, maxWait\}, got "drained"/],
     [{ when: 'later' }, 'retire.when', /must be "drained" or "never", got "later"/],
     [{ maxWait: -1 }, 'retire.maxWait', /integer from 0 to 31536000 seconds, got -1/],
     [{ maxwait: 5 }, 'retire.maxwait', /unknown field/],
   ];
-  const refused = (fn: () => unknown, code: string, field: string, rule: RegExp, what: string): void => {
-    try {
-      fn();
-      t.fail(`accepted ${what}`);
-    } catch (err) {
-      const e = err as { code: string; field: string; message: string };
-      t.equal(e.code, code, what);
-      t.equal(e.field, field, `${what} names ${field}`);
-      t.match(e.message, rule);
-    }
-  };
   for (const [retire, field, rule] of cases) {
-    refused(() => resolveOptions({ retire: retire as never }), 'UPS_ERR_INVALID_OPTION', field, rule, `proxy-wide ${JSON.stringify(retire)}`);
-    refused(() => validateVersion({ version: '1.0', servers: [{ hostname: '127.0.0.1', port: 1 }], retire }), 'UPS_ERR_INVALID_VERSION', `cluster.${field}`, rule, `per version ${JSON.stringify(retire)}`);
+    refused(t, () => resolveOptions({ retire: retire as never }), 'UPS_ERR_INVALID_OPTION', field, rule, `proxy-wide ${JSON.stringify(retire)}`);
+    refused(t, () => validateVersion({ version: '1.0', servers: [{ hostname: '127.0.0.1', port: 1 }], retire }), 'UPS_ERR_INVALID_VERSION', `cluster.${field}`, rule, `per version ${JSON.stringify(retire)}`);
   }
 });

@@ -2,11 +2,8 @@ import t from 'tap';
 import { route } from '../../../src/core/index.js';
 import { validateVersion } from '../../../src/core/routing/spec.js';
 import { VersionState } from '../../../src/core/routing/version.js';
+import { nextSeq, version } from './_routing.js';
 
-let seq = 0;
-function version(v: string, uuid: string, mode = 'INSTANT', extra: Record<string, unknown> = {}): VersionState {
-  return new VersionState(validateVersion({ uuid, version: v, servers: [{ hostname: '127.0.0.1', port: 1000 + seq }], upgradeTransition: { mode, ...extra } }), ++seq);
-}
 const facts = (sessionCookie?: string) => ({ method: 'GET', sessionCookie, transitionCookie: undefined });
 const NOW = 1_000_000;
 
@@ -33,7 +30,7 @@ t.test('SESSION: an old session whose version is ejected for a while stays on it
 });
 
 t.test('a version without servers yet (launching) is not a session\'s home', async (t) => {
-  const snap = [new VersionState(validateVersion({ uuid: 'v2', version: '2.0', upgradeTransition: { mode: 'SESSION' } }, { serversOptional: true }), ++seq), version('1.0', 'v1')];
+  const snap = [new VersionState(validateVersion({ uuid: 'v2', version: '2.0', upgradeTransition: { mode: 'SESSION' } }, { serversOptional: true }), nextSeq()), version('1.0', 'v1')];
   const p = route(snap, facts(), NOW);
   t.equal(p.targets[0]!.uuid, 'v1');
   t.equal(p.sessionVersion?.uuid, 'v1');

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { validateVersion, toClusterJSON } from '../../../src/core/index.js';
+import { refusesEach, type Refusal } from '../../helpers/refusals.js';
 
 const S = [{ hostname: '127.0.0.1', port: 8080 }];
 
@@ -12,7 +13,7 @@ t.test('the seed cluster JSON is accepted as is and round-trips', async (t) => {
 });
 
 t.test('bad versions get a coded error naming the field and the rule', async (t) => {
-  const cases: Array<[unknown, string, RegExp]> = [
+  const cases: Refusal[] = [
     [null, 'cluster', /must be an object/],
     [[], 'cluster', /must be an object/],
     [{}, 'cluster.servers', /is required/],
@@ -43,15 +44,5 @@ t.test('bad versions get a coded error naming the field and the rule', async (t)
     [{ version: '1', servers: S, upgradeTransition: { mode: 'CONCURRENT', sideEffectMethods: ['PO ST'] } }, 'cluster.upgradeTransition.sideEffectMethods[0]', /HTTP method/],
     [{ version: '1', servers: S, balancing: 'random' }, 'cluster.balancing', /round-robin, least-connections/],
   ];
-  for (const [input, field, message] of cases) {
-    try {
-      validateVersion(input);
-      t.fail(`accepted ${JSON.stringify(input)}`);
-    } catch (err) {
-      const e = err as { code: string; field: string; message: string };
-      t.equal(e.code, 'UPS_ERR_INVALID_VERSION', `${field}: coded`);
-      t.equal(e.field, field, `${JSON.stringify(input)} names ${field}`);
-      t.match(e.message, message);
-    }
-  }
+  refusesEach(t, (input) => validateVersion(input), 'UPS_ERR_INVALID_VERSION', cases);
 });

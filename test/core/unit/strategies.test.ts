@@ -1,16 +1,7 @@
 import t from 'tap';
 import { route, bucketOf } from '../../../src/core/index.js';
-import { validateVersion } from '../../../src/core/routing/spec.js';
-import { VersionState } from '../../../src/core/routing/version.js';
+import { facts, ids, version } from './_routing.js';
 
-let seq = 0;
-function version(v: string, uuid: string, mode = 'INSTANT', extra: Record<string, unknown> = {}): VersionState {
-  return new VersionState(validateVersion({ uuid, version: v, servers: [{ hostname: '127.0.0.1', port: 1000 + seq }], upgradeTransition: { mode, ...extra } }), ++seq);
-}
-const facts = (o: Partial<{ method: string; sessionCookie: string; transitionCookie: string }> = {}) => ({
-  method: o.method ?? 'GET', sessionCookie: o.sessionCookie, transitionCookie: o.transitionCookie,
-});
-const ids = (p: { targets: readonly VersionState[] }) => p.targets.map((v) => v.uuid);
 const NOW = 1_000_000;
 
 t.test('INSTANT: newest first, the session cookie does not route, older versions as fallbacks', async (t) => {

@@ -1,4 +1,4 @@
-import type { TransitionMode } from '../spec.js';
+import type { TransitionMode } from '../transition.js';
 import { concurrent } from './concurrent.js';
 import { gradual } from './gradual.js';
 import { instant } from './instant.js';

@@ -1,5 +1,5 @@
 import type { SessionCookie } from '../session-cookie.js';
-import type { TransitionMode } from '../spec.js';
+import type { TransitionMode } from '../transition.js';
 import type { VersionState } from '../version.js';
 
 /** What routing knows about a request. Pure data: no sockets. */
