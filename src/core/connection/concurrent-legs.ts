@@ -7,6 +7,7 @@ import type { ServerState } from '../upstream/server.js';
 import type { Drain, LegTransport } from './concurrent.js';
 import { LOSER_READ_LIMIT, LoserDrain, type Tap } from './loser-drain.js';
 import type { Exchange } from './exchange.js';
+import type { KeptRequest } from './kept-request.js';
 import type { RequestBody } from './request-body.js';
 
 /** What a stream-mode connection gives its CONCURRENT legs (an interface: no import circle). */
@@ -14,9 +15,8 @@ export interface StreamLegOwner {
   readonly client: net.Socket;
   readonly clientOpen: boolean;
   readonly clientEnded: boolean;
-  /** The client bytes kept so far; null once they outgrew what is kept. */
-  readonly chunks: readonly Buffer[] | null;
-  keep(chunk: Buffer, must: boolean): void;
+  /** The client bytes kept so far (`chunks`: null once they outgrew what is kept). */
+  readonly kept: KeptRequest;
   adopt(v: VersionState, s: ServerState, socket: net.Socket, buffered: Buffer): void;
   fallbackFrom(rest: readonly VersionState[], err: UpshiftError): void;
   upstreamEnd(socket: net.Socket): void;
@@ -62,11 +62,11 @@ export class StreamLegs implements LegTransport {
   }
 
   request(): readonly Buffer[] | null {
-    return this.conn.chunks;
+    return this.conn.kept.chunks;
   }
 
   keep(piece: Buffer): void {
-    this.conn.keep(piece, false);
+    this.conn.kept.keep(piece, false);
   }
 
   drop(): void {}
