@@ -1,9 +1,13 @@
 import type { ProxyContext } from '../context.js';
 import type { UpshiftError } from '../errors.js';
+import { urlRewrite } from '../http/location.js';
 import type { RequestHead } from '../http/request-head.js';
+import { streamHead, type ResponseHead } from '../http/response-head.js';
 import type { Plan } from '../routing/strategies/index.js';
+import type { VersionState } from '../routing/version.js';
 import { planFor } from './exchange.js';
 import { startsLikeHttp, tcpPlan } from './non-http.js';
+import { routingCookies } from './report.js';
 import { RequestHeadReader } from './request-reader.js';
 
 /** How a stream-mode connection starts: its plan, and the bytes that go first. */
@@ -15,6 +19,12 @@ export interface StreamStart {
   readonly head: RequestHead | null;
   readonly headBytes: Buffer | null;
 }
+
+/**
+ * Stream mode's heads: the one request head a connection is routed by
+ * (`StreamHead`), and the one answer head it sends (`answerHead`); the bytes
+ * around them are piped as they come.
+ */
 
 /**
  * Stream mode: the one request head a connection is routed by. With
@@ -52,4 +62,14 @@ export class StreamHead {
     this.heads = null;
     return { plan: tcpPlan(this.ctx), bytes, head: null, headBytes: null };
   }
+}
+
+/**
+ * The final head of `v`'s answer (at [0, info.end) of `buf`, its lines at
+ * `offs`) as the client gets it: with the plan's routing cookies, and backend
+ * URLs pointed at the client's Host (`host`).
+ */
+export function answerHead(ctx: ProxyContext, plan: Plan, v: VersionState, host: string | undefined, info: ResponseHead, buf: Buffer, offs: readonly number[]): Buffer {
+  const urls = info.urls ? urlRewrite(ctx.opts.rewrite.location, v.spec.servers, host) : null;
+  return streamHead(buf, 0, info.end, info, offs, routingCookies(ctx, plan, v), urls);
 }

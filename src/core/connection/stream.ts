@@ -4,8 +4,6 @@ import { BadRequestError, FirstByteTimeoutError, HeadTimeoutError, NoUpstreamErr
 import type { RequestHead } from '../http/request-head.js';
 import type { ResponseHead } from '../http/response-head.js';
 import { errorResponse } from '../http/responses.js';
-import { urlRewrite } from '../http/location.js';
-import { streamHead } from '../http/response-head.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
 import type { Candidate } from '../upstream/dial.js';
@@ -17,10 +15,10 @@ import { StreamLegs, type StreamLegOwner } from './concurrent-legs.js';
 import { listenToClient, type ClientHandler } from './client-socket.js';
 import type { Connection } from './connection.js';
 import { Deadlines, answerLast } from './endings.js';
-import { StreamHead } from './stream-head.js';
+import { StreamHead, answerHead } from './stream-head.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { KeptRequest } from './kept-request.js';
-import { reportClosed, routingCookies } from './report.js';
+import { reportClosed } from './report.js';
 import { Tunnel } from './tunnel.js';
 import { listenToUpstream } from './upstream-socket.js';
 
@@ -212,7 +210,8 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
       this.tunnel = new Tunnel(this.client, socket);
     } else {
       this.state = 'response-head';
-      this.att!.arm(this.ex!.firstByteDeadline(c.version), Infinity);
+      // As in http mode: a deadline long against the sweep's period is swept, a short one gets a timer.
+      this.att!.arm(this.ex!.firstByteDeadline(c.version), this.ctx.sweepEvery * 16);
     }
     this.client.resume();
   }
@@ -273,10 +272,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     att.reader.reset();
     this.kept.drop();
     this.status = info.status;
-    const cookies = routingCookies(this.ctx, this.plan!, att.version!);
-    const v = att.version!;
-    const urls = info.urls ? urlRewrite(this.ctx.opts.rewrite.location, v.spec.servers, this.head?.host) : null;
-    const out = streamHead(buf, 0, info.end, info, att.reader.offs, cookies, urls);
+    const out = answerHead(this.ctx, this.plan!, att.version!, this.head?.host, info, buf, att.reader.offs);
     this.state = 'piping';
     const tunnel = this.tunnel = new Tunnel(this.client, att.socket!);
     this.bytesOut += out.length;
@@ -373,8 +369,8 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   }
 
   /**
-   * Called by the proxy's sweep: the head and linger deadlines (no timer per
-   * connection), and a piping connection whose bytes did not move for `timeouts.idle`.
+   * Called by the proxy's sweep: the head, first-byte and linger deadlines (no
+   * timer per connection), and a piping connection whose bytes did not move for `timeouts.idle`.
    */
   sweep(now: number): void {
     const t = this.ctx.opts.timeouts;
@@ -383,6 +379,8 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
       if (d.head(now, t.head)) this.headTimeout();
     } else if (this.state === 'closing') {
       if (d.lingered(now, t.linger)) this.lingerTimeout();
+    } else if (this.state === 'response-head') {
+      if (this.att!.due(now)) this.firstByteTimeout();
     } else if (this.state === 'piping' && d.idle(this.bytesIn + this.bytesOut, now, t.idle)) {
       this.abort('idle timeout');
     }
