@@ -97,7 +97,8 @@ if (argv.help) {
   --node-backend          use the Node backend even when nginx is installed
   --dist DIR              compiled upshift (default: dist/; built when missing)
   --variant NAME=DIR      also run the upshift compiled in DIR as target upshift-NAME
-                          (in http mode when NAME starts with "http", e.g. http-new=DIR)
+                          (in http mode when NAME starts with "http", e.g. http-new=DIR; NAME with
+                          "concurrent" runs the CONCURRENT pair, ending in "compare" with answers compared)
                           (before/after comparisons in the same rounds; repeatable)
   --out DIR               where results go (default: bench/results)
   --label TEXT            suffix of the result file names
@@ -151,10 +152,17 @@ async function startBackend() {
 
 const NODE_KINDS = { upshift: 'upshift', 'upshift-http': 'upshift-http', 'node-pipe': 'pipe', 'http-proxy': 'http-proxy', fastify: 'fastify', ...Object.fromEntries(OPT_IN.map((k) => [k, k])) };
 
+/** A variant runs as the build it names: `http…` in http mode, `…concurrent…` (and `…compare`) as the CONCURRENT pair. */
+function variantKind(name) {
+  const base = isHttpBuild(name) ? 'upshift-http' : 'upshift';
+  if (!name.includes('concurrent')) return base;
+  return `${base}-concurrent${name.endsWith('compare') ? '-compare' : ''}`;
+}
+
 async function startTarget(name, backendPort) {
   if (name === 'direct') return { name, port: backendPort, pids: [], node: false };
   if (NODE_KINDS[name] || variants[name]) {
-    const kind = NODE_KINDS[name] ?? (isHttpBuild(name) ? 'upshift-http' : 'upshift');
+    const kind = NODE_KINDS[name] ?? variantKind(name);
     const child = track(start(process.execPath, ['--expose-gc', path.join(here, 'lib/proxy-child.mjs'), kind, String(backendPort), variants[name] ?? dist], { cpu: CPU_PROXY }));
     const m = await waitLine(child, /PORT (\d+)/);
     return { name, port: Number(m[1]), child, pids: [child.pid], node: true };

@@ -95,8 +95,8 @@ export class Proxy {
     this.comparer = new Comparer(options.compare, (v) => judge.previous(v), (v, evidence) => judge.differences(v, evidence));
     this.pool = new UpstreamPool({ maxIdle: options.http.maxIdlePerServer, maxPerServer: options.http.maxPerServer, idleTimeout: options.http.idleTimeout });
     const t = options.timeouts;
-    // http mode's head and linger timeouts are swept too, so they set the pace there.
-    const span = options.mode === 'http' ? Math.min(t.idle, t.head, Math.max(t.linger, 100)) : t.idle;
+    // Head and linger timeouts are swept too (both modes), so they set the pace.
+    const span = Math.min(t.idle, t.head, Math.max(t.linger, 100));
     const sweepEvery = Math.max(25, Math.min(1000, Math.floor(span / 4)));
     this.ctx = {
       sweepEvery,

@@ -4,8 +4,10 @@ import type { VersionState } from '../routing/version.js';
 import type { Candidate, DialHooks } from '../upstream/dial.js';
 import type { PoolUser, UpstreamPool } from '../upstream/pool.js';
 import type { ServerState } from '../upstream/server.js';
-import type { LegTransport } from './concurrent.js';
+import type { Drain, LegTransport } from './concurrent.js';
+import { LOSER_READ_LIMIT, LoserDrain, type Tap } from './loser-drain.js';
 import type { Exchange } from './exchange.js';
+import type { KeptRequest } from './kept-request.js';
 import type { RequestBody } from './request-body.js';
 
 /** What a stream-mode connection gives its CONCURRENT legs (an interface: no import circle). */
@@ -13,9 +15,8 @@ export interface StreamLegOwner {
   readonly client: net.Socket;
   readonly clientOpen: boolean;
   readonly clientEnded: boolean;
-  /** The client bytes kept so far; null once they outgrew what is kept. */
-  readonly chunks: readonly Buffer[] | null;
-  keep(chunk: Buffer, must: boolean): void;
+  /** The client bytes kept so far (`chunks`: null once they outgrew what is kept). */
+  readonly kept: KeptRequest;
   adopt(v: VersionState, s: ServerState, socket: net.Socket, buffered: Buffer): void;
   fallbackFrom(rest: readonly VersionState[], err: UpshiftError): void;
   upstreamEnd(socket: net.Socket): void;
@@ -61,11 +62,11 @@ export class StreamLegs implements LegTransport {
   }
 
   request(): readonly Buffer[] | null {
-    return this.conn.chunks;
+    return this.conn.kept.chunks;
   }
 
   keep(piece: Buffer): void {
-    this.conn.keep(piece, false);
+    this.conn.kept.keep(piece, false);
   }
 
   drop(): void {}
@@ -78,6 +79,11 @@ export class StreamLegs implements LegTransport {
     this.unlisten(socket);
     socket.on('error', noop);
     socket.destroy();
+  }
+
+  /** A fresh connection is not kept after its request: nothing to read on for. */
+  drain(): Drain | null {
+    return null;
   }
 
   handOver(v: VersionState, s: ServerState, socket: net.Socket, _reused: boolean, buffered: Buffer, ended: boolean, closed: boolean): void {
@@ -158,6 +164,14 @@ export class PooledLegs implements LegTransport {
 
   discard(socket: net.Socket): void {
     this.conn.pool.discard(socket);
+  }
+
+  drain(socket: net.Socket, buffered: readonly Buffer[], done: (d: Drain) => void, tap?: Tap): Drain | null {
+    // A loser that missed part of the body (it still goes to the winner) owes no clean answer.
+    if (!this.conn.body.done) return null;
+    const d = new LoserDrain(this.conn.pool, socket, this.ex.method, this.ex.ctx.opts.limits.responseHeadSize, LOSER_READ_LIMIT, done, tap);
+    d.start(buffered);
+    return d;
   }
 
   handOver(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean, buffered: Buffer, ended: boolean, closed: boolean): void {

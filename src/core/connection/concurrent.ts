@@ -36,6 +36,12 @@ export interface LegTransport {
   connected(): void;
   /** Closes a leg's socket (a loser, or a leg that failed). */
   discard(socket: net.Socket): void;
+  /**
+   * A loser that has the whole request: reads its answer on (`buffered`, what
+   * came so far) to keep its connection, telling `done` when that is over; or
+   * null, and the caller discards it.
+   */
+  drain(socket: net.Socket, buffered: readonly Buffer[], done: (d: Drain) => void, tap?: AnswerReader): Drain | null;
   /** Hands the winner to the connection, with what it answered so far. */
   handOver(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean, buffered: Buffer, ended: boolean, closed: boolean): void;
   /** No leg answered: the connection goes on through `rest`. */
@@ -43,6 +49,12 @@ export interface LegTransport {
 }
 
 type LegOutcome = 'pending' | 'good' | 'bad';
+
+/** A loser's answer being read on (`LegTransport.drain`); `cut` ends it at the deadline. */
+export interface Drain {
+  readonly over: boolean;
+  cut(): void;
+}
 
 class Leg {
   socket: net.Socket | null = null;
@@ -57,6 +69,8 @@ class Leg {
   err: UpshiftError | undefined;
   /** A loser read on to compare its answer with the winner's: what reads it, and how long it may take. */
   reader: AnswerReader | null = null;
+  /** Or the transport reads it on (`drain`, with the reader as its tap), keeping the connection. */
+  drain: Drain | null = null;
   timer: NodeJS.Timeout | undefined;
   release: (() => void) | null = null;
   readonly seq: DialSequence;
@@ -92,6 +106,9 @@ export class Concurrent implements PoolUser {
   private readonly rest: readonly VersionState[];
   private readonly timer: NodeJS.Timeout;
   private done = false;
+  /** Losers' answers read on after the choice; the deadline still bounds them. */
+  private drains: Drain[] | null = null;
+  private readonly drained = (d: Drain): void => this.drainOver(d);
 
   constructor(private readonly transport: LegTransport, private readonly ex: Exchange) {
     const plan = ex.plan;
@@ -291,19 +308,35 @@ export class Concurrent implements PoolUser {
   private compare(winner: Leg, other: Leg): void {
     const c = begin(this.ex.ctx, winner.version, other.version, other.server, this.ex.method, this.ex.replica, Date.now());
     this.ex.compareAnswer(c.newest);
-    const reader = other.reader = c.previous;
+    const reader = c.previous;
     const chunks = other.chunks;
     other.chunks = [];
+    const timeout = this.ex.ctx.compare.options(winner.version).timeout;
+    if (!other.ended && !other.closed) {
+      const d = this.transport.drain(other.socket!, chunks, () => this.compared(other), reader);
+      if (d !== null) {
+        other.socket = null;
+        other.drain = d;
+        if (!d.over) this.readOn(other, timeout);
+        return;
+      }
+    }
+    other.reader = reader;
     for (const d of chunks) reader.feed(d);
     if (other.ended || other.closed) reader.end();
     if (reader.over) {
       this.compared(other);
       return;
     }
-    // The deadline alone must not keep a process alive; the proxy's close ends the leg.
-    other.timer = setTimeout(onCompareTimeout, this.ex.ctx.compare.options(winner.version).timeout, this, other).unref();
-    other.release = this.ex.ctx.compare.reads(() => this.compared(other));
+    this.readOn(other, timeout);
     other.socket!.resume();
+  }
+
+  /** `leg` is read on for a comparison until `timeout`, or until the proxy closes. */
+  private readOn(leg: Leg, timeout: number): void {
+    // The deadline alone must not keep a process alive; the proxy's close ends the leg.
+    leg.timer = setTimeout(onCompareTimeout, timeout, this, leg).unref();
+    leg.release = this.ex.ctx.compare.reads(() => this.compared(leg));
   }
 
   /** A compared loser's answer is read (or given up): its connection closes. */
@@ -311,6 +344,8 @@ export class Concurrent implements PoolUser {
     clearTimeout(leg.timer);
     leg.release?.();
     leg.release = null;
+    leg.drain?.cut();
+    leg.drain = null;
     leg.reader?.fail();
     leg.reader = null;
     if (leg.socket !== null) this.transport.discard(leg.socket);
@@ -320,7 +355,6 @@ export class Concurrent implements PoolUser {
   /** Closes every leg but `keep` (and the one `win` compares with it, which it reads on). */
   private finish(keep: Leg | null, compared?: Leg): void {
     this.done = true;
-    clearTimeout(this.timer);
     for (const leg of this.legs) {
       if (leg === keep) continue;
       leg.seq.cancel();
@@ -328,14 +362,35 @@ export class Concurrent implements PoolUser {
         // A loser that answered still counts as a request it served.
         if (leg.status !== 0) this.ex.leg(leg.version, leg.server, this.ex.account(leg.version, leg.server!, leg.status), leg.status);
         if (leg === compared) continue;
-        this.transport.discard(leg.socket);
+        const socket = leg.socket;
         leg.socket = null;
+        const d = leg.ended || leg.closed ? null : this.transport.drain(socket, leg.chunks, this.drained);
+        leg.chunks = [];
+        if (d === null) this.transport.discard(socket);
+        else if (!d.over) (this.drains ??= []).push(d);
       }
+    }
+    if (this.drains === null) clearTimeout(this.timer);
+  }
+
+  private drainOver(d: Drain): void {
+    const drains = this.drains;
+    if (drains === null) return;
+    const i = drains.indexOf(d);
+    if (i !== -1) drains.splice(i, 1);
+    if (drains.length === 0) {
+      this.drains = null;
+      clearTimeout(this.timer);
     }
   }
 
   deadline(): void {
-    if (this.done) return;
+    if (this.done) {
+      // What a loser has not answered by now is not worth its connection.
+      for (const d of this.drains?.splice(0) ?? []) d.cut();
+      this.drains = null;
+      return;
+    }
     for (const leg of this.legs) {
       if (leg.outcome === 'pending') this.settle(leg, 'bad', new FirstByteTimeoutError(leg.server?.key ?? leg.version.version));
     }

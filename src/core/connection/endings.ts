@@ -62,3 +62,40 @@ export class Activity {
     return now - this.lastActive >= idle;
   }
 }
+
+/**
+ * A client connection's deadlines, checked by the proxy's sweep (no timer
+ * per connection): the head's, counted from `since` (when its reading
+ * began), the linger's once `linger` was called, and idleness by byte totals.
+ */
+export class Deadlines {
+  private readonly activity: Activity;
+  private lingering = false;
+
+  constructor(public since: number, idleTotal = -1) {
+    this.activity = new Activity(idleTotal, since);
+  }
+
+  /** The connection lingers from `now` (its last answer is queued). */
+  linger(now: number): void {
+    this.lingering = true;
+    this.since = now;
+  }
+
+  /** The head deadline passed. */
+  head(now: number, ms: number): boolean {
+    return now - this.since >= ms;
+  }
+
+  /** The linger time passed: true once. */
+  lingered(now: number, ms: number): boolean {
+    if (!this.lingering || now - this.since < ms) return false;
+    this.lingering = false;
+    return true;
+  }
+
+  /** `total` bytes have not moved for `ms`. */
+  idle(total: number, now: number, ms: number): boolean {
+    return this.activity.idle(total, now, ms);
+  }
+}

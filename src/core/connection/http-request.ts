@@ -19,33 +19,8 @@ import { PooledLegs, type HttpLegOwner } from './concurrent-legs.js';
 import { Exchange, planFor, type ClientSide } from './exchange.js';
 import { HttpResponse } from './http-response.js';
 import { routingCookies } from './report.js';
+import type { RequestOwner } from './request-owner.js';
 import { RequestBody } from './request-body.js';
-
-/** What the request in flight needs of its http-mode client connection (an interface: no import circle). */
-export interface RequestOwner {
-  readonly id: number;
-  readonly client: net.Socket;
-  readonly clientOpen: boolean;
-  readonly clientEnded: boolean;
-  /** Ends the connection (what `VersionState.open` holds: its version's removal ends it). */
-  destroy(): void;
-  /** `n` bytes of an answer went to the client. */
-  wrote(n: number): void;
-  /** The status of the answer the client gets. */
-  answered(status: number): void;
-  /** An upstream socket's error, for the close report. */
-  noteError(code: string): void;
-  /** Answers the client with the error's status (or cuts it, when part of an answer left) and closes. */
-  fail(err: UpshiftError): void;
-  /** Closes everything at once, without an answer. */
-  abort(reason: string | undefined): void;
-  /** Client bytes that follow the request (a pipelined one). */
-  queue(rest: Buffer): void;
-  /** A 101 to a WebSocket upgrade: the connection pipes the client and `up` (of `v`) from here on; `head` and `rest` go to the client first. */
-  upgraded(up: net.Socket, v: VersionState, head: Buffer, rest: Buffer | null): void;
-  /** The answer was written to the end. `close`: the connection closes after it; `quiet`: nothing more can come from the client unless it is pending. */
-  done(close: boolean, quiet: boolean): void;
-}
 
 type Phase = 'idle' | 'routing' | 'concurrent' | 'exchange';
 
@@ -141,14 +116,11 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
     // The usual case first: the chosen version has one server, it is up and
     // has an idle connection. No failover loop is built unless it fails.
     const first = plan.targets[0]!;
-    if (first.servers.length === 1 && !this.websocket) {
-      const server = first.servers[0]!;
-      const socket = server.available(Date.now()) ? this.pool.take(server, this) : undefined;
-      if (socket !== undefined) {
-        this.attach(first, server, socket, true);
-        this.writePending();
-        return;
-      }
+    const socket = this.websocket ? undefined : this.pool.takeOnly(first.servers, this, Date.now());
+    if (socket !== undefined) {
+      this.attach(first, first.servers[0]!, socket, true);
+      this.writePending();
+      return;
     }
     ex.dial(this.dialedCb);
   }
@@ -176,23 +148,9 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
       return null;
     }
     if (this.body.done && this.body.trailers) this.ambiguous = true;
-    if (piece.length > 0) this.sendBody(piece);
+    // Not connected yet, the body is held: at most what a retry could replay, then the client waits.
+    if (piece.length > 0 && this.body.send(piece, this.phase === 'exchange' ? this.att.socket : null, this.phase === 'concurrent' ? this.concurrent : null)) this.owner.client.pause();
     return rest;
-  }
-
-  private sendBody(piece: Buffer): void {
-    const up = this.att.socket;
-    if (this.phase === 'exchange' && up !== null) {
-      this.body.wrote(piece);
-      if (!up.write(piece)) this.owner.client.pause();
-      return;
-    }
-    if (this.phase === 'concurrent') {
-      this.concurrent!.body(piece);
-      return;
-    }
-    // Not connected yet: hold at most what a retry could replay, then stop reading.
-    if (this.body.hold(piece)) this.owner.client.pause();
   }
 
   clientEnd(): void {
@@ -203,12 +161,7 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
 
   /** The client's socket closed. */
   clientGone(): void {
-    this.phase = 'idle';
-    this.ex?.end();
-    this.concurrent?.abort();
-    this.concurrent = null;
-    const up = this.att.detach();
-    if (up !== null) this.pool.discard(up);
+    this.end(false);
   }
 
   clientDrained(): void {
@@ -217,12 +170,17 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
 
   /** The connection ends: nothing more of this request is done. */
   stop(): void {
+    this.end(true);
+  }
+
+  /** Ends the exchange, CONCURRENT's legs and the upstream; `clear`: the request's bytes go too. */
+  private end(clear: boolean): void {
     this.phase = 'idle';
     this.ex?.end();
-    this.ex = null;
+    if (clear) this.ex = null;
     this.concurrent?.abort();
     this.concurrent = null;
-    this.body.clear();
+    if (clear) this.body.clear();
     const up = this.att.detach();
     if (up !== null) this.pool.discard(up);
   }

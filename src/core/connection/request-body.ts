@@ -73,6 +73,23 @@ export class RequestBody {
     return this.heldBytes > Math.max(this.retryBuffer, 16384);
   }
 
+  /**
+   * A piece of the body goes on: to `up` (kept for a retry while it fits),
+   * to CONCURRENT's `legs`, or held until an upstream is connected. True:
+   * the client must stop sending for now (`up` is full, or enough is held).
+   */
+  send(piece: Buffer, up: net.Socket | null, legs: { body(piece: Buffer): void } | null): boolean {
+    if (up !== null) {
+      this.wrote(piece);
+      return !up.write(piece);
+    }
+    if (legs !== null) {
+      legs.body(piece);
+      return false;
+    }
+    return this.hold(piece);
+  }
+
   /** A piece went to the upstream: kept for a retry while it fits. */
   wrote(piece: Buffer): void {
     const sent = this.sent;

@@ -4,8 +4,6 @@ import { BadRequestError, FirstByteTimeoutError, HeadTimeoutError, NoUpstreamErr
 import type { RequestHead } from '../http/request-head.js';
 import type { ResponseHead } from '../http/response-head.js';
 import { errorResponse } from '../http/responses.js';
-import { urlRewrite } from '../http/location.js';
-import { streamHead } from '../http/response-head.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
 import type { Candidate } from '../upstream/dial.js';
@@ -16,12 +14,11 @@ import { Concurrent } from './concurrent.js';
 import { StreamLegs, type StreamLegOwner } from './concurrent-legs.js';
 import { listenToClient, type ClientHandler } from './client-socket.js';
 import type { Connection } from './connection.js';
-import { Activity, answerLast } from './endings.js';
-import { RequestHeadReader } from './request-reader.js';
-import { Exchange, planFor, type ClientSide } from './exchange.js';
+import { Deadlines, answerLast } from './endings.js';
+import { StreamHead, answerHead } from './stream-head.js';
+import { Exchange, type ClientSide } from './exchange.js';
 import { KeptRequest } from './kept-request.js';
-import { startsLikeHttp, tcpPlan } from './non-http.js';
-import { reportClosed, routingCookies } from './report.js';
+import { reportClosed } from './report.js';
 import { Tunnel } from './tunnel.js';
 import { listenToUpstream } from './upstream-socket.js';
 
@@ -42,8 +39,8 @@ import { listenToUpstream } from './upstream-socket.js';
  *   resumes it. Nothing is buffered in user space while piping.
  * - Each socket is destroyed by Node or by us exactly once; `finish()` runs
  *   once, after the client socket and the current upstream have both closed.
- * - Idle connections are found by the proxy's periodic `sweep`, not by
- *   socket timeouts (no timer work on the hot path).
+ * - Head, linger and idle deadlines are found by the proxy's periodic
+ *   `sweep`, not by timers or socket timeouts (no timer work per connection).
  * - Socket handlers are module functions (`client-socket.ts`,
  *   `upstream-socket.ts`): no closures per connection on the hot path.
  */
@@ -59,13 +56,13 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   clientOpen = true;
   head: RequestHead | null = null;
   plan: Plan | null = null;
-  /** Client bytes kept for (re)sending. */
-  private readonly kept: KeptRequest;
+  /** Client bytes kept for (re)sending (CONCURRENT's legs get them too). */
+  readonly kept: KeptRequest;
   clientEnded = false;
   /** Plain TCP (non-HTTP bytes): no response head is parsed. */
   private tcp = false;
   /** Created on the first byte: an idle connection costs no parser. */
-  private heads: RequestHeadReader | null = null;
+  private heads: StreamHead | null = null;
   /** Of `bytesOut`, the interim heads': a final answer (ours, a 502) may still follow them. */
   private interimOut = 0;
   /** The first request's way through its plan (accounting, failover, judgement's record). */
@@ -73,13 +70,13 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   private exchange: Concurrent | null = null;
   /** While piping: the pipe between the client and the upstream. */
   private tunnel: Tunnel | null = null;
-  private timer: NodeJS.Timeout | undefined;
+  /** The head, linger and idle deadlines, for the sweep. */
+  private readonly deadlines: Deadlines;
   bytesIn = 0;
   bytesOut = 0;
-  private readonly activity = new Activity(-1, 0);
   status: number | undefined;
   error: string | undefined;
-  private readonly started = Date.now();
+  private readonly started: number;
 
   constructor(
     readonly id: number,
@@ -89,7 +86,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     this.client = client;
     this.kept = new KeptRequest(ctx.opts.limits.retryBuffer);
     listenToClient(client, this);
-    this.timer = setTimeout(onHeadTimeout, ctx.opts.timeouts.head, this);
+    this.deadlines = new Deadlines(this.started = Date.now());
   }
 
   // ---------------------------------------------------------------- client side
@@ -118,49 +115,22 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     }
   }
 
-  /** The client bytes kept so far (CONCURRENT's legs get them); null once they outgrew what is kept. */
-  get chunks(): readonly Buffer[] | null { return this.kept.chunks; }
-  keep(chunk: Buffer, must: boolean): void { this.kept.keep(chunk, must); }
-
   private headBytes(chunk: Buffer): void {
-    const tcp = this.ctx.opts.nonHttp === 'tcp';
-    if (tcp && this.bytesIn === chunk.length && !startsLikeHttp(chunk)) {
-      this.kept.keep(chunk, true);
-      this.startTcp();
-      return;
-    }
-    const heads = this.heads ??= new RequestHeadReader(this.ctx.opts.limits.headSize);
-    const r = heads.feed(chunk);
+    const r = (this.heads ??= new StreamHead(this.ctx)).feed(chunk);
     if (r === null) return;
-    if (!('head' in r)) {
-      if (tcp && heads.inFirstLine) {
-        this.kept.set(heads.take()!);
-        this.startTcp();
-        return;
-      }
+    if (!('plan' in r)) {
       this.fail(r);
       return;
     }
-    // Everything the client sent so far (the head, and what followed it) is what gets sent.
-    this.kept.set(r.buf);
+    this.kept.set(r.bytes);
     this.head = r.head;
+    this.tcp = r.head === null;
     this.heads = null;
-    clearTimeout(this.timer);
-    this.timer = undefined;
     this.client.pause();
-    this.routeAndDial(planFor(this.ctx, r.head), r.head.method, r.head, r.buf.subarray(0, r.end));
+    this.routeAndDial(r.plan, r.head, r.headBytes);
   }
 
-  private startTcp(): void {
-    this.tcp = true;
-    this.heads = null;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.client.pause();
-    this.routeAndDial(tcpPlan(this.ctx), '');
-  }
-
-  private routeAndDial(plan: Plan, method: string, head?: RequestHead, headBytes?: Buffer): void {
+  private routeAndDial(plan: Plan, head: RequestHead | null, headBytes: Buffer | null): void {
     this.plan = plan;
     if (plan.targets.length === 0) {
       if (this.tcp) this.abort('no version is configured');
@@ -168,8 +138,8 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
       return;
     }
     // Not HTTP: no method, never retried (nothing tells where its request ends).
-    const ex = this.ex = new Exchange(this.ctx, this.id, plan, method, null);
-    if (head !== undefined) ex.replica = replicaOf(head, headBytes!);
+    const ex = this.ex = new Exchange(this.ctx, this.id, plan, head?.method ?? '', null);
+    if (head !== null) ex.replica = replicaOf(head, headBytes!);
     this.kept.retryable = ex.idempotent;
     if (plan.fanOut > 1) {
       this.state = 'concurrent';
@@ -240,7 +210,8 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
       this.tunnel = new Tunnel(this.client, socket);
     } else {
       this.state = 'response-head';
-      this.att!.arm(this.ex!.firstByteDeadline(c.version), Infinity);
+      // As in http mode: a deadline long against the sweep's period is swept, a short one gets a timer.
+      this.att!.arm(this.ex!.firstByteDeadline(c.version), this.ctx.sweepEvery * 16);
     }
     this.client.resume();
   }
@@ -271,10 +242,8 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
       this.fail(err);
       return;
     }
-    this.state = 'dialing';
-    this.client.pause();
     this.ex!.fallBack(rest);
-    this.ex!.dial(this.dialedCb);
+    this.dialAgain();
   }
 
   upstreamData(socket: net.Socket, chunk: Buffer): void {
@@ -303,10 +272,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     att.reader.reset();
     this.kept.drop();
     this.status = info.status;
-    const cookies = routingCookies(this.ctx, this.plan!, att.version!);
-    const v = att.version!;
-    const urls = info.urls ? urlRewrite(this.ctx.opts.rewrite.location, v.spec.servers, this.head?.host) : null;
-    const out = streamHead(buf, 0, info.end, info, att.reader.offs, cookies, urls);
+    const out = answerHead(this.ctx, this.plan!, att.version!, this.head?.host, info, buf, att.reader.offs);
     this.state = 'piping';
     const tunnel = this.tunnel = new Tunnel(this.client, att.socket!);
     this.bytesOut += out.length;
@@ -356,6 +322,10 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   /** Dials the next candidate with the kept request bytes. */
   redial(cause: UpshiftError | null): void {
     if (cause !== null) this.error = cause.code;
+    this.dialAgain();
+  }
+
+  private dialAgain(): void {
     this.state = 'dialing';
     this.client.pause();
     this.ex!.dial(this.dialedCb);
@@ -377,7 +347,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     this.kept.drop();
     if (!answerLast(this.client, this.clientOpen, errorResponse(this.status), this.bytesOut !== this.interimOut)) return;
     this.bytesOut += 1;
-    this.timer = setTimeout(onLingerTimeout, this.ctx.opts.timeouts.linger, this);
+    this.deadlines.linger(Date.now());
   }
 
   /** Closes everything at once, without an answer. */
@@ -388,9 +358,8 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     if (this.clientOpen) this.client.destroy();
   }
 
-  /** Stops every timer, the exchange and its upstream (the connection is closing). */
+  /** Stops the first-byte deadline, the exchange and its upstream (the connection is closing). */
   private stop(): void {
-    clearTimeout(this.timer);
     this.att?.disarm();
     this.ex?.end();
     this.exchange?.abort();
@@ -399,10 +368,22 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     if (up !== null && this.upstreamOpen) up.destroy();
   }
 
-  /** Called by the proxy's sweep: a piping connection whose bytes did not move for `timeouts.idle` is closed. */
+  /**
+   * Called by the proxy's sweep: the head, first-byte and linger deadlines (no
+   * timer per connection), and a piping connection whose bytes did not move for `timeouts.idle`.
+   */
   sweep(now: number): void {
-    if (this.state !== 'piping') return;
-    if (this.activity.idle(this.bytesIn + this.bytesOut, now, this.ctx.opts.timeouts.idle)) this.abort('idle timeout');
+    const t = this.ctx.opts.timeouts;
+    const d = this.deadlines;
+    if (this.state === 'head') {
+      if (d.head(now, t.head)) this.headTimeout();
+    } else if (this.state === 'closing') {
+      if (d.lingered(now, t.linger)) this.lingerTimeout();
+    } else if (this.state === 'response-head') {
+      if (this.att!.due(now)) this.firstByteTimeout();
+    } else if (this.state === 'piping' && d.idle(this.bytesIn + this.bytesOut, now, t.idle)) {
+      this.abort('idle timeout');
+    }
   }
 
   headTimeout(): void {
@@ -419,8 +400,6 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   private maybeFinish(): void {
     if (this.clientOpen || this.upstreamOpen || this.state === 'closed') return;
     this.state = 'closed';
-    clearTimeout(this.timer);
-    this.timer = undefined;
     this.kept.drop();
     this.att?.disarm();
     const v = this.att?.version ?? null;
@@ -444,5 +423,3 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   }
 }
 
-function onHeadTimeout(c: StreamConnection): void { c.headTimeout(); }
-function onLingerTimeout(c: StreamConnection): void { c.lingerTimeout(); }

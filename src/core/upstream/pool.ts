@@ -150,6 +150,13 @@ export class UpstreamPool implements ConnectionLimit {
     }
   }
 
+  /** The idle connection of the only server in `servers` when it is up (the usual case, taken without a failover loop); undefined otherwise. */
+  takeOnly(servers: readonly ServerState[], user: PoolUser, now: number): net.Socket | undefined {
+    if (servers.length !== 1) return undefined;
+    const server = servers[0]!;
+    return server.available(now) ? this.take(server, user) : undefined;
+  }
+
   /** Changes who receives a lent socket's events (CONCURRENT hands a winner over). */
   lend(socket: net.Socket, user: PoolUser): void {
     (socket as Pooled)[kUser] = user;
