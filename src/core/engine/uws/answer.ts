@@ -42,9 +42,9 @@ export class UwsAnswer {
 
   /**
    * Writes the status line and fields of `head` (the client head's bytes, up to its blank line).
-   * `length`: the body's length when known (-1 otherwise); `none`: no body at all (HEAD, 204, 304).
+   * `length`: the body's length when known (-1 otherwise); `chunkedHead`: the answer to a HEAD whose GET would be chunked.
    */
-  head(head: Buffer, end: number, kind: Body, length: number, close: boolean): void {
+  head(head: Buffer, end: number, kind: Body, length: number, close: boolean, chunkedHead = false): void {
     const res = this.res;
     const text = head.toString('latin1', 0, end);
     let at = text.indexOf('\n');
@@ -61,6 +61,7 @@ export class UwsAnswer {
       if (OWN.has(name.toLowerCase())) continue;
       res.writeHeader(name, line.slice(colon + 1).trim());
     }
+    if (chunkedHead) res.writeHeader('Transfer-Encoding', 'chunked');
     if (close) res.writeHeader('Connection', 'close');
     this.headSent = true;
     this.kind = kind;
@@ -137,7 +138,11 @@ export class UwsAnswer {
   finish(close: boolean): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.kind === Body.None) this.res.endWithoutBody(this.total >= 0 ? this.total : undefined, close);
+    // No argument at all, not `undefined`: uWS reads a missing length as "write none", an undefined one as a number.
+    if (this.kind === Body.None) {
+      if (this.total >= 0) this.res.endWithoutBody(this.total, close);
+      else this.res.endWithoutBody();
+    }
     else this.res.end(undefined, close);
   }
 

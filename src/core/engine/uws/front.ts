@@ -93,6 +93,8 @@ export class UwsFront {
     }
     const out = forwardWith(raw, head, false, ctx.opts.http, () => remoteOf(res));
     const r = new UwsHttpRequest(id, ctx, this.host.pool, res, head, out);
+    // uWS gives no hook per client connection: each request is one in the registry and in the events.
+    if (ctx.events.enabled('connection:open')) ctx.events.publish('connection:open', { proxyId: ctx.id, connectionId: id, remoteAddress: remoteOf(res) ?? undefined, remotePort: undefined });
     res.onAborted(() => r.clientAborted());
     if (head.chunked || head.contentLength > 0) {
       // The buffer is uWS's own, valid during the call only: copied.

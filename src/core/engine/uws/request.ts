@@ -3,6 +3,8 @@ import type net from 'node:net';
 import type { Connection } from '../../connection/connection.js';
 import { Attempt, type AttemptOwner } from '../../connection/attempt.js';
 import { replicaOf } from '../../connection/compare-legs.js';
+import { Concurrent } from '../../connection/concurrent.js';
+import { PooledLegs, type HttpLegOwner } from '../../connection/concurrent-legs.js';
 import { Exchange, planFor, type ClientSide } from '../../connection/exchange.js';
 import { reportClosed, routingCookies } from '../../connection/report.js';
 import { RequestBody } from '../../connection/request-body.js';
@@ -21,7 +23,7 @@ import type { ServerState } from '../../upstream/server.js';
 import { Body, UwsAnswer } from './answer.js';
 import type { UwsResponse } from './load.js';
 
-type Phase = 'routing' | 'exchange' | 'done';
+type Phase = 'routing' | 'concurrent' | 'exchange' | 'done';
 
 /**
  * The uws engine: one request, from the head uWebSockets.js parsed to the
@@ -33,8 +35,9 @@ type Phase = 'routing' | 'exchange' | 'done';
  * the routing cookies in the client head (`clientHead`).
  *
  *   routing ──▶ exchange ──▶ done (answered to the end, or cut)
- *      ▲            │
- *      └── retry ───┘ (failover.ts said so: nothing of the answer left yet)
+ *      │  ▲           │
+ *      │  └── retry ──┘ (failover.ts said so: nothing of the answer left yet)
+ *      └──▶ concurrent ──▶ (the winner adopted) exchange
  *
  * It is in the proxy's connection registry while it runs (uWS gives no
  * per-connection hook for HTTP): the sweep finds its first-byte deadline,
@@ -48,7 +51,7 @@ type Phase = 'routing' | 'exchange' | 'done';
  *   socket; an upstream write that returns false pauses uWS's reading of the
  *   request body (`res.pause`), its 'drain' resumes it.
  */
-export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner {
+export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpLegOwner {
   phase: Phase = 'routing';
   aborted = false;
   private plan: Plan | null = null;
@@ -61,6 +64,9 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner {
   private closeAfter: boolean;
   private readonly started = Date.now();
   private bodyPaused = false;
+  private concurrent: Concurrent | null = null;
+  /** What CONCURRENT's legs hold back while they cannot take more of the request: uWS's reading of its body. */
+  readonly client = { pause: (): void => this.pauseBody(), resume: (): void => this.resumeBody() };
   bytesIn = 0;
   bytesOut = 0;
   status: number | undefined;
@@ -69,7 +75,7 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner {
   constructor(
     readonly id: number,
     private readonly ctx: ProxyContext,
-    private readonly pool: UpstreamPool,
+    readonly pool: UpstreamPool,
     private readonly res: UwsResponse,
     private readonly head: RequestHead,
     out: Buffer,
@@ -94,6 +100,11 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner {
     }
     const ex = this.ex = new Exchange(this.ctx, this.id, plan, this.head.method, { pool: this.pool, user: this });
     ex.replica = replicaOf(this.head, out);
+    if (plan.fanOut > 1) {
+      this.phase = 'concurrent';
+      this.concurrent = new Concurrent(new PooledLegs(this, ex), ex);
+      return;
+    }
     const first = plan.targets[0]!;
     if (first.servers.length === 1) {
       const server = first.servers[0]!;
@@ -126,6 +137,10 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner {
     if (this.phase === 'exchange' && up !== null) {
       this.body.wrote(framed);
       if (!up.write(framed)) this.pauseBody();
+      return;
+    }
+    if (this.phase === 'concurrent') {
+      this.concurrent!.body(framed);
       return;
     }
     if (this.body.hold(framed)) this.pauseBody();
@@ -177,6 +192,37 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner {
     this.resumeBody();
   }
 
+  get clientOpen(): boolean {
+    return !this.aborted;
+  }
+
+  /** CONCURRENT picked `socket` (lent to us already); `buffered` is what it answered so far. */
+  adopt(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean, buffered: Buffer | null): void {
+    this.concurrent = null;
+    this.pool.lend(socket, this);
+    this.body.heldWereSent(this.retryable);
+    this.rb.fresh();
+    this.phase = 'exchange';
+    this.att.start(this.ex!, v, s, socket, reused);
+    this.att.arm(this.ex!.firstByteDeadline(v), this.ctx.sweepEvery * 16);
+    this.ex!.fallBack(this.plan!.targets.filter((x) => x !== v));
+    if (buffered !== null && buffered.length > 0) this.upstreamData(socket, buffered);
+    this.resumeBody();
+  }
+
+  /** CONCURRENT failed on every leg without an answer: fall back through the rest of the plan. */
+  fallbackFrom(rest: readonly VersionState[], err: UpshiftError): void {
+    this.concurrent = null;
+    // The whole request is still held unless it outgrew the retry buffer.
+    if (rest.length === 0 || this.body.heldPieces.length === 0 || this.aborted) {
+      this.fail(err);
+      return;
+    }
+    this.phase = 'routing';
+    this.ex!.fallBack(rest);
+    this.ex!.dial(this.dialedCb);
+  }
+
   upstreamData(socket: net.Socket, chunk: Buffer): void {
     if (socket !== this.att.socket || this.phase !== 'exchange') return;
     this.ex?.answerBytes(chunk);
@@ -211,7 +257,7 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner {
     const length = none ? (this.head.method === 'HEAD' ? info.contentLength : -1) : info.contentLength;
     reader.reset();
     this.cork(() => {
-      this.answer.head(out, headEnd, kind, length, this.closeAfter);
+      this.answer.head(out, headEnd, kind, length, this.closeAfter, this.head.method === 'HEAD' && info.chunked);
       this.bytesOut += headEnd;
       if (rb.complete) this.responseDone();
       else if (info.end < buf.length) this.responseBody(buf, info.end);
@@ -336,6 +382,8 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner {
   private end(reason: string | undefined): void {
     if (this.phase === 'done') return;
     if (reason !== undefined && this.error === undefined) this.error = reason;
+    this.concurrent?.abort();
+    this.concurrent = null;
     this.ex?.end();
     const up = this.att.detach();
     if (up !== null) this.pool.discard(up);
