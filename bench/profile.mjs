@@ -30,7 +30,7 @@ const W = {
   upload: { path: '/upload', c: 16, lua: 'wrk.method = "POST"\nwrk.body = string.rep("u", 1048576)\nwrk.headers["Content-Type"] = "application/octet-stream"\n' },
 }[a.workload];
 if (!W) throw new Error(`unknown workload ${a.workload}`);
-const kind = { upshift: 'upshift', 'upshift-http': 'upshift-http', 'node-pipe': 'pipe', 'http-proxy': 'http-proxy', fastify: 'fastify' }[a.target];
+const kind = { upshift: 'upshift', 'upshift-http': 'upshift-http', 'upshift-uws': 'upshift-uws', 'node-pipe': 'pipe', 'http-proxy': 'http-proxy', fastify: 'fastify' }[a.target];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'upshift-prof-'));
 const profDir = a.out ? path.resolve(a.out) : path.join(tmp, 'prof');
 fs.mkdirSync(profDir, { recursive: true });

@@ -6,12 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
 import { nginxBackend, nginxProxy, haproxy } from './lib/native.mjs';
 import { UPLOAD_SIZE } from './lib/bodies.mjs';
 import {
   has, setNice, start, waitLine, run, stop, tree, cpuMicros, rssKiB, freePort, waitPort, sleep, median,
 } from './lib/proc.mjs';
-import { writeReport, isHttpBuild } from './lib/report.mjs';
+import { writeReport, isHttpBuild, isUwsBuild } from './lib/report.mjs';
 
 const here = import.meta.dirname;
 const root = path.resolve(here, '..');
@@ -79,7 +80,16 @@ const WORKLOADS = {
 const OPT_IN = ['upshift-concurrent', 'upshift-concurrent-compare', 'upshift-http-concurrent', 'upshift-http-concurrent-compare'];
 
 function ALL_TARGETS() {
-  return ['direct', 'upshift', 'upshift-http', 'node-pipe', 'http-proxy', 'fastify', 'nginx', 'haproxy-http', 'haproxy-tcp'];
+  return ['direct', 'upshift', 'upshift-http', 'upshift-uws', 'node-pipe', 'http-proxy', 'fastify', 'nginx', 'haproxy-http', 'haproxy-tcp'];
+}
+
+/** The uWebSockets.js engine's target runs where a build of it loads (it is an optional dependency). */
+function uwsLoads() {
+  const req = createRequire(path.join(root, 'package.json'));
+  for (const name of ['uWebSockets.js', 'uwebsockets']) {
+    try { if (typeof req(name).App === 'function') return true; } catch { /* not this one */ }
+  }
+  return false;
 }
 
 if (argv.help) {
@@ -97,8 +107,9 @@ if (argv.help) {
   --node-backend          use the Node backend even when nginx is installed
   --dist DIR              compiled upshift (default: dist/; built when missing)
   --variant NAME=DIR      also run the upshift compiled in DIR as target upshift-NAME
-                          (in http mode when NAME starts with "http", e.g. http-new=DIR; NAME with
-                          "concurrent" runs the CONCURRENT pair, ending in "compare" with answers compared)
+                          (in http mode when NAME starts with "http", e.g. http-new=DIR;
+                          on the uws engine when it starts with "uws"; NAME with "concurrent"
+                          runs the CONCURRENT pair, ending in "compare" with answers compared)
                           (before/after comparisons in the same rounds; repeatable)
   --out DIR               where results go (default: bench/results)
   --label TEXT            suffix of the result file names
@@ -111,12 +122,12 @@ const variants = Object.fromEntries((argv.variant ?? []).map((v) => {
   if (i < 1) throw new Error(`--variant wants NAME=DIR, got ${v}`);
   return [`upshift-${v.slice(0, i)}`, path.resolve(v.slice(i + 1))];
 }));
-const available = [...ALL_TARGETS(), ...OPT_IN, ...Object.keys(variants)].filter((t) => (t === 'nginx' ? installed.nginx : t.startsWith('haproxy') ? installed.haproxy : true));
+const available = [...ALL_TARGETS(), ...OPT_IN, ...Object.keys(variants)].filter((t) => (t === 'nginx' ? installed.nginx : t.startsWith('haproxy') ? installed.haproxy : t === 'upshift-uws' ? uwsLoads() : true));
 const targetNames = argv.targets ? [...argv.targets.split(','), ...Object.keys(variants)].filter((t) => available.includes(t)) : available.filter((t) => !OPT_IN.includes(t));
 // Variants run right after upshift, so before/after sit next to each other in every round.
 for (const v of Object.keys(variants)) {
   targetNames.splice(targetNames.indexOf(v), 1);
-  const at = targetNames.indexOf(isHttpBuild(v) ? 'upshift-http' : 'upshift');
+  const at = targetNames.indexOf(isUwsBuild(v) ? 'upshift-uws' : isHttpBuild(v) ? 'upshift-http' : 'upshift');
   targetNames.splice(at >= 0 ? at + 1 : targetNames.length, 0, v);
 }
 if (!targetNames.includes('direct')) targetNames.unshift('direct');
@@ -150,10 +161,11 @@ async function startBackend() {
   return { kind: 'node raw-socket server (bench/lib/backend-node.mjs)', port, child };
 }
 
-const NODE_KINDS = { upshift: 'upshift', 'upshift-http': 'upshift-http', 'node-pipe': 'pipe', 'http-proxy': 'http-proxy', fastify: 'fastify', ...Object.fromEntries(OPT_IN.map((k) => [k, k])) };
+const NODE_KINDS = { upshift: 'upshift', 'upshift-http': 'upshift-http', 'upshift-uws': 'upshift-uws', 'node-pipe': 'pipe', 'http-proxy': 'http-proxy', fastify: 'fastify', ...Object.fromEntries(OPT_IN.map((k) => [k, k])) };
 
-/** A variant runs as the build it names: `http…` in http mode, `…concurrent…` (and `…compare`) as the CONCURRENT pair. */
+/** A variant runs as the build it names: `uws…` on the uws engine, `http…` in http mode, `…concurrent…` (and `…compare`) as the CONCURRENT pair. */
 function variantKind(name) {
+  if (isUwsBuild(name)) return 'upshift-uws';
   const base = isHttpBuild(name) ? 'upshift-http' : 'upshift';
   if (!name.includes('concurrent')) return base;
   return `${base}-concurrent${name.endsWith('compare') ? '-compare' : ''}`;

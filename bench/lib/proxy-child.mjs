@@ -39,7 +39,7 @@ function ready(port) {
   process.stdout.write(`PORT ${port}\n`);
 }
 
-async function upshift(mode = 'stream', concurrent = undefined) {
+async function upshift(mode = 'stream', concurrent = undefined, engine = undefined) {
   const dist = distDir ?? path.resolve(import.meta.dirname, '../../dist');
   const { createProxy } = await import(pathToFileURL(path.join(dist, 'core/index.js')).href);
   const servers = [{ hostname: HOST, port: backendPort }];
@@ -47,7 +47,7 @@ async function upshift(mode = 'stream', concurrent = undefined) {
   const versions = concurrent === undefined
     ? [{ version: '1.0', servers }]
     : [{ version: '1.0', servers }, { version: '2.0', servers, upgradeTransition: { mode: 'CONCURRENT' }, compare: { enabled: concurrent.compare } }];
-  const proxy = await createProxy({ host: HOST, port: 0, mode, versions });
+  const proxy = await createProxy({ host: HOST, port: 0, mode, versions, ...(engine === undefined ? {} : { engine }) });
   ready(proxy.address.port);
 }
 
@@ -93,7 +93,7 @@ async function fastifyReplyFrom() {
 }
 
 const kinds = {
-  upshift: () => upshift('stream'), 'upshift-http': () => upshift('http'),
+  upshift: () => upshift('stream'), 'upshift-http': () => upshift('http'), 'upshift-uws': () => upshift('http', undefined, 'uws'),
   'upshift-concurrent': () => upshift('stream', { compare: false }), 'upshift-concurrent-compare': () => upshift('stream', { compare: true }),
   'upshift-http-concurrent': () => upshift('http', { compare: false }), 'upshift-http-concurrent-compare': () => upshift('http', { compare: true }), pipe, 'http-proxy': httpProxy, fastify: fastifyReplyFrom };
 const start = kinds[kind];

@@ -7,6 +7,7 @@ const NAMES = {
   direct: 'direct (no proxy)',
   upshift: 'upshift (stream mode)',
   'upshift-http': 'upshift (http mode)',
+  'upshift-uws': 'upshift (http mode, uWebSockets.js engine)',
   'node-pipe': 'bare Node socket pipe',
   'http-proxy': 'node-http-proxy (keep-alive agent)',
   fastify: 'fastify + @fastify/reply-from',
@@ -22,7 +23,9 @@ const NAMES = {
 const nameOf = (t) => NAMES[t] ?? (t.startsWith('upshift-') ? `upshift, ${t.slice(8)}${isHttpBuild(t) ? ' (http mode)' : ''}` : t);
 
 /** upshift-http and the variants named http… run the proxy in http mode. */
-export const isHttpBuild = (t) => t.startsWith('upshift-http');
+export const isHttpBuild = (t) => t.startsWith('upshift-http') || isUwsBuild(t);
+/** upshift-uws and the variants named uws… run http mode on the uWebSockets.js engine. */
+export const isUwsBuild = (t) => t.startsWith('upshift-uws');
 const fmt = (x, d = 0) => (x === null || x === undefined || Number.isNaN(x) ? '–' : x.toFixed(d));
 const us = (x) => (x === null || x === undefined ? '–' : x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${Math.round(x)} µs`);
 
@@ -157,7 +160,7 @@ function markdown(r, name) {
 
 /** The headline: ratio to direct of both modes beside the bare pipe and the native peers, per workload. */
 function ratioTable(r) {
-  const cols = ['node-pipe', 'upshift', 'upshift-http', 'nginx', 'haproxy-tcp', 'haproxy-http'];
+  const cols = ['node-pipe', 'upshift', 'upshift-http', 'upshift-uws', 'nginx', 'haproxy-tcp', 'haproxy-http'];
   const rows = [['keep-alive', 'keepalive-50'], ['new connection per request', 'new-conn']]
     .map(([label, w]) => [label, r.throughput[`${w}/wrk`] ?? r.throughput[`${w}/autocannon`]])
     .filter(([, w]) => w);
@@ -174,7 +177,7 @@ function ratioTable(r) {
 }
 
 const COLORS = {
-  upshift: '#d62728', 'upshift-http': '#9467bd', 'node-pipe': '#ff9896', 'http-proxy': '#7f7f7f', fastify: '#bcbd22',
+  upshift: '#d62728', 'upshift-http': '#9467bd', 'upshift-uws': '#17becf', 'node-pipe': '#ff9896', 'http-proxy': '#7f7f7f', fastify: '#bcbd22',
   nginx: '#2ca02c', 'haproxy-http': '#1f77b4', 'haproxy-tcp': '#aec7e8',
 };
 

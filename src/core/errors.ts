@@ -105,6 +105,14 @@ export class HeadTimeoutError extends coded('UPS_ERR_HEAD_TIMEOUT', () => 'reque
 /** The proxy is closing and accepts no new work. */
 export class ProxyClosedError extends coded('UPS_ERR_CLOSED', () => 'the proxy is closed') {}
 
+/** `engine: "uws"` was asked for and no uWebSockets.js build loads here; the message says why for each package tried. */
+export class EngineUnavailableError extends UpshiftError {
+  constructor(message: string) {
+    super('UPS_ERR_ENGINE_UNAVAILABLE', message, 'engine');
+    this.name = 'EngineUnavailableError';
+  }
+}
+
 /**
  * The one place that maps a failure to the status a client sees
  * (caddy's habit): timeouts are 504/408, framing errors 400, size 431,

@@ -100,6 +100,12 @@ export interface ProxyOptions {
    * (`nonHttp: "tcp"`) and the lowest per-byte cost, but a connection stays where its first request went.
    */
   mode?: 'stream' | 'http';
+  /**
+   * What accepts client connections in http mode. Default `node` (Node's own sockets, pure JavaScript).
+   * `uws`: uWebSockets.js, an optional native build (`uWebSockets.js`, else the `uwebsockets` package),
+   * loaded when the proxy starts; `UPS_ERR_ENGINE_UNAVAILABLE` when none loads. See `native-notes.md`.
+   */
+  engine?: 'node' | 'uws';
   /** http mode only. */
   http?: {
     /** Idle keep-alive connections kept per server. Default 64. */
@@ -156,6 +162,7 @@ export interface ResolvedOptions {
   readonly rewrite: { readonly location: boolean };
   readonly nonHttp: 'reject' | 'tcp';
   readonly mode: 'stream' | 'http';
+  readonly engine: 'node' | 'uws';
   readonly http: { readonly maxIdlePerServer: number; readonly maxPerServer: number; readonly idleTimeout: number; readonly xForwardedFor: boolean; readonly forwarded: boolean; readonly retries: number };
   readonly judge: JudgeOptions;
   readonly retire: RetirePolicy;
@@ -203,7 +210,7 @@ export const DEFAULT_ACTIVE_HEALTH = Object.freeze({ interval: 5000, timeout: 20
 export const DEFAULT_MODE = 'http' as const;
 export const DEFAULT_HTTP = Object.freeze({ maxIdlePerServer: 64, maxPerServer: 0, idleTimeout: 4000, xForwardedFor: false, forwarded: false, retries: 3 });
 
-const TOP_KEYS = ['host', 'port', 'versions', 'cookies', 'timeouts', 'limits', 'health', 'rewrite', 'nonHttp', 'mode', 'http', 'judge', 'retire', 'compare'];
+const TOP_KEYS = ['host', 'port', 'versions', 'cookies', 'timeouts', 'limits', 'health', 'rewrite', 'nonHttp', 'mode', 'engine', 'http', 'judge', 'retire', 'compare'];
 /** Names people reach for, and the option they mean. */
 const HINTS: Record<string, string> = {
   clusters: 'versions', cluster: 'versions', listen: 'host and port', cookie: 'cookies',
@@ -354,6 +361,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     const set = Object.keys(hm)[0];
     if (set !== undefined) throw new InvalidOptionError(`http.${set}`, 'only applies to mode "http" (stream mode pipes bytes and pools nothing)');
   }
+  const engine = o['engine'] ?? 'node';
+  if (engine !== 'node' && engine !== 'uws') throw new InvalidOptionError('engine', `must be "node" or "uws", got ${given(engine)}`);
+  if (engine === 'uws' && mode !== 'http') throw new InvalidOptionError('engine', '"uws" only applies to mode "http" (stream mode pipes raw sockets): set mode "http" or leave engine out');
   if (mode === 'http' && nonHttp === 'tcp') throw new InvalidOptionError('nonHttp', '"tcp" only applies to mode "stream" (http mode, the default, frames every message): set mode "stream"');
   const judge = mergeJudge(DEFAULT_JUDGE, validateJudge(o['judge'], 'judge', (f, m) => new InvalidOptionError(f, m)));
   const retire = o['retire'] === undefined ? DEFAULT_RETIRE : validateRetire(o['retire'], 'retire', (f, m) => new InvalidOptionError(f, m));
@@ -361,6 +371,6 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   return Object.freeze({
     judge, retire, compare, host, port,
     cookies: Object.freeze({ session: Object.freeze(sessionCookie), transition: Object.freeze(transition) }),
-    timeouts: Object.freeze(timeouts), limits: Object.freeze(limits), health, rewrite, nonHttp, mode: mode as 'stream' | 'http', http,
+    timeouts: Object.freeze(timeouts), limits: Object.freeze(limits), health, rewrite, nonHttp, mode: mode as 'stream' | 'http', engine: engine as 'node' | 'uws', http,
   });
 }

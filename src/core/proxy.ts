@@ -11,6 +11,7 @@ import type { JudgeSink } from './judge/types.js';
 import { resolveOptions, type ProxyOptions, type ResolvedOptions } from './options.js';
 import { Retirement, type DrainedInfo } from './routing/retire.js';
 import { drain } from './drain.js';
+import { UwsFront } from './engine/uws/front.js';
 import { routingShares, upAt } from './routing/shares.js';
 import { RoutingTable } from './routing/table.js';
 import {
@@ -72,6 +73,8 @@ export class Proxy {
   private readonly table = new RoutingTable();
   private readonly health: Health;
   private readonly server: net.Server;
+  /** `engine: "uws"`: uWebSockets.js accepts the clients instead of `server`. */
+  private readonly front: UwsFront | null = null;
   private readonly conns = new Set<Connection>();
   private readonly pool: UpstreamPool;
   private readonly judge: Judge;
@@ -119,21 +122,32 @@ export class Proxy {
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
     // A failing listener must never take the process down.
     this.server.on('error', () => {});
+    if (options.engine === 'uws') {
+      this.front = new UwsFront({
+        ctx: this.ctx, pool: this.pool, track: (c) => { this.conns.add(c); },
+        nextId: () => (this.closing === undefined ? this.nextConnId++ : 0),
+      });
+    }
   }
 
   /** Binds the listening socket. */
   listen(): Promise<void> {
+    if (this.front !== null) return this.front.listen(this.options.host, this.options.port).then(() => this.listening());
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       this.server.once('error', onError);
       this.server.listen(this.options.port, this.options.host, () => {
         this.server.removeListener('error', onError);
-        this.health.start();
-        this.sweeper = setInterval(() => this.sweep(), this.ctx.sweepEvery);
-        this.sweeper.unref();
+        this.listening();
         resolve();
       });
     });
+  }
+
+  private listening(): void {
+    this.health.start();
+    this.sweeper = setInterval(() => this.sweep(), this.ctx.sweepEvery);
+    this.sweeper.unref();
   }
 
   /** Closes connections that moved no byte for `timeouts.idle` (and, in http mode, runs the head and linger timeouts). */
@@ -149,6 +163,7 @@ export class Proxy {
 
   /** The bound address. */
   get address(): { host: string; port: number; family: string } {
+    if (this.front !== null) return { host: this.options.host, port: this.front.boundPort, family: this.options.host.includes(':') ? 'IPv6' : 'IPv4' };
     const a = this.server.address();
     if (a === null || typeof a === 'string') return { host: this.options.host, port: this.options.port, family: 'IPv4' };
     return { host: a.address, port: a.port, family: a.family };
@@ -357,13 +372,15 @@ export class Proxy {
     if (this.closing !== undefined) return this.closing;
     this.closing = (async () => {
       this.health.stop();
-      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.front?.stopListening();
+      const closed = this.front !== null ? Promise.resolve() : new Promise<void>((resolve) => this.server.close(() => resolve()));
       for (const c of this.conns) if (c.idleBeforeHead) c.destroy();
       // The sweep keeps running while connections drain: in http mode it ends lingering closes.
       await drain(this.conns, opts.drainTimeout ?? 10_000, (now) => { for (const c of this.conns) c.drain(now); });
       clearInterval(this.sweeper);
       this.comparer.close();
       this.pool.close();
+      this.front?.close();
       await closed;
     })();
     return this.closing;

@@ -83,7 +83,7 @@ const SCHEMA = {
       properties: {
         port, host,
         cookies: { type: 'object' }, timeouts: { type: 'object' }, limits: { type: 'object' },
-        health: { type: 'object' }, nonHttp: { type: 'string' }, mode: { type: 'string' }, http: { type: 'object' },
+        health: { type: 'object' }, nonHttp: { type: 'string' }, mode: { type: 'string' }, engine: { type: 'string' }, http: { type: 'object' },
         judge: { type: 'object' }, retire: { type: ['object', 'string'] }, compare: { type: 'object' },
       },
     },

@@ -2,7 +2,7 @@ import t from 'tap';
 import { get } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 
 for (const mode of MODES) {
   for (const on of [true, false]) {
@@ -22,7 +22,7 @@ for (const mode of MODES) {
         res.end('moved');
       });
       self = v1!.port;
-      const proxy = await proxyFor(t, { mode, rewrite: { location: on }, versions: [{ uuid: 'v1', version: '1.0', servers: at(v1!) }] });
+      const proxy = await proxyFor(t, { ...modeOptions(mode), rewrite: { location: on }, versions: [{ uuid: 'v1', version: '1.0', servers: at(v1!) }] });
       const port = proxy.address.port;
       const r = await get(port, { path: '/wp-login.php', headers: { host: 'shop.example:8080' } });
       t.equal(r.status, 302);

@@ -4,12 +4,12 @@ import { createProxy } from '../../src/core/index.js';
 import { get } from '../helpers/net.js';
 import { at, backends } from '../helpers/proxy.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions, modesExcept } from '../helpers/modes.js';
 
 for (const mode of MODES) {
-  t.test(`${mode}: close() does not wait for a client's idle kept-alive connection`, async (t) => {
+  if (modesExcept('connections').includes(mode)) t.test(`${mode}: close() does not wait for a client's idle kept-alive connection`, async (t) => {
     const [b] = await backends(t, ['v1']);
-    const proxy = await createProxy({ host: '127.0.0.1', mode, versions: [{ version: '1.0', servers: at(b!) }] });
+    const proxy = await createProxy({ host: '127.0.0.1', ...modeOptions(mode), versions: [{ version: '1.0', servers: at(b!) }] });
     t.teardown(() => proxy.close({ drainTimeout: 0 })); // a no-op after the test's own close
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     t.teardown(() => agent.destroy());
@@ -25,7 +25,7 @@ for (const mode of MODES) {
 
   t.test(`${mode}: close() still lets a request waiting for its answer finish`, async (t) => {
     const [b] = await backends(t, ['slow'], () => (_req, res) => setTimeout(() => res.end('late'), 400));
-    const proxy = await createProxy({ host: '127.0.0.1', mode, versions: [{ version: '1.0', servers: at(b!) }] });
+    const proxy = await createProxy({ host: '127.0.0.1', ...modeOptions(mode), versions: [{ version: '1.0', servers: at(b!) }] });
     t.teardown(() => proxy.close({ drainTimeout: 0 })); // a no-op after the test's own close
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     t.teardown(() => agent.destroy());

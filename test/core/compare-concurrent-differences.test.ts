@@ -8,7 +8,7 @@ import { backends, proxyFor } from '../helpers/proxy.js';
 // CONCURRENT compares the newest's answer with the previous version's for
 // every idempotent request: noise (per-server ids, timestamps, nonces,
 // request ids) never rolls back; a field changed on every answer does.
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions, type ModeName } from '../helpers/modes.js';
 
 type Body = (name: string, port: number, n: number) => Record<string, unknown>;
 
@@ -26,9 +26,9 @@ const noisy = (body: Body) => (name: string) => {
 
 const servers = (...ports: number[]) => ports.map((port) => ({ hostname: '127.0.0.1', port }));
 
-async function setup(t: Test, mode: 'stream' | 'http', body: Body) {
+async function setup(t: Test, mode: ModeName, body: Body) {
   const [a, b, c] = await backends(t, ['v1', 'v1', 'v2'], noisy(body));
-  const proxy = await proxyFor(t, { mode, versions: [
+  const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
     { uuid: 'v1', version: '1.0', servers: servers(a!.port, b!.port) },
     { uuid: 'v2', version: '2.0', servers: servers(c!.port), upgradeTransition: { mode: 'CONCURRENT' } },
   ] });

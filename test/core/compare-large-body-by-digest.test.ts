@@ -7,7 +7,7 @@ import { until } from '../helpers/net.js';
 // A body that is not JSON is compared by a digest computed as it streams,
 // with its length: neither the client's answer nor the previous version's
 // is ever held whole.
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 const SIZE = 5 * 1024 * 1024;
 
 /** GETs through the proxy, counting the body's bytes without keeping them. */
@@ -34,7 +34,7 @@ for (const mode of MODES) {
       // One buffer per version, written as is: the backends allocate nothing per request.
       res.end(name === 'new' ? newest : same);
     });
-    const proxy = await proxyFor(t, { mode, versions: [
+    const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
       { uuid: 'v1', version: '1.0', servers: [{ hostname: '127.0.0.1', port: o!.port }] },
       { uuid: 'v2', version: '2.0', servers: [{ hostname: '127.0.0.1', port: n!.port }], upgradeTransition: { mode: 'CONCURRENT' } },
     ] });

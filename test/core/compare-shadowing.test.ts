@@ -7,7 +7,7 @@ import { backends, proxyFor } from '../helpers/proxy.js';
 // Shadowing: `compare.sample` on a version in INSTANT, SESSION or GRADUAL
 // also sends that share of its idempotent requests to the previous version
 // and compares the answers; the client always gets the routed version's.
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 
 /** JSON answers naming their version in a header (ignored by the comparison); `price` per version. */
 const priced = (price: (name: string) => number) => (name: string) => (_req: unknown, res: import('node:http').ServerResponse) => {
@@ -22,7 +22,7 @@ for (const mode of MODES) {
   t.test(mode, async (t) => {
     t.test('GRADUAL: shadowed requests are compared, the client gets the routed answer', async (t) => {
       const [o, n] = await backends(t, ['v1', 'v2'], priced(() => 1));
-      const proxy = await proxyFor(t, { mode, versions: [
+      const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
         { uuid: 'v1', version: '1.0', servers: [{ hostname: '127.0.0.1', port: o!.port }] },
         {
           uuid: 'v2', version: '2.0', servers: [{ hostname: '127.0.0.1', port: n!.port }],
@@ -47,7 +47,7 @@ for (const mode of MODES) {
 
     t.test('GRADUAL: a shadowed difference on every answer rolls back, clients got the routed answer until then', async (t) => {
       const [o, n] = await backends(t, ['v1', 'v2'], priced((name) => (name === 'v2' ? 2 : 1)));
-      const proxy = await proxyFor(t, { mode, versions: [
+      const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
         { uuid: 'v1', version: '1.0', servers: [{ hostname: '127.0.0.1', port: o!.port }] },
         {
           uuid: 'v2', version: '2.0', servers: [{ hostname: '127.0.0.1', port: n!.port }],
@@ -71,7 +71,7 @@ for (const mode of MODES) {
 
     t.test('INSTANT: a sample of 0.2 shadows about a fifth of the requests; POSTs never', async (t) => {
       const [o, n] = await backends(t, ['v1', 'v2'], priced(() => 1));
-      const proxy = await proxyFor(t, { mode, versions: [
+      const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
         { uuid: 'v1', version: '1.0', servers: [{ hostname: '127.0.0.1', port: o!.port }] },
         { uuid: 'v2', version: '2.0', servers: [{ hostname: '127.0.0.1', port: n!.port }], compare: compare(0.2) },
       ] });

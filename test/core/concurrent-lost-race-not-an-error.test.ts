@@ -3,7 +3,7 @@ import t from 'tap';
 import { get, sleep } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 const CSS = 'x'.repeat(40_000);
 
 for (const mode of MODES) {
@@ -13,7 +13,7 @@ for (const mode of MODES) {
         res.setHeader('Content-Type', 'text/css');
         setTimeout(() => res.end(name + CSS), name === slow ? 100 : 0);
       });
-      const proxy = await proxyFor(t, { mode, versions: [
+      const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
         { uuid: 'v1', version: '1.0', servers: at(v1!) },
         { uuid: 'v2', version: '2.0', servers: at(v2!), upgradeTransition: { mode: 'CONCURRENT' } },
       ] });

@@ -6,7 +6,7 @@ import { at, backends, proxyFor } from '../helpers/proxy.js';
 // The thesis's CONCURRENT rule: when the newest answers 5xx, cannot be
 // reached or sends no head in time, the client gets the previous version's
 // answer whatever its status, a 5xx included.
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 
 for (const mode of MODES) {
   t.test(mode, async (t) => {
@@ -20,7 +20,7 @@ for (const mode of MODES) {
             res.end(name === 'new' ? 'new broken' : oldBody);
           }, name === 'new' ? newDelay : oldDelay);
         });
-        const proxy = await proxyFor(t, { mode, versions: [
+        const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
           { version: '1.0', servers: at(o!) },
           { version: '2.0', servers: at(n!), upgradeTransition: { mode: 'CONCURRENT', firstByteTimeout: 2000 } },
         ] });
@@ -39,7 +39,7 @@ for (const mode of MODES) {
       const silent = net.createServer((s) => { hung.add(s); s.resume(); });
       await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
       t.teardown(() => { for (const s of hung) s.destroy(); silent.close(); });
-      const proxy = await proxyFor(t, { mode, versions: [
+      const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
         { version: '1.0', servers: at(o!) },
         { version: '2.0', servers: at((silent.address() as net.AddressInfo).port), upgradeTransition: { mode: 'CONCURRENT', firstByteTimeout: 200 } },
       ] });
@@ -51,7 +51,7 @@ for (const mode of MODES) {
     t.test('the newest cannot be reached: the previous version\'s 5xx', async (t) => {
       const [o] = await backends(t, ['old'], () => (_req, res) => { res.statusCode = 500; res.end('old broken'); });
       const closed = await freePort();
-      const proxy = await proxyFor(t, { mode, versions: [
+      const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
         { version: '1.0', servers: at(o!) },
         { version: '2.0', servers: at(closed), upgradeTransition: { mode: 'CONCURRENT', firstByteTimeout: 2000 } },
       ] });

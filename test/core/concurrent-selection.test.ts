@@ -4,7 +4,7 @@ import { backend, get } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 import { keepAliveClient } from './http-mode/_helpers.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 
 const CONCURRENT = { mode: 'CONCURRENT', firstByteTimeout: 1500 };
 
@@ -15,7 +15,7 @@ for (const mode of MODES) {
         res.statusCode = name === 'new' ? newStatus : oldStatus;
         res.end(name);
       });
-      const proxy = await proxyFor(t, { mode, versions: [
+      const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
         { version: '1.0', servers: at(o!) },
         { version: '2.0', servers: at(n!), upgradeTransition: CONCURRENT },
       ] });
@@ -32,7 +32,7 @@ for (const mode of MODES) {
     const crasher = net.createServer((s) => s.once('data', () => s.resetAndDestroy()));
     await new Promise<void>((r) => crasher.listen(0, '127.0.0.1', () => r()));
     t.teardown(() => crasher.close());
-    const proxy = await proxyFor(t, { mode, versions: [
+    const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
       { version: '1.0', servers: at(o!) },
       { version: '2.0', servers: at((crasher.address() as net.AddressInfo).port), upgradeTransition: CONCURRENT },
     ] });
@@ -51,7 +51,7 @@ for (const mode of MODES) {
     });
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
     t.teardown(() => { for (const s of hung) s.destroy(); silent.close(); });
-    const proxy = await proxyFor(t, { mode, versions: [
+    const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
       { version: '1.0', servers: at(o!) },
       { version: '2.0', servers: at((silent.address() as net.AddressInfo).port), upgradeTransition: { mode: 'CONCURRENT', firstByteTimeout: 300 } },
     ] });
@@ -68,7 +68,7 @@ for (const mode of MODES) {
 
   t.test(`${mode}: CONCURRENT sends methods with side effects to one version only`, async (t) => {
     const [o, n] = await backends(t, ['old', 'new']);
-    const proxy = await proxyFor(t, { mode, versions: [
+    const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
       { version: '1.0', servers: at(o!) },
       { version: '2.0', servers: at(n!), upgradeTransition: CONCURRENT },
     ] });
@@ -85,7 +85,7 @@ for (const mode of MODES) {
   // Stream mode routes a connection once, on its first request, and pipes the
   // rest to the version that answered: only http mode sends each request of
   // one kept-alive connection to both versions.
-  if (mode === 'http') {
+  if (mode !== 'stream') {
     t.test(`${mode}: CONCURRENT per request on one keep-alive connection: both versions get each request, the newest good answer wins`, async (t) => {
       let newFails = false;
       const v1 = await backend('v1', (req, res, body) => res.end(`v1 ${req.method} ${body}`));
@@ -98,7 +98,7 @@ for (const mode of MODES) {
         res.end(`v2 ${req.method} ${body}`);
       });
       const proxy = await proxyFor(t, {
-        mode,
+        ...modeOptions(mode),
         versions: [
           { uuid: 'old', version: '1.0', servers: at(v1) },
           { uuid: 'new', version: '2.0', servers: at(v2), upgradeTransition: { mode: 'CONCURRENT', sideEffectMethods: ['POST'] } },

@@ -3,11 +3,11 @@ import t from 'tap';
 import { get, until } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 
 for (const mode of MODES) t.test(`${mode}: typed events and diagnostics_channel report the life of a connection`, async (t) => {
   const [b] = await backends(t, ['v1']);
-  const proxy = await proxyFor(t, { mode });
+  const proxy = await proxyFor(t, { ...modeOptions(mode) });
   const seen: string[] = [];
   for (const name of ['connection:open', 'route', 'upstream:connect', 'connection:close', 'version:add', 'version:remove'] as const) {
     proxy.events.on(name, () => seen.push(name));
@@ -26,7 +26,7 @@ for (const mode of MODES) t.test(`${mode}: typed events and diagnostics_channel 
 
 for (const mode of MODES) t.test(`${mode}: close() drains open connections until the deadline`, async (t) => {
   const [b] = await backends(t, ['slow'], () => (_req, res) => setTimeout(() => res.end('late'), 200));
-  const proxy = await proxyFor(t, { mode, versions: [{ version: '1.0', servers: at(b!) }] });
+  const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [{ version: '1.0', servers: at(b!) }] });
   const pending = get(proxy.address.port);
   // The request must be in flight (not a connection that sent nothing yet, which close() drops at once).
   t.ok(await until(() => b!.requests.length === 1), 'the request reached the server');

@@ -2,7 +2,7 @@ import t from 'tap';
 import { get } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 
 // A request that fails on the newest and on the previous version is the
 // request's fault. CONCURRENT sends each GET to both versions, so every
@@ -18,7 +18,7 @@ for (const mode of MODES) {
       }
     });
     const proxy = await proxyFor(t, {
-      mode,
+      ...modeOptions(mode),
       versions: [
         { uuid: 'v1', version: '1.0', servers: at(b1!) },
         { uuid: 'v2', version: '2.0', servers: at(b2!), upgradeTransition: { mode: 'CONCURRENT' } },

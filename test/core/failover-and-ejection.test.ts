@@ -2,11 +2,11 @@ import t from 'tap';
 import { backend, freePort, get, until } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 
 for (const mode of MODES) t.test(`${mode}: unreachable newer versions fall back to the running one`, async (t) => {
   const [run] = await backends(t, ['running']);
-  const proxy = await proxyFor(t, { mode, versions: [
+  const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
     { version: '1.0', servers: at(run!) },
     { version: '2.0', servers: at(await freePort()) },
     { version: '3.0', servers: [...at(await freePort()), ...at(await freePort())] },
@@ -29,7 +29,7 @@ for (const mode of MODES) t.test(`${mode}: a refused newest is ejected, then rea
   const [old] = await backends(t, ['old']);
   const port = await freePort();
   const proxy = await proxyFor(t, {
-    mode,
+    ...modeOptions(mode),
     health: { ejectBase: 200, ejectMax: 200 },
     versions: [{ version: '1.0', servers: at(old!) }, { uuid: 'new', version: '2.0', servers: at(port) }],
   });
@@ -56,7 +56,7 @@ for (const mode of MODES) t.test(`${mode}: active health checks readmit a server
   const [old] = await backends(t, ['old']);
   const port = await freePort();
   const proxy = await proxyFor(t, {
-    mode,
+    ...modeOptions(mode),
     health: { ejectBase: 60_000, ejectMax: 60_000, active: { interval: 50, timeout: 200, path: '/healthz' } },
     versions: [{ version: '1.0', servers: at(old!) }, { version: '2.0', servers: at(port) }],
   });
@@ -71,7 +71,7 @@ for (const mode of MODES) t.test(`${mode}: active health checks readmit a server
 for (const mode of MODES) t.test(`${mode}: the seed's remove policy deletes a version whose servers are all down`, async (t) => {
   const [old] = await backends(t, ['old']);
   const proxy = await proxyFor(t, {
-    mode,
+    ...modeOptions(mode),
     health: { onVersionDown: 'remove' },
     versions: [{ version: '1.0', servers: at(old!) }, { uuid: 'gone', version: '2.0', servers: at(await freePort()) }],
   });
@@ -80,10 +80,10 @@ for (const mode of MODES) t.test(`${mode}: the seed's remove policy deletes a ve
 });
 
 for (const mode of MODES) t.test(`${mode}: nothing left: 503 with a short body, not a silent close`, async (t) => {
-  const proxy = await proxyFor(t, { mode, versions: [{ version: '1.0', servers: at(await freePort()) }] });
+  const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [{ version: '1.0', servers: at(await freePort()) }] });
   const r = await get(proxy.address.port);
   t.equal(r.status, 503);
   t.match(r.body, /^503 Service Unavailable/);
-  const empty = await proxyFor(t, { mode });
+  const empty = await proxyFor(t, { ...modeOptions(mode) });
   t.equal((await get(empty.address.port)).status, 503, 'no version configured: 503 too');
 });

@@ -2,7 +2,7 @@ import t from 'tap';
 import { get } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 
 function sessionOf(r: { headers: Record<string, unknown> }): string | undefined {
   const line = ((r.headers['set-cookie'] as string[] | undefined) ?? []).find((c) => c.startsWith('dynsoftup='));
@@ -21,7 +21,7 @@ for (const mode of MODES) {
       }
       res.end(name);
     });
-    const proxy = await proxyFor(t, { mode, versions: [
+    const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
       { uuid: 'v1', version: '1.0', servers: at(v1!) },
       { uuid: 'v2', version: '2.0', servers: at(v2!), upgradeTransition: { mode: 'SESSION', sessionTimeout: 600 } },
     ] });

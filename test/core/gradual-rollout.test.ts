@@ -3,7 +3,7 @@ import { bucketOf } from '../../src/core/index.js';
 import { get } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 
 for (const mode of MODES) t.test(`${mode}: GRADUAL: ids are handed out, the share grows only on correct answers from the newest`, async (t) => {
   let newStatus = 200;
@@ -11,7 +11,7 @@ for (const mode of MODES) t.test(`${mode}: GRADUAL: ids are handed out, the shar
     res.statusCode = name === 'new' ? newStatus : 200;
     res.end(name);
   });
-  const proxy = await proxyFor(t, { mode, versions: [
+  const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
     { uuid: 'o', version: '1.0', servers: at(o!) },
     { uuid: 'n', version: '2.0', servers: at(n!), upgradeTransition: { mode: 'GRADUAL', percentageTransitionPerRequest: 10 } },
   ] });
@@ -43,7 +43,7 @@ for (const mode of MODES) t.test(`${mode}: GRADUAL: ids are handed out, the shar
 
 for (const mode of MODES) t.test(`${mode}: GRADUAL with a single version serves everything and crashes nothing`, async (t) => {
   const [only] = await backends(t, ['only']);
-  const proxy = await proxyFor(t, { mode, versions: [{ version: '1.0', servers: at(only!), upgradeTransition: { mode: 'GRADUAL' } }] });
+  const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [{ version: '1.0', servers: at(only!), upgradeTransition: { mode: 'GRADUAL' } }] });
   for (let i = 0; i < 5; i++) t.equal((await get(proxy.address.port)).body, 'only');
   await proxy.removeVersion(proxy.listVersions()[0]!.uuid);
   t.equal((await get(proxy.address.port)).status, 503, 'and with none left: 503');

@@ -2,7 +2,7 @@ import net from 'node:net';
 import t from 'tap';
 import { at, proxyFor } from '../helpers/proxy.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 
 for (const mode of MODES) {
   t.test(`${mode}: a 100 Continue reaches the client when it comes, not with the final answer`, async (t) => {
@@ -15,7 +15,7 @@ for (const mode of MODES) {
     });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
     t.teardown(() => srv.close());
-    const proxy = await proxyFor(t, { mode, versions: [{ version: '1.0', servers: at((srv.address() as net.AddressInfo).port) }] });
+    const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [{ version: '1.0', servers: at((srv.address() as net.AddressInfo).port) }] });
     const c = net.connect(proxy.address.port, '127.0.0.1');
     t.teardown(() => c.destroy());
     const t0 = Date.now();

@@ -3,7 +3,7 @@ import type { ProxyEvents } from '../../src/core/index.js';
 import { get } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 
 /** A backend answering 500 to the requests `fails(n)` picks (n counts from 1), its name otherwise. */
 const failing = (fails: (n: number) => boolean) => (name: string) => {
@@ -22,7 +22,7 @@ const failing = (fails: (n: number) => boolean) => (name: string) => {
 for (const mode of MODES) {
   t.test(`${mode}: a newest answering 500 to everything is rolled back within 20 requests`, async (t) => {
     const [b1, b2] = await backends(t, ['v1', 'v2'], failing(() => true));
-    const proxy = await proxyFor(t, { mode, versions: [{ uuid: 'v1', version: '1.0', servers: at(b1!) }, { uuid: 'v2', version: '2.0', servers: at(b2!) }] });
+    const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [{ uuid: 'v1', version: '1.0', servers: at(b1!) }, { uuid: 'v2', version: '2.0', servers: at(b2!) }] });
     const events: Array<ProxyEvents['rollback']> = [];
     proxy.events.on('rollback', (e) => events.push(e));
     let sent = 0;
@@ -50,7 +50,7 @@ for (const mode of MODES) {
 
   t.test(`${mode}: a newest failing 30 % is rolled back within 150 requests`, async (t) => {
     const [b1, b2] = await backends(t, ['v1', 'v2'], failing((n) => n % 10 < 3));
-    const proxy = await proxyFor(t, { mode, versions: [{ uuid: 'v1', version: '1.0', servers: at(b1!) }, { uuid: 'v2', version: '2.0', servers: at(b2!) }] });
+    const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [{ uuid: 'v1', version: '1.0', servers: at(b1!) }, { uuid: 'v2', version: '2.0', servers: at(b2!) }] });
     // The previous version served alone before: its history is the reference.
     proxy.rollback('v2');
     for (let i = 0; i < 50; i++) await get(proxy.address.port);
@@ -70,7 +70,7 @@ for (const mode of MODES) {
 
   t.test(`${mode}: judge.enabled false keeps the old behaviour`, async (t) => {
     const [b1, b2] = await backends(t, ['v1', 'v2'], failing(() => true));
-    const proxy = await proxyFor(t, { mode, judge: { enabled: false }, versions: [{ uuid: 'v1', version: '1.0', servers: at(b1!) }, { uuid: 'v2', version: '2.0', servers: at(b2!) }] });
+    const proxy = await proxyFor(t, { ...modeOptions(mode), judge: { enabled: false }, versions: [{ uuid: 'v1', version: '1.0', servers: at(b1!) }, { uuid: 'v2', version: '2.0', servers: at(b2!) }] });
     for (let i = 0; i < 40; i++) t.equal((await get(proxy.address.port)).status, 500);
     t.match(proxy.status().versions[0], { state: 'up', judgement: { verdict: 'off' } });
   });

@@ -5,13 +5,13 @@ import { at, backends, proxyFor } from '../helpers/proxy.js';
 // A server whose ejection ran out is routable again (the next request tries
 // it), but nothing proved it reachable: status must say so, and give the
 // share that clients really get, not the one it had before it died.
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 
 for (const mode of MODES) {
   t.test(mode, async (t) => {
     const [v1, v2] = await backends(t, ['v1', 'v2']);
     const proxy = await proxyFor(t, {
-      mode,
+      ...modeOptions(mode),
       health: { ejectBase: 100, ejectMax: 100 },
       versions: [
         { uuid: 'v1', version: '1.0', servers: at(v1!) },

@@ -2,7 +2,7 @@ import t from 'tap';
 import { get } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 
 for (const mode of MODES) {
   t.test(`${mode}: a slow newest is rolled back when the latency rule is on, and only then`, async (t) => {
@@ -12,7 +12,7 @@ for (const mode of MODES) {
     });
     const latency = { enabled: true, minSample: 20 };
     const proxy = await proxyFor(t, {
-      mode,
+      ...modeOptions(mode),
       versions: [
         { uuid: 'v1', version: '1.0', servers: at(b1!) },
         { uuid: 'v2', version: '2.0', servers: at(b2!), judge: { latency } },

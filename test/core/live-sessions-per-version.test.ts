@@ -2,7 +2,7 @@ import t from 'tap';
 import { get } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 
 function jar(r: { headers: Record<string, unknown> }): string {
   const line = ((r.headers['set-cookie'] as string[] | undefined) ?? []).find((c) => c.startsWith('dynsoftup='))!;
@@ -12,7 +12,7 @@ function jar(r: { headers: Record<string, unknown> }): string {
 for (const mode of MODES) {
   t.test(`${mode}: /status counts live sessions per version and says what its figures count`, async (t) => {
     const [v1, v2] = await backends(t, ['v1', 'v2']);
-    const proxy = await proxyFor(t, { mode, versions: [{ uuid: 'v1', version: '1.0', servers: at(v1!) }] });
+    const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [{ uuid: 'v1', version: '1.0', servers: at(v1!) }] });
     const port = proxy.address.port;
     const sessions = () => Object.fromEntries(proxy.status().versions.map((v) => [v.uuid, v.sessions]));
     const old = await Promise.all([1, 2, 3].map(async () => jar(await get(port))));
@@ -27,6 +27,6 @@ for (const mode of MODES) {
     proxy.rollback('v2');
     for (const c of fresh) await get(port, { cookie: c });
     t.same(sessions(), { v2: 0, v1: 5 }, 'rolled back: its sessions moved to v1 and count there');
-    t.same(proxy.status().versions.map((v) => v.counts), mode === 'http' ? ['requests', 'requests'] : ['first-requests', 'first-requests']);
+    t.same(proxy.status().versions.map((v) => v.counts), mode !== 'stream' ? ['requests', 'requests'] : ['first-requests', 'first-requests']);
   });
 }

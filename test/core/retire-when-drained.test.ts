@@ -4,7 +4,7 @@ import type { Proxy, ProxyEvents } from '../../src/core/index.js';
 import { get, sleep, until } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions, modesExcept } from '../helpers/modes.js';
 
 /** A WebSocket-style upgrade through the proxy: resolves with the open socket once the 101 arrived. */
 function upgrade(port: number, cookie: string): Promise<net.Socket> {
@@ -31,7 +31,7 @@ function record(proxy: Proxy): { drained: Array<ProxyEvents['version:drained']>;
 }
 
 for (const mode of MODES) {
-  t.test(`${mode}: an old version with retire "when-drained" goes once its last session idled out and its last WebSocket closed`, async (t) => {
+  if (modesExcept('websocket').includes(mode)) t.test(`${mode}: an old version with retire "when-drained" goes once its last session idled out and its last WebSocket closed`, async (t) => {
     const [b1, b2] = await backends(t, ['v1', 'v2']);
     // Both backends accept an upgrade and keep the tunnel open until the client closes it.
     for (const b of [b1!, b2!]) {
@@ -43,7 +43,7 @@ for (const mode of MODES) {
         sock.on('end', () => sock.end());
       });
     }
-    const proxy = await proxyFor(t, { mode, retire: 'when-drained', versions: [{ uuid: 'v1', version: '1.0', servers: at(b1!) }] });
+    const proxy = await proxyFor(t, { ...modeOptions(mode), retire: 'when-drained', versions: [{ uuid: 'v1', version: '1.0', servers: at(b1!) }] });
     const seen = record(proxy);
     const port = proxy.address.port;
     t.equal((await get(port)).body, 'v1');
@@ -73,13 +73,13 @@ for (const mode of MODES) {
     t.equal((await get(port, { cookie: 'dynsoftup=v1' })).body, 'v2', 'a late holder of the old cookie is served by the newest');
   });
 
-  t.test(`${mode}: retire.maxWait removes a version that still holds a connection`, async (t) => {
+  if (modesExcept('connections').includes(mode)) t.test(`${mode}: retire.maxWait removes a version that still holds a connection`, async (t) => {
     const [b1, b2] = await backends(t, ['v1', 'v2']);
     b1!.server.on('upgrade', (_req, sock: net.Socket) => {
       sock.on('error', () => {});
       sock.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
     });
-    const proxy = await proxyFor(t, { mode, versions: [{ uuid: 'v1', version: '1.0', servers: at(b1!), retire: { maxWait: 1 } }] });
+    const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [{ uuid: 'v1', version: '1.0', servers: at(b1!), retire: { maxWait: 1 } }] });
     const seen = record(proxy);
     const ws = await upgrade(proxy.address.port, 'dynsoftup=v1');
     t.teardown(() => { ws.destroy(); });
@@ -95,7 +95,7 @@ for (const mode of MODES) {
   t.test(`${mode}: no retirement without a takeover, or without retire`, async (t) => {
     const [b1, b2] = await backends(t, ['v1', 'v2']);
     const proxy = await proxyFor(t, {
-      mode,
+      ...modeOptions(mode),
       health: { maxFails: 1 },
       versions: [
         { uuid: 'v0', version: '0.9', servers: at(b1!) },

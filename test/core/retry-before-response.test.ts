@@ -3,7 +3,7 @@ import t from 'tap';
 import { backend, get, raw, until } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions, modesExcept } from '../helpers/modes.js';
 
 /** A server that accepts, reads the request, and closes without a byte. */
 async function dropper(t: { teardown(fn: () => unknown): void }): Promise<{ port: number; seen: () => number }> {
@@ -18,7 +18,7 @@ for (const mode of MODES) {
   t.test(`${mode}: an idempotent request whose server closed before answering is sent again elsewhere`, async (t) => {
     const drop = await dropper(t);
     const [good] = await backends(t, ['good']);
-    const proxy = await proxyFor(t, { mode, versions: [
+    const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
       { version: '1.0', servers: at(good!) },
       { version: '2.0', servers: at(drop.port) },
     ] });
@@ -32,7 +32,7 @@ for (const mode of MODES) {
   t.test(`${mode}: a request with side effects is not sent twice: 502 instead`, async (t) => {
     const drop = await dropper(t);
     const [good] = await backends(t, ['good']);
-    const proxy = await proxyFor(t, { mode, versions: [
+    const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [
       { version: '1.0', servers: at(good!) },
       { version: '2.0', servers: at(drop.port) },
     ] });
@@ -46,7 +46,7 @@ for (const mode of MODES) {
     const good = await backend('good', (req, res, body) => res.end(`good ${req.method} ${body}`));
     t.teardown(async () => { await resetter.close(); await good.close(); });
     const proxy = await proxyFor(t, {
-      mode,
+      ...modeOptions(mode),
       // maxFails high: the resetting server stays in rotation, so the POST meets it too.
       health: { maxFails: 100 },
       versions: [{ uuid: 'v', version: '1.0', servers: [...at(resetter), ...at(good)] }],
@@ -70,9 +70,9 @@ for (const mode of MODES) {
     t.same(sent, ['/p0', '/p1'], 'each POST reached a server exactly once');
   });
 
-  t.test(`${mode}: idle connections are closed after timeouts.idle`, async (t) => {
+  if (modesExcept('uws-timeouts').includes(mode)) t.test(`${mode}: idle connections are closed after timeouts.idle`, async (t) => {
     const [b] = await backends(t, ['v1']);
-    const proxy = await proxyFor(t, { mode, timeouts: { idle: 200 }, versions: [{ version: '1.0', servers: at(b!) }] });
+    const proxy = await proxyFor(t, { ...modeOptions(mode), timeouts: { idle: 200 }, versions: [{ version: '1.0', servers: at(b!) }] });
     const t0 = Date.now();
     // Keep-alive: the response arrives, then nobody speaks.
     const r = await raw(proxy.address.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { ms: 3000 });
@@ -87,7 +87,7 @@ for (const mode of MODES) {
     const srv = net.createServer((s) => { held.push(s); });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
     t.teardown(() => { for (const s of held) s.destroy(); srv.close(); });
-    const proxy = await proxyFor(t, { mode, timeouts: { firstByte: 200 }, versions: [{ version: '1.0', servers: at((srv.address() as net.AddressInfo).port) }] });
+    const proxy = await proxyFor(t, { ...modeOptions(mode), timeouts: { firstByte: 200 }, versions: [{ version: '1.0', servers: at((srv.address() as net.AddressInfo).port) }] });
     const r = await get(proxy.address.port);
     t.equal(r.status, 504);
     t.match(r.body, /^504 Gateway Timeout/);

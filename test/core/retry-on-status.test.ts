@@ -4,7 +4,7 @@ import type { ProxyOptions } from '../../src/core/options.js';
 import type { ExchangeRecord, JudgeSink } from '../../src/core/judge/types.js';
 import { backend, get, type Backend } from '../helpers/net.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions, type ModeName } from '../helpers/modes.js';
 
 /** A judgement stand-in: retries every 5xx and keeps what the exchange tells it. */
 function sink(): JudgeSink & { records: ExchangeRecord[] } {
@@ -23,9 +23,9 @@ async function answering(t: Tap, name: string, status: number): Promise<Backend>
 
 type Tap = { teardown(fn: () => unknown): void };
 
-async function twoVersions(t: Tap, mode: 'stream' | 'http', oldB: Backend, newB: Backend, judge: JudgeSink, extra: ProxyOptions = {}): Promise<Proxy> {
+async function twoVersions(t: Tap, mode: ModeName, oldB: Backend, newB: Backend, judge: JudgeSink, extra: ProxyOptions = {}): Promise<Proxy> {
   const proxy = await createProxy({
-    host: '127.0.0.1', mode, ...extra,
+    host: '127.0.0.1', ...modeOptions(mode), ...extra,
     versions: [
       { uuid: 'old', version: '1.0', servers: [{ hostname: '127.0.0.1', port: oldB.port }] },
       { uuid: 'new', version: '2.0', servers: [{ hostname: '127.0.0.1', port: newB.port }] },

@@ -2,13 +2,13 @@ import t from 'tap';
 import { get } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 
 for (const mode of MODES) {
   t.test(`${mode}: SESSION holders of a rolled-back version go back and get a new cookie`, async (t) => {
     const [b1, b2] = await backends(t, ['v1', 'v2']);
     const proxy = await proxyFor(t, {
-      mode,
+      ...modeOptions(mode),
       versions: [
         { uuid: 'v1', version: '1.0', servers: at(b1!), upgradeTransition: { mode: 'SESSION', sessionTimeout: 60 } },
         { uuid: 'v2', version: '2.0', servers: at(b2!), upgradeTransition: { mode: 'SESSION', sessionTimeout: 120 } },
@@ -30,7 +30,7 @@ for (const mode of MODES) {
   t.test(`${mode}: GRADUAL share returns to 0 and its clients go back`, async (t) => {
     const [b1, b2] = await backends(t, ['v1', 'v2']);
     const proxy = await proxyFor(t, {
-      mode,
+      ...modeOptions(mode),
       versions: [
         { uuid: 'v1', version: '1.0', servers: at(b1!) },
         { uuid: 'v2', version: '2.0', servers: at(b2!), upgradeTransition: { mode: 'GRADUAL', initialPercentage: 100, percentageTransitionPerRequest: 1 } },
@@ -51,7 +51,7 @@ for (const mode of MODES) {
   t.test(`${mode}: CONCURRENT stops sending to a rolled-back version`, async (t) => {
     const [b1, b2] = await backends(t, ['v1', 'v2']);
     const proxy = await proxyFor(t, {
-      mode,
+      ...modeOptions(mode),
       versions: [
         { uuid: 'v1', version: '1.0', servers: at(b1!) },
         { uuid: 'v2', version: '2.0', servers: at(b2!), upgradeTransition: { mode: 'CONCURRENT' } },

@@ -2,11 +2,11 @@ import t from 'tap';
 import { get } from '../helpers/net.js';
 import { backends, proxyFor } from '../helpers/proxy.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 
 for (const mode of MODES) t.test(`${mode}: round robin spreads connections across a version's servers`, async (t) => {
   const bs = await backends(t, ['s1', 's2', 's3']);
-  const proxy = await proxyFor(t, { mode, versions: [{ version: '1.0', servers: bs.map((b) => ({ hostname: '127.0.0.1', port: b.port })) }] });
+  const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [{ version: '1.0', servers: bs.map((b) => ({ hostname: '127.0.0.1', port: b.port })) }] });
   const seen: string[] = [];
   for (let i = 0; i < 9; i++) seen.push((await get(proxy.address.port)).body);
   t.same(seen, ['s1', 's2', 's3', 's1', 's2', 's3', 's1', 's2', 's3']);
@@ -18,7 +18,7 @@ for (const mode of MODES) t.test(`${mode}: least-connections prefers the idle se
     if (name === 'busy' && req.url === '/hold') setTimeout(() => res.end(name), 400);
     else res.end(name);
   });
-  const proxy = await proxyFor(t, { mode, versions: [{ version: '1.0', balancing: 'least-connections', servers: bs.map((b) => ({ hostname: '127.0.0.1', port: b.port })) }] });
+  const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [{ version: '1.0', balancing: 'least-connections', servers: bs.map((b) => ({ hostname: '127.0.0.1', port: b.port })) }] });
   const held = get(proxy.address.port, { path: '/hold' });
   await new Promise((r) => setTimeout(r, 100));
   const seen: string[] = [];

@@ -2,7 +2,7 @@ import t from 'tap';
 import { get } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 const COOKIE = /^dynsoftup=([A-Za-z0-9._-]+)~([A-Za-z0-9_-]{16})~([0-9a-z]+); Max-Age=(\d+);/;
 
 /** The `dynsoftup` value a response sets, or undefined. */
@@ -16,7 +16,7 @@ function session(r: { headers: Record<string, unknown> }): { value: string; uuid
 for (const mode of MODES) {
   t.test(`${mode}: one INSTANT version sets the session cookie, only when needed`, async (t) => {
     const [v1] = await backends(t, ['v1']);
-    const proxy = await proxyFor(t, { mode, versions: [{ uuid: 'v1', version: '1.0', servers: at(v1!) }] });
+    const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [{ uuid: 'v1', version: '1.0', servers: at(v1!) }] });
     const port = proxy.address.port;
     const first = await get(port);
     const s = session(first);
@@ -33,7 +33,7 @@ for (const mode of MODES) {
 
   t.test(`${mode}: sessions begun under INSTANT stay on their version when a SESSION transition starts`, async (t) => {
     const [v1, v2] = await backends(t, ['v1', 'v2']);
-    const proxy = await proxyFor(t, { mode, versions: [{ uuid: 'v1', version: '1.0', servers: at(v1!) }] });
+    const proxy = await proxyFor(t, { ...modeOptions(mode), versions: [{ uuid: 'v1', version: '1.0', servers: at(v1!) }] });
     const port = proxy.address.port;
     const jars = await Promise.all([1, 2, 3].map(async () => session(await get(port))!.value));
     proxy.addVersion({ uuid: 'v2', version: '2.0', servers: at(v2!), upgradeTransition: { mode: 'SESSION', sessionTimeout: 120 } });

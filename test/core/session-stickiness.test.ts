@@ -2,14 +2,14 @@ import t from 'tap';
 import { createProxy } from '../../src/core/index.js';
 import { backend, get } from '../helpers/net.js';
 
-const MODES = ['stream', 'http'] as const;
+import { MODES, modeOptions } from '../helpers/modes.js';
 
 for (const mode of MODES) t.test(`${mode}: SESSION keeps old sessions on the old version and starts new ones on the newest`, async (t) => {
   const v1 = await backend('v1');
   const v2 = await backend('v2');
   const proxy = await createProxy({
     host: '127.0.0.1',
-    mode,
+    ...modeOptions(mode),
     versions: [
       { uuid: 'old', version: '1.0', servers: [{ hostname: '127.0.0.1', port: v1.port }] },
       { uuid: 'new', version: '2.0', servers: [{ hostname: '127.0.0.1', port: v2.port }], upgradeTransition: { mode: 'SESSION', sessionTimeout: 120 } },

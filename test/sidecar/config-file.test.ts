@@ -25,6 +25,7 @@ t.test('additions: clusters, proxy options, token, body limit, log level, state 
   t.same(c.proxy.timeouts, { connect: 500 });
   const http = parseConfig({ proxy: { port: 0, mode: 'http', http: { xForwardedFor: true } }, configService: { port: 0 }, cluster });
   t.equal(http.proxy.mode, 'http', 'http mode and its options pass through to the core');
+  t.equal(parseConfig({ proxy: { port: 0, engine: 'uws' }, configService: { port: 0 }, cluster }).proxy.engine, 'uws', 'and the engine');
   t.equal(c.api.token, 'abc');
   t.equal(c.api.bodyLimit, 4096);
   t.equal(c.clusters.length, 2);
@@ -48,6 +49,8 @@ t.test('every bad input gets a ConfigError naming the field', async (t) => {
     ['proxy mode', { ...ok, proxy: { port: 0, mode: 'udp' } }, 'proxy.mode', /stream.*http/],
     ['proxy http option', { ...ok, proxy: { port: 0, mode: 'http', http: { maxIdle: 1 } } }, 'proxy.http.maxIdle', /unknown option/],
     ['proxy nonHttp', { ...ok, proxy: { port: 0, nonHttp: 'maybe' } }, 'proxy.nonHttp', /reject.*tcp/],
+    ['proxy engine', { ...ok, proxy: { port: 0, engine: 'native' } }, 'proxy.engine', /node.*uws/],
+    ['proxy engine in stream mode', { ...ok, proxy: { port: 0, mode: 'stream', engine: 'uws' } }, 'proxy.engine', /only applies to mode "http"/],
     ['cookie SameSite=None without secure', { ...ok, proxy: { port: 0, cookies: { session: { sameSite: 'None' } } } }, 'proxy.cookies.session.sameSite', /secure/],
     ['no configService', { proxy: { port: 0 }, cluster }, 'configService', /is required/],
     ['configService port missing', { ...ok, configService: {} }, 'configService.port', /is required/],

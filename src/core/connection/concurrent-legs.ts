@@ -4,7 +4,7 @@ import type { VersionState } from '../routing/version.js';
 import type { Candidate, DialHooks } from '../upstream/dial.js';
 import type { PoolUser, UpstreamPool } from '../upstream/pool.js';
 import type { ServerState } from '../upstream/server.js';
-import type { Drain, LegTransport } from './concurrent.js';
+import type { Drain, LegTransport, Pausable } from './concurrent.js';
 import { LOSER_READ_LIMIT, LoserDrain, type Tap } from './loser-drain.js';
 import type { Exchange } from './exchange.js';
 import type { KeptRequest } from './kept-request.js';
@@ -102,7 +102,8 @@ export class StreamLegs implements LegTransport {
 
 /** What an http-mode connection gives its CONCURRENT legs (an interface: no import circle). */
 export interface HttpLegOwner extends PoolUser {
-  readonly client: net.Socket;
+  /** Paused while the legs cannot take more of the request. */
+  readonly client: Pausable;
   readonly clientOpen: boolean;
   readonly pool: UpstreamPool;
   readonly body: RequestBody;
@@ -120,7 +121,7 @@ export class PooledLegs implements LegTransport {
 
   constructor(private readonly conn: HttpLegOwner, private readonly ex: Exchange) {}
 
-  get client(): net.Socket { return this.conn.client; }
+  get client(): Pausable { return this.conn.client; }
   get clientOpen(): boolean { return this.conn.clientOpen; }
 
   get overBudget(): boolean {

@@ -10,13 +10,20 @@ import { chooseLeg } from './choose.js';
 import { begin } from './compare-legs.js';
 import type { Exchange } from './exchange.js';
 
+/** The client's side as the legs see it: a net.Socket, or another engine's reading of the request. */
+export interface Pausable {
+  pause(): unknown;
+  resume(): unknown;
+}
+
 /**
  * How CONCURRENT legs reach their servers, per connection mode
  * (`concurrent-legs.ts`): stream mode opens fresh connections and listens to
  * them itself; http mode takes pooled ones.
  */
 export interface LegTransport {
-  readonly client: net.Socket;
+  /** Paused while the legs cannot take more of the request (all a leg needs of the client's side). */
+  readonly client: Pausable;
   readonly clientOpen: boolean;
   /** Dial hooks for one leg's loop: sockets taken from a pool go to `user`, and `reused` is told. */
   hooks(user: PoolUser, reused: () => void): DialHooks;

@@ -1,11 +1,12 @@
 import t from 'tap';
 import { backend } from '../../helpers/net.js';
+import { HTTP_MODES, modeOptions } from '../../helpers/modes.js';
 import { keepAliveClient, sessionProxy } from './_helpers.js';
 
-t.test('one keep-alive connection with alternating cookies: each request reaches its own version, in order', async (t) => {
+for (const m of HTTP_MODES) t.test(`${m}: one keep-alive connection with alternating cookies: each request reaches its own version, in order`, async (t) => {
   const v1 = await backend('v1');
   const v2 = await backend('v2');
-  const proxy = await sessionProxy(v1.port, v2.port);
+  const proxy = await sessionProxy(v1.port, v2.port, modeOptions(m));
   let opened = 0;
   proxy.events.on('connection:open', () => opened++);
   const client = keepAliveClient(proxy.address.port);
@@ -23,7 +24,8 @@ t.test('one keep-alive connection with alternating cookies: each request reaches
   t.same(v1.requests.map((r) => r.url), Array.from({ length: 10 }, (_, i) => `/r${2 * i + 1}`), 'the old version saw its requests in order');
   t.same(v2.requests.map((r) => r.url), Array.from({ length: 10 }, (_, i) => `/r${2 * i}`), 'the new version saw its requests in order');
   t.equal(client.sockets.size, 1, 'the client used one connection');
-  t.equal(opened, 1, 'the proxy accepted one connection');
+  // The uws engine has no hook per client connection: each request is one in its events (`UwsLimit` 'connections').
+  t.equal(opened, m === 'http+uws' ? 20 : 1, 'the proxy accepted one connection');
 
   const fresh = await client.request({ path: '/fresh' });
   t.equal(fresh.body, 'v2', 'a request without a cookie on the same connection goes to the newest');

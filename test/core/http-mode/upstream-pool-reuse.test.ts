@@ -1,13 +1,14 @@
 import t from 'tap';
 import { backend, get, sleep } from '../../helpers/net.js';
+import { HTTP_MODES, modeOptions } from '../../helpers/modes.js';
 import { keepAliveClient, sessionProxy } from './_helpers.js';
 
-t.test('upstream connections are pooled and reused across requests and client connections', async (t) => {
+for (const m of HTTP_MODES) t.test(`${m}: upstream connections are pooled and reused across requests and client connections`, async (t) => {
   const v1 = await backend('v1');
   const v2 = await backend('v2');
   let upstreamConns = 0;
   v2.server.on('connection', () => upstreamConns++);
-  const proxy = await sessionProxy(v1.port, v2.port);
+  const proxy = await sessionProxy(v1.port, v2.port, modeOptions(m));
   const client = keepAliveClient(proxy.address.port);
   t.teardown(async () => { client.close(); await proxy.close({ drainTimeout: 0 }); await v1.close(); await v2.close(); });
 
@@ -30,7 +31,7 @@ t.test('upstream connections are pooled and reused across requests and client co
   t.equal(upstreamConns, 2, 'and both were reused afterwards');
 });
 
-t.test('a connection is not reused when the server asks to close, nor after its idle timeout', async (t) => {
+for (const m of HTTP_MODES) t.test(`${m}: a connection is not reused when the server asks to close, nor after its idle timeout`, async (t) => {
   let n = 0;
   const v1 = await backend('v1');
   const v2 = await backend('v2', (req, res) => {
@@ -38,7 +39,7 @@ t.test('a connection is not reused when the server asks to close, nor after its 
     res.end('v2');
   });
   v2.server.on('connection', () => n++);
-  const proxy = await sessionProxy(v1.port, v2.port, { http: { idleTimeout: 100 } });
+  const proxy = await sessionProxy(v1.port, v2.port, { ...modeOptions(m), http: { idleTimeout: 100 } });
   t.teardown(async () => { await proxy.close({ drainTimeout: 0 }); await v1.close(); await v2.close(); });
   const port = proxy.address.port;
   await get(port, { path: '/close' });

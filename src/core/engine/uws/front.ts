@@ -1,0 +1,128 @@
+import { STATUS_CODES } from 'node:http';
+import type { Connection } from '../../connection/connection.js';
+import type { ProxyContext } from '../../context.js';
+import type { UpshiftError } from '../../errors.js';
+import { forwardWith } from '../../http/forward-request.js';
+import { isWebSocket, refusal } from '../../http/request-checks.js';
+import { parseRequestHead, type RequestHead } from '../../http/request-head.js';
+import type { UpstreamPool } from '../../upstream/pool.js';
+import { loadUws, type UwsApp, type UwsListenSocket, type UwsModule, type UwsRequest, type UwsResponse } from './load.js';
+import { UwsHttpRequest } from './request.js';
+
+/** What the front needs of its proxy. */
+export interface FrontHost {
+  readonly ctx: ProxyContext;
+  readonly pool: UpstreamPool;
+  /** A new request id, or 0 when the proxy takes no more (closing). */
+  nextId(): number;
+  /** The request joins the connection registry (the sweep, `close()`, a version's removal). */
+  track(conn: Connection): void;
+}
+
+/**
+ * http mode's client side on uWebSockets.js (`engine: "uws"`): uWS accepts
+ * connections and parses request heads; every request then takes http mode's
+ * own path. Its head is checked again by `parseRequestHead` (rebuilt from
+ * uWS's fields: one set of rules for both engines), refused by the same
+ * `refusal`, forwarded by the same `forwardWith`, and carried by
+ * `UwsHttpRequest` over the exchange, the attempt and the pool.
+ */
+export class UwsFront {
+  private readonly uws: UwsModule;
+  private readonly app: UwsApp;
+  private listener: UwsListenSocket | null = null;
+  private port = 0;
+
+  constructor(private readonly host: FrontHost) {
+    this.uws = loadUws().module;
+    this.app = this.uws.App();
+    this.app.any('/*', (res, req) => this.request(res, req));
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (socket) => {
+        if (socket === false) {
+          reject(Object.assign(new Error(`listen ${host}:${port} failed`), { code: 'EADDRINUSE' }));
+          return;
+        }
+        this.listener = socket;
+        this.port = this.uws.us_socket_local_port(socket);
+        resolve(this.port);
+      });
+    });
+  }
+
+  get boundPort(): number {
+    return this.port;
+  }
+
+  /** Stops accepting; open connections end after their answer in flight. */
+  stopListening(): void {
+    if (this.listener !== null) this.uws.us_listen_socket_close(this.listener);
+    this.listener = null;
+  }
+
+  /** Closes every connection uWS still holds (idle keep-alive ones). */
+  close(): void {
+    this.stopListening();
+    this.app.close();
+  }
+
+  private request(res: UwsResponse, req: UwsRequest): void {
+    const id = this.host.nextId();
+    const ctx = this.host.ctx;
+    let head: RequestHead;
+    let raw: Buffer;
+    try {
+      raw = rebuildHead(req);
+      head = parseRequestHead(raw, raw.length);
+    } catch (err) {
+      answerNow(res, 400, (err as UpshiftError).message);
+      return;
+    }
+    const refused = refusal(head);
+    if (refused !== 0 || id === 0) {
+      answerNow(res, refused === 0 ? 503 : refused, undefined);
+      return;
+    }
+    if (head.upgrade && isWebSocket(head)) {
+      // uWS terminates WebSocket itself (it reads and writes the frames): relaying them is not done here.
+      answerNow(res, 501, 'WebSocket upgrades need engine "node"');
+      return;
+    }
+    const out = forwardWith(raw, head, false, ctx.opts.http, () => remoteOf(res));
+    const r = new UwsHttpRequest(id, ctx, this.host.pool, res, head, out);
+    // uWS gives no hook per client connection: each request is one in the registry and in the events.
+    if (ctx.events.enabled('connection:open')) ctx.events.publish('connection:open', { proxyId: ctx.id, connectionId: id, remoteAddress: remoteOf(res) ?? undefined, remotePort: undefined });
+    res.onAborted(() => r.clientAborted());
+    if (head.chunked || head.contentLength > 0) {
+      // The buffer is uWS's own, valid during the call only: copied.
+      res.onData((chunk, last) => r.clientData(Buffer.from(new Uint8Array(chunk)), last));
+    }
+    this.host.track(r);
+    r.start(out);
+  }
+}
+
+/** The head as uWS parsed it, as bytes again: method, target, fields in order (names lower case), HTTP/1.1 (uWS refuses 1.0). */
+function rebuildHead(req: UwsRequest): Buffer {
+  const q = req.getQuery();
+  let text = `${req.getCaseSensitiveMethod()} ${q === undefined || q === '' ? req.getUrl() : `${req.getUrl()}?${q}`} HTTP/1.1\r\n`;
+  req.forEach((k, v) => { text += `${k}: ${v}\r\n`; });
+  return Buffer.from(text + '\r\n', 'latin1');
+}
+
+function remoteOf(res: UwsResponse): string | null {
+  const text = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
+  return text === '' ? null : text.startsWith('::ffff:') ? text.slice(7) : text;
+}
+
+/** The proxy's own answer, before anything was sent upstream; the connection closes after it. */
+function answerNow(res: UwsResponse, status: number, detail: string | undefined): void {
+  const reason = STATUS_CODES[status] ?? 'Error';
+  res.cork(() => {
+    res.writeStatus(`${status} ${reason}`).writeHeader('Content-Type', 'text/plain; charset=utf-8').writeHeader('Cache-Control', 'no-store');
+    res.end(`${status} ${reason}${detail === undefined ? '' : `: ${detail}`}\n`, true);
+  });
+}

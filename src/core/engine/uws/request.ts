@@ -1,0 +1,413 @@
+import { STATUS_CODES } from 'node:http';
+import type net from 'node:net';
+import type { Connection } from '../../connection/connection.js';
+import { Attempt, type AttemptOwner } from '../../connection/attempt.js';
+import { replicaOf } from '../../connection/compare-legs.js';
+import { Concurrent } from '../../connection/concurrent.js';
+import { PooledLegs, type HttpLegOwner } from '../../connection/concurrent-legs.js';
+import { Exchange, planFor, type ClientSide } from '../../connection/exchange.js';
+import { reportClosed, routingCookies } from '../../connection/report.js';
+import { RequestBody } from '../../connection/request-body.js';
+import { ResponseBody } from '../../connection/response-body.js';
+import type { ProxyContext } from '../../context.js';
+import { BadRequestError, BadResponseError, FirstByteTimeoutError, NoUpstreamError, toHttpStatus, type UpshiftError } from '../../errors.js';
+import { urlRewrite } from '../../http/location.js';
+import type { RequestHead } from '../../http/request-head.js';
+import { clientHead, type ResponseHead } from '../../http/response-head.js';
+import type { Plan } from '../../routing/strategies/index.js';
+import type { VersionState } from '../../routing/version.js';
+import type { Candidate } from '../../upstream/dial.js';
+import { isIdempotent } from '../../upstream/failover.js';
+import type { PoolUser, UpstreamPool } from '../../upstream/pool.js';
+import type { ServerState } from '../../upstream/server.js';
+import { Body, UwsAnswer } from './answer.js';
+import type { UwsResponse } from './load.js';
+
+type Phase = 'routing' | 'concurrent' | 'exchange' | 'done';
+
+/**
+ * The uws engine: one request, from the head uWebSockets.js parsed to the
+ * end of its answer, over the same pieces as http mode's `HttpRequest`:
+ * routing by its own cookies (`planFor`), the `Exchange` (dial loop,
+ * accounting, failover, judgement's record), the `Attempt` (first-byte
+ * deadline, the response head read and checked by `parseResponseHead`),
+ * pooled server connections, `RequestBody` and `ResponseBody` framing, and
+ * the routing cookies in the client head (`clientHead`).
+ *
+ *   routing ──▶ exchange ──▶ done (answered to the end, or cut)
+ *      │  ▲           │
+ *      │  └── retry ──┘ (failover.ts said so: nothing of the answer left yet)
+ *      └──▶ concurrent ──▶ (the winner adopted) exchange
+ *
+ * It is in the proxy's connection registry while it runs (uWS gives no
+ * per-connection hook for HTTP): the sweep finds its first-byte deadline,
+ * `close()` waits for it, a removed version ends it.
+ *
+ * Invariants:
+ * - uWS's response is touched only until `answer.ended` or `aborted`.
+ * - The server's socket goes back to the pool only when its answer was read
+ *   to the end by its framing, the request was sent whole, and nothing followed.
+ * - Backpressure: uWS holding back an answer piece pauses the server's
+ *   socket; an upstream write that returns false pauses uWS's reading of the
+ *   request body (`res.pause`), its 'drain' resumes it.
+ */
+export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpLegOwner {
+  phase: Phase = 'routing';
+  aborted = false;
+  private plan: Plan | null = null;
+  private ex: Exchange | null = null;
+  private readonly att: Attempt;
+  readonly body: RequestBody;
+  private readonly rb: ResponseBody;
+  private readonly answer: UwsAnswer;
+  private readonly retryable: boolean;
+  private closeAfter: boolean;
+  private readonly started = Date.now();
+  private bodyPaused = false;
+  private concurrent: Concurrent | null = null;
+  /** What CONCURRENT's legs hold back while they cannot take more of the request: uWS's reading of its body. */
+  readonly client = { pause: (): void => this.pauseBody(), resume: (): void => this.resumeBody() };
+  bytesIn = 0;
+  bytesOut = 0;
+  status: number | undefined;
+  error: string | undefined;
+
+  constructor(
+    readonly id: number,
+    private readonly ctx: ProxyContext,
+    readonly pool: UpstreamPool,
+    private readonly res: UwsResponse,
+    private readonly head: RequestHead,
+    out: Buffer,
+  ) {
+    const limits = ctx.opts.limits;
+    this.att = new Attempt(this, this, limits.responseHeadSize);
+    this.body = new RequestBody(limits.retryBuffer, limits.headSize);
+    this.rb = new ResponseBody(limits.responseHeadSize);
+    this.answer = new UwsAnswer(res);
+    this.retryable = isIdempotent(head.method);
+    this.closeAfter = head.close;
+    this.body.start(out, head.chunked, head.contentLength, this.retryable);
+    this.bytesIn = out.length;
+  }
+
+  /** Routes the request and sends it to the first choice (a pooled connection when there is one). */
+  start(out: Buffer): void {
+    const plan = this.plan = planFor(this.ctx, this.head);
+    if (plan.targets.length === 0) {
+      this.fail(new NoUpstreamError('no version is configured'));
+      return;
+    }
+    const ex = this.ex = new Exchange(this.ctx, this.id, plan, this.head.method, { pool: this.pool, user: this });
+    ex.replica = replicaOf(this.head, out);
+    if (plan.fanOut > 1) {
+      this.phase = 'concurrent';
+      this.concurrent = new Concurrent(new PooledLegs(this, ex), ex);
+      return;
+    }
+    const first = plan.targets[0]!;
+    if (first.servers.length === 1) {
+      const server = first.servers[0]!;
+      const socket = server.available(Date.now()) ? this.pool.take(server, this) : undefined;
+      if (socket !== undefined) {
+        this.attach(first, server, socket, true);
+        return;
+      }
+    }
+    ex.dial(this.dialedCb);
+  }
+
+  // ---------------------------------------------------------------- client side
+
+  /** Request body bytes as uWS decoded them; `last`: the body ended. */
+  clientData(data: Buffer, last: boolean): void {
+    if (this.phase === 'done') return;
+    this.bytesIn += data.length;
+    // uWS decodes a chunked body; the server gets it chunked again, framed by the same `RequestBody` rules.
+    const piece = this.head.chunked ? rechunk(data, last) : data;
+    if (piece.length === 0) return;
+    let framed: Buffer;
+    try {
+      framed = this.body.split(piece)[0];
+    } catch (err) {
+      this.fail(new BadRequestError((err as Error).message));
+      return;
+    }
+    const up = this.att.socket;
+    if (this.phase === 'exchange' && up !== null) {
+      this.body.wrote(framed);
+      if (!up.write(framed)) this.pauseBody();
+      return;
+    }
+    if (this.phase === 'concurrent') {
+      this.concurrent!.body(framed);
+      return;
+    }
+    if (this.body.hold(framed)) this.pauseBody();
+  }
+
+  private pauseBody(): void {
+    if (this.bodyPaused || this.aborted) return;
+    this.bodyPaused = true;
+    this.res.pause();
+  }
+
+  private resumeBody(): void {
+    if (!this.bodyPaused || this.aborted || this.answer.ended) return;
+    this.bodyPaused = false;
+    this.res.resume();
+  }
+
+  /** uWS says the client went away. */
+  clientAborted(): void {
+    this.aborted = true;
+    this.answer.ended = true;
+    this.end('client closed');
+  }
+
+  // -------------------------------------------------------------- upstream side
+
+  private readonly dialedCb = (err: Error | null, c?: Candidate, socket?: net.Socket): void => this.dialed(err, c, socket);
+
+  private dialed(err: Error | null, c?: Candidate, socket?: net.Socket): void {
+    const reused = this.ex?.takeReused() ?? false;
+    if (this.phase !== 'routing') {
+      if (socket !== undefined) this.pool.unwanted(socket, c!.server, reused);
+      return;
+    }
+    if (err !== null || c === undefined || socket === undefined) {
+      this.fail(this.ex!.answerFor(err as UpshiftError));
+      return;
+    }
+    if (!reused) this.pool.adopt(socket, c.server, this);
+    this.attach(c.version, c.server, socket, reused);
+  }
+
+  private attach(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean): void {
+    this.rb.fresh();
+    this.phase = 'exchange';
+    this.att.start(this.ex!, v, s, socket, reused);
+    this.att.arm(this.ex!.firstByteDeadline(v), this.ctx.sweepEvery * 16);
+    this.body.flush(socket);
+    this.resumeBody();
+  }
+
+  get clientOpen(): boolean {
+    return !this.aborted;
+  }
+
+  /** CONCURRENT picked `socket` (lent to us already); `buffered` is what it answered so far. */
+  adopt(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean, buffered: Buffer | null): void {
+    this.concurrent = null;
+    this.pool.lend(socket, this);
+    this.body.heldWereSent(this.retryable);
+    this.rb.fresh();
+    this.phase = 'exchange';
+    this.att.start(this.ex!, v, s, socket, reused);
+    this.att.arm(this.ex!.firstByteDeadline(v), this.ctx.sweepEvery * 16);
+    this.ex!.fallBack(this.plan!.targets.filter((x) => x !== v));
+    if (buffered !== null && buffered.length > 0) this.upstreamData(socket, buffered);
+    this.resumeBody();
+  }
+
+  /** CONCURRENT failed on every leg without an answer: fall back through the rest of the plan. */
+  fallbackFrom(rest: readonly VersionState[], err: UpshiftError): void {
+    this.concurrent = null;
+    // The whole request is still held unless it outgrew the retry buffer.
+    if (rest.length === 0 || this.body.heldPieces.length === 0 || this.aborted) {
+      this.fail(err);
+      return;
+    }
+    this.phase = 'routing';
+    this.ex!.fallBack(rest);
+    this.ex!.dial(this.dialedCb);
+  }
+
+  upstreamData(socket: net.Socket, chunk: Buffer): void {
+    if (socket !== this.att.socket || this.phase !== 'exchange') return;
+    this.ex?.answerBytes(chunk);
+    if (this.att.inHead) this.att.data(chunk);
+    else this.cork(() => this.responseBody(chunk, 0));
+  }
+
+  /** uWS wants writes from outside its own callbacks corked (one syscall per batch). */
+  private cork(fn: () => void): void {
+    if (this.aborted) return;
+    this.res.cork(fn);
+  }
+
+  answerHead(info: ResponseHead): void {
+    if (info.status === 101) {
+      this.att.failed(new BadResponseError(this.att.server!.key, '101 to a request that asked for no upgrade'), 'bad-response');
+      return;
+    }
+    if (!this.att.keep(info.status)) return;
+    this.status = info.status;
+    const rb = this.rb;
+    rb.begin(info, this.head.method);
+    if (!this.body.done || this.ctx.draining) this.closeAfter = true;
+    const v = this.att.version!;
+    const reader = this.att.reader;
+    const buf = reader.bytes;
+    const urls = info.urls ? urlRewrite(this.ctx.opts.rewrite.location, v.spec.servers, this.head.host) : null;
+    const { out } = clientHead(buf, info.end, 0, info, reader.offs, [], routingCookies(this.ctx, this.plan!, v), null, urls);
+    const headEnd = out === buf ? info.end : out.length;
+    const none = this.head.method === 'HEAD' || info.status === 204 || info.status === 304 || rb.complete;
+    const kind = none ? Body.None : info.chunked ? Body.Chunked : rb.toEof ? Body.Stream : Body.Length;
+    const length = none ? (this.head.method === 'HEAD' ? info.contentLength : -1) : info.contentLength;
+    reader.reset();
+    this.cork(() => {
+      this.answer.head(out, headEnd, kind, length, this.closeAfter, this.head.method === 'HEAD' && info.chunked);
+      this.bytesOut += headEnd;
+      if (rb.complete) this.responseDone();
+      else if (info.end < buf.length) this.responseBody(buf, info.end);
+    });
+  }
+
+  /** Interim heads: uWS writes no 1xx of a server's (it answers `Expect: 100-continue` itself). */
+  interim(): void {}
+
+  private responseBody(chunk: Buffer, from: number): void {
+    let n: number;
+    try {
+      n = this.rb.frame(chunk, from);
+    } catch (err) {
+      this.end(`bad chunked response: ${(err as Error).message}`);
+      return;
+    }
+    if (n > 0) {
+      const piece = from === 0 && n === chunk.length ? chunk : chunk.subarray(from, from + n);
+      this.bytesOut += n;
+      if (!this.answer.body(piece, this.drainedCb)) this.att.socket?.pause();
+    }
+    if (this.rb.done) this.responseDone();
+  }
+
+  private readonly drainedCb = (): void => { this.att.socket?.resume(); };
+
+  private responseDone(): void {
+    const socket = this.att.detach()!;
+    const rb = this.rb;
+    if (!rb.closes && this.body.done && !rb.dirty && !socket.readableEnded) {
+      socket.resume();
+      this.pool.release(socket);
+    } else {
+      this.pool.discard(socket);
+    }
+    this.answer.finish(this.closeAfter);
+    this.finish();
+  }
+
+  upstreamEnd(socket: net.Socket): void {
+    if (socket !== this.att.socket || this.phase !== 'exchange') return;
+    this.ex?.answerEnd();
+    if (this.att.inHead) this.att.closed();
+    else if (this.rb.toEof) this.cork(() => this.responseDone());
+    else this.end('upstream closed mid-response');
+  }
+
+  upstreamError(socket: net.Socket, err: Error): void {
+    if (socket !== this.att.socket) return;
+    this.error = (err as NodeJS.ErrnoException).code ?? err.message;
+    this.upstreamGone();
+  }
+
+  upstreamClose(socket: net.Socket): void {
+    if (socket === this.att.socket) this.upstreamGone();
+  }
+
+  private upstreamGone(): void {
+    if (this.phase !== 'exchange') return;
+    if (this.att.inHead) this.att.closed();
+    else this.end('upstream reset mid-response');
+  }
+
+  upstreamDrain(socket: net.Socket): void {
+    if (socket === this.att.socket) this.resumeBody();
+  }
+
+  // ------------------------------------------------------------ failover's side
+
+  side(partial: boolean): ClientSide {
+    return { answered: this.answer.headSent, replayable: this.body.replayable, clientOpen: !this.aborted, partial };
+  }
+
+  release(socket: net.Socket): void {
+    this.pool.discard(socket);
+  }
+
+  redial(): void {
+    this.body.replay();
+    this.phase = 'routing';
+    this.ex!.dial(this.dialedCb);
+  }
+
+  /** Answers the error's status when nothing of an answer left yet; else cuts the answer. */
+  fail(err: UpshiftError): void {
+    if (this.phase === 'done') return;
+    this.error = err.code;
+    if (this.answer.headSent) {
+      this.end(err.code);
+      return;
+    }
+    const status = this.status = toHttpStatus(err);
+    const reason = STATUS_CODES[status] ?? 'Error';
+    this.cork(() => this.answer.error(status, reason, `${status} ${reason}\n`));
+    this.end(undefined);
+  }
+
+  firstByteTimeout(): void {
+    const att = this.att;
+    if (this.phase === 'exchange' && att.inHead) att.failed(new FirstByteTimeoutError(att.server!.key), 'timeout');
+  }
+
+  // -------------------------------------------------------------- the registry
+
+  sweep(now: number): void {
+    if (this.phase === 'exchange' && this.att.due(now)) this.firstByteTimeout();
+  }
+
+  get idleBeforeHead(): boolean {
+    return false;
+  }
+
+  drain(): void {}
+
+  /** Ends the request now (its version was removed, or the drain deadline passed). */
+  destroy(): void {
+    this.end('closed by proxy');
+  }
+
+  /** Ends everything at once: the answer is cut unless it ended. */
+  private end(reason: string | undefined): void {
+    if (this.phase === 'done') return;
+    if (reason !== undefined && this.error === undefined) this.error = reason;
+    this.concurrent?.abort();
+    this.concurrent = null;
+    this.ex?.end();
+    const up = this.att.detach();
+    if (up !== null) this.pool.discard(up);
+    if (!this.answer.ended) this.cork(() => this.answer.cut());
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    this.ex?.end();
+    this.ex = null;
+    this.body.clear();
+    reportClosed(this.ctx, this, this.att.version, this.started);
+  }
+}
+
+/** A piece of a body uWS decoded, chunked again; the end of the body ends the coding. */
+function rechunk(data: Buffer, last: boolean): Buffer {
+  const parts: Buffer[] = [];
+  if (data.length > 0) parts.push(Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1'), data, CRLF);
+  if (last) parts.push(LAST_CHUNK);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');

@@ -1,0 +1,41 @@
+import t from 'tap';
+import { createProxy } from '../../src/core/index.js';
+import { raw, sleep } from '../helpers/net.js';
+import { at, backends, proxyFor } from '../helpers/proxy.js';
+import { UWS_LOADS } from '../helpers/modes.js';
+
+// What uWebSockets.js decides itself on the uws engine (native-notes.md, and
+// `UwsLimit` in test/helpers/modes.ts): asserted as it is, so that a build
+// that lifts a limit fails here and the limit list gets shorter.
+
+if (!UWS_LOADS) {
+  t.test('no uWebSockets.js build here: engine "uws" is refused with the reason', async (t) => {
+    await t.rejects(createProxy({ host: '127.0.0.1', port: 0, engine: 'uws' }), { code: 'UPS_ERR_ENGINE_UNAVAILABLE', field: 'engine' });
+  });
+} else {
+  t.test('uws engine: what uWS decides itself', async (t) => {
+    const [b] = await backends(t, ['v1'], () => (_req, res) => setTimeout(() => res.end('late'), 150));
+    const proxy = await proxyFor(t, { engine: 'uws', versions: [{ version: '1.0', servers: at(b!) }] });
+    const port = proxy.address.port;
+    const get = (path: string, extra = ''): string => `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
+
+    const ok = await raw(port, get('/'), { ms: 1000 });
+    t.match(ok.text, /^HTTP\/1\.1 200 OK\r\n[^]*uWebSockets: 20\r\n[^]*\r\n\r\nlate$/, 'an answer (uWS adds its own uWebSockets field)');
+
+    const piped = await raw(port, get('/a') + get('/b'), { ms: 1000 });
+    t.same(piped, { text: '', closed: true }, 'pipelining: a request behind one still waiting for its answer closes the connection');
+
+    const later = await raw(port, [get('/a'), get('/b')], { gapMs: 30, ms: 1000 });
+    t.same(later, { text: '', closed: true }, 'the same when it comes later on the connection');
+
+    const half = await raw(port, get('/'), { halfClose: true, ms: 1000 });
+    t.same(half, { text: '', closed: true }, 'a client\'s FIN after its request closes the connection: the answer is lost');
+
+    t.match((await raw(port, 'GET / HTTP/1.0\r\n\r\n', { ms: 1000 })).text, /^HTTP\/1\.1 505 /, 'HTTP/1.0 is refused: 505');
+    t.match((await raw(port, get('/').split(''), { gapMs: 1, ms: 3000 })).text, /^HTTP\/1\.1 505 /, 'a request line in pieces is misread as HTTP/1.0: 505');
+
+    const ws = await raw(port, get('/chat', 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n'), { ms: 1000 });
+    t.match(ws.text, /^HTTP\/1\.1 501 Not Implemented\r\n[^]*WebSocket upgrades need engine "node"/, 'WebSocket upgrades: 501, not relayed');
+    await sleep(10);
+  });
+}
