@@ -12,7 +12,8 @@ for (const mode of MODES) {
     const [v1, v2] = await backends(t, ['v1', 'v2']);
     const proxy = await proxyFor(t, {
       ...modeOptions(mode),
-      health: { ejectBase: 100, ejectMax: 100 },
+      // An ejection of 1 s: long enough to be seen as such on a loaded machine, short enough to wait out.
+      health: { ejectBase: 1000, ejectMax: 1000 },
       versions: [
         { uuid: 'v1', version: '1.0', servers: at(v1!) },
         { uuid: 'v2', version: '2.0', servers: at(v2!), upgradeTransition: { mode: 'GRADUAL', initialPercentage: 50 } },
@@ -31,7 +32,7 @@ for (const mode of MODES) {
     t.equal(ejected.servers[0]!.state, 'ejected', 'the refused server is ejected');
     t.equal(ejected.state, 'down');
 
-    await sleep(250);
+    await sleep(1200);
     const after = proxy.status().versions;
     t.equal(after[0]!.servers[0]!.state, 'probing', 'past its ejection window the server is probing');
     t.equal(after[0]!.servers[0]!.healthy, false, 'not healthy');
