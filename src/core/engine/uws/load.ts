@@ -3,7 +3,7 @@ import { EngineUnavailableError } from '../../errors.js';
 
 /**
  * The part of uWebSockets.js the uws engine uses, declared here: the package
- * is an optional dependency, so its own types may be missing at build time.
+ * is an optional peer dependency, so its own types may be missing at build time.
  */
 export interface UwsResponse {
   writeStatus(status: string): UwsResponse;
