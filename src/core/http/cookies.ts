@@ -74,16 +74,37 @@ export function isCookieAttributeValue(value: string): boolean {
  * clients that predate Max-Age). Without it the cookie lasts the browser session.
  */
 export function setCookieLine(opts: CookieOptions, value: string, maxAge: number | undefined, now = Date.now()): string {
-  let line = `Set-Cookie: ${opts.name}=${value}`;
-  if (maxAge !== undefined) {
-    line += `; Max-Age=${Math.floor(maxAge)}; Expires=${httpDate(now + maxAge * 1000)}`;
-  }
-  line += `; Path=${opts.path}`;
-  if (opts.domain !== undefined) line += `; Domain=${opts.domain}`;
-  if (opts.secure) line += '; Secure';
-  if (opts.httpOnly) line += '; HttpOnly';
-  line += `; SameSite=${opts.sameSite}`;
-  return line + '\r\n';
+  return `Set-Cookie: ${opts.name}=${value}${attributes(opts, maxAge, now)}\r\n`;
+}
+
+interface Attributes {
+  readonly opts: CookieOptions;
+  readonly maxAge: number | undefined;
+  readonly expires: number;
+  readonly text: string;
+}
+
+// A cookie's attributes change only with its Expires second: they are written once per second, not once per answer.
+// The options are compared field by field, as a caller may change its object between calls.
+const written = new WeakMap<CookieOptions, Attributes>();
+
+function attributes(opts: CookieOptions, maxAge: number | undefined, now: number): string {
+  const expires = maxAge === undefined ? 0 : Math.floor((now + maxAge * 1000) / 1000);
+  const last = written.get(opts);
+  if (last !== undefined && last.maxAge === maxAge && last.expires === expires && sameOptions(last.opts, opts)) return last.text;
+  let text = '';
+  if (maxAge !== undefined) text += `; Max-Age=${Math.floor(maxAge)}; Expires=${httpDate(now + maxAge * 1000)}`;
+  text += `; Path=${opts.path}`;
+  if (opts.domain !== undefined) text += `; Domain=${opts.domain}`;
+  if (opts.secure) text += '; Secure';
+  if (opts.httpOnly) text += '; HttpOnly';
+  text += `; SameSite=${opts.sameSite}`;
+  written.set(opts, { opts: { ...opts }, maxAge, expires, text });
+  return text;
+}
+
+function sameOptions(a: CookieOptions, b: CookieOptions): boolean {
+  return a.path === b.path && a.domain === b.domain && a.secure === b.secure && a.httpOnly === b.httpOnly && a.sameSite === b.sameSite;
 }
 
 // Formatting a date costs microseconds and every answer may set a cookie: the last one is kept (it has whole seconds only).

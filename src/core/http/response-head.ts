@@ -176,44 +176,80 @@ export function headLines(buf: Buffer, offs: readonly number[], lines: string[])
 
 /**
  * The head of a plain response (see `ResponseHead.plain`) for the client,
- * built from its bytes: `cookies` (whole `Set-Cookie` lines) after the status
- * line, its `Connection: keep-alive` lines left out, `connection` as the only
- * Connection field, then `body` (the body bytes that came with the head), all
- * in one buffer: one copy, one write. The backend must set no cookie when
- * `cookies` is given (a same-named one would have to be dropped: that takes
- * `rewriteResponseHead`).
+ * built from its bytes at `buf[0, end)`: `cookies` (whole `Set-Cookie`
+ * lines) after the status line and, when `connection` is given, that as the
+ * only Connection field (the backend's `Connection: keep-alive` lines left
+ * out; without it they stay: they say what a proxy keeping the client
+ * connection open says too), then the `n` body bytes that follow the head in
+ * `buf`, all in one buffer: one allocation, one write. The backend must set
+ * no cookie when `cookies` is given (a same-named one would have to be
+ * dropped: that takes `rewriteResponseHead`).
  */
 export function spliceResponseHead(
   buf: Buffer,
   offs: readonly number[],
+  end: number,
+  n: number,
   cookies: readonly string[] | null,
   connection: string | null,
-  body: Buffer | null,
 ): Buffer {
   let extra = '';
   if (cookies !== null) for (const c of cookies) extra += c;
   const tail = connection === null ? '\r\n' : `Connection: ${connection}\r\n\r\n`;
+  const drop = connection !== null;
   let size = 0;
   for (let i = 0; i < offs.length; i += 2) {
-    if (i > 0 && offs[i + 1]! - offs[i]! >= 11 && nameIs(buf, offs[i]!, 'connection:')) continue;
+    if (i > 0 && drop && isConnectionLine(buf, offs[i]!, offs[i + 1]!)) continue;
     size += offs[i + 1]! - offs[i]! + 2;
   }
-  const out = Buffer.allocUnsafe(size + extra.length + tail.length + (body === null ? 0 : body.length));
-  let at = buf.copy(out, 0, offs[0], offs[1]);
-  out[at++] = 0x0d;
-  out[at++] = 0x0a;
+  const out = Buffer.allocUnsafe(size + extra.length + tail.length + n);
+  let at = copyLine(buf, out, 0, offs[0]!, offs[1]!);
   if (extra !== '') at += out.write(extra, at, 'latin1');
+  // Lines that follow each other with CRLF endings are copied as one run: a copy per run, not per line
+  // (Buffer#copy costs more than the bytes it moves in a head this size).
+  let runStart = -1;
+  let runEnd = -1;
   for (let i = 2; i < offs.length; i += 2) {
     const a = offs[i]!;
     const b = offs[i + 1]!;
-    if (b - a >= 11 && nameIs(buf, a, 'connection:')) continue;
-    at += buf.copy(out, at, a, b);
-    out[at++] = 0x0d;
-    out[at++] = 0x0a;
+    if (drop && isConnectionLine(buf, a, b)) continue;
+    const crlf = buf[b] === 0x0d;
+    if (crlf && a === runEnd) {
+      runEnd = b + 2;
+      continue;
+    }
+    if (runStart !== -1) at += buf.copy(out, at, runStart, runEnd);
+    runStart = -1;
+    runEnd = -1;
+    if (crlf) {
+      runStart = a;
+      runEnd = b + 2;
+    } else {
+      // A bare LF ending: the line goes alone, with a CRLF.
+      at = copyLine(buf, out, at, a, b);
+    }
   }
+  if (!drop && runEnd === end - 2 && buf[runEnd] === 0x0d) {
+    // The common case: the last run, the blank line and the body lie in `buf` as they go out.
+    buf.copy(out, at, runStart, end + n);
+    return out;
+  }
+  if (runStart !== -1) at += buf.copy(out, at, runStart, runEnd);
   at += out.write(tail, at, 'latin1');
-  if (body !== null) body.copy(out, at);
+  if (n > 0) buf.copy(out, at, end, end + n);
   return out;
+}
+
+function isConnectionLine(buf: Buffer, a: number, b: number): boolean {
+  return b - a >= 11 && nameIs(buf, a, 'connection:');
+}
+
+/** Copies the line [a, b) of `buf` to `out` at `at` with a CRLF; returns where the next byte goes. */
+function copyLine(buf: Buffer, out: Buffer, at: number, a: number, b: number): number {
+  at += buf.copy(out, at, a, b);
+  out[at++] = 0x0d;
+  out[at++] = 0x0a;
+  return at;
 }
 
 /**
@@ -316,7 +352,7 @@ export function clientHead(
   const small = body === null || n <= COPY_BODY;
   let out: Buffer;
   if (info.plain && !rewritten && !(cookies !== null && info.setCookie)) {
-    out = spliceResponseHead(buf, offs, cookies?.lines ?? null, connection, small ? body : null);
+    out = spliceResponseHead(buf, offs, end, small ? n : 0, cookies?.lines ?? null, connection);
   } else {
     out = rewriteResponseHead(rewritten ? lines : headLines(buf, offs, lines), cookies?.lines ?? null, cookies?.names ?? null, connection, false);
     if (body !== null && small) out = Buffer.concat([out, body]);

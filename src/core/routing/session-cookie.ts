@@ -46,8 +46,17 @@ export function parseSessionCookie(value: string | undefined): SessionCookie | u
   };
 }
 
+// Every answer to a client that keeps no cookies writes one: the time's text is kept for the second it names.
+let issuedAt = -1;
+let issuedText = '';
+
 export function formatSessionCookie(uuid: string, id: string, issued: number): string {
-  return `${uuid}${SESSION_SEPARATOR}${id}${SESSION_SEPARATOR}${Math.floor(issued).toString(36)}`;
+  const second = Math.floor(issued);
+  if (second !== issuedAt) {
+    issuedAt = second;
+    issuedText = second.toString(36);
+  }
+  return uuid + SESSION_SEPARATOR + id + SESSION_SEPARATOR + issuedText;
 }
 
 // Ids are cut from a pool of random bytes: a client that keeps no cookie gets a new id on every answer.

@@ -185,21 +185,47 @@ t.test('parseResponseHead: LF-only and mixed line ends', async (t) => {
 t.test('spliceResponseHead', async (t) => {
   const b = L(NGINX + 'hello');
   const offs: number[] = [];
-  parseResponseHead(b, 0, b.length, offs);
-  const out = spliceResponseHead(b, offs, ['Set-Cookie: a=1\r\n'], 'close', L('hello'));
+  const end = parseResponseHead(b, 0, b.length, offs).end;
+  const out = spliceResponseHead(b, offs, end, 5, ['Set-Cookie: a=1\r\n'], 'close');
   t.equal(out.toString('latin1'), 'HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nServer: nginx\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello');
   t.equal(out.length, Buffer.byteLength('HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nServer: nginx\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello'), 'no slack bytes');
 
-  const bare = spliceResponseHead(b, offs, null, null, null);
-  t.equal(bare.toString('latin1'), 'HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 5\r\n\r\n');
+  const bare = spliceResponseHead(b, offs, end, 0, null, 'close');
+  t.equal(bare.toString('latin1'), 'HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 5\r\nConnection: close\r\n\r\n', 'the body left out');
 
-  const two = spliceResponseHead(b, offs, ['Set-Cookie: a=1\r\n', 'Set-Cookie: b=2\r\n'], 'keep-alive', null);
+  const kept = spliceResponseHead(b, offs, end, 5, ['Set-Cookie: a=1\r\n'], null);
+  t.equal(kept.toString('latin1'), 'HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nServer: nginx\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello', 'no field of ours: the keep-alive field stays');
+  t.equal(kept.length, Buffer.byteLength(kept.toString('latin1')), 'no slack bytes');
+
+  const two = spliceResponseHead(b, offs, end, 0, ['Set-Cookie: a=1\r\n', 'Set-Cookie: b=2\r\n'], 'keep-alive');
   t.equal(two.toString('latin1'), 'HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nServer: nginx\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\n');
 
   const lf = L('HTTP/1.1 200 OK\nContent-Length: 2\nconnection: keep-alive\n\nhi');
   const lfOffs: number[] = [];
-  parseResponseHead(lf, 0, lf.length, lfOffs);
-  t.equal(spliceResponseHead(lf, lfOffs, null, null, L('hi')).toString('latin1'), 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi', 'LF lines go out as CRLF, connection in any case dropped');
+  const lfEnd = parseResponseHead(lf, 0, lf.length, lfOffs).end;
+  t.equal(spliceResponseHead(lf, lfOffs, lfEnd, 2, null, null).toString('latin1'), 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nconnection: keep-alive\r\n\r\nhi', 'LF lines go out as CRLF');
+  t.equal(spliceResponseHead(lf, lfOffs, lfEnd, 2, null, 'close').toString('latin1'), 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi', 'our Connection field replaces theirs');
+
+  // Runs of CRLF lines are copied whole: a bare LF line or a dropped Connection line in the middle breaks a run, and nothing else changes.
+  for (const mixed of [
+    'HTTP/1.1 200 OK\r\nA: 1\nB: 2\r\nConnection: keep-alive\r\nC: 3\r\nD: 4\n\r\nhi',
+    'HTTP/1.1 200 OK\nA: 1\r\nB: 2\r\nconnection: keep-alive\nC: 3\r\nD: 4\r\n\r\nhi',
+    'HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nConnection: keep-alive\r\nC: 3\r\nD: 4\r\n\nhi',
+  ]) {
+    const m = L(mixed);
+    const mOffs: number[] = [];
+    const info = parseResponseHead(m, 0, m.length, mOffs);
+    t.equal(
+      spliceResponseHead(m, mOffs, info.end, 2, ['Set-Cookie: a=1\r\n'], 'close').toString('latin1'),
+      'HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nConnection: close\r\n\r\nhi',
+      JSON.stringify(mixed),
+    );
+    t.equal(
+      spliceResponseHead(m, mOffs, info.end, 2, ['Set-Cookie: a=1\r\n'], null).toString('latin1'),
+      'HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nA: 1\r\nB: 2\r\nConnection: keep-alive\r\nC: 3\r\nD: 4\r\n\r\nhi'.replace('Connection', mixed.includes('\nconnection') ? 'connection' : 'Connection'),
+      `${JSON.stringify(mixed)}, no Connection of ours`,
+    );
+  }
 });
 
 t.test('rewriteResponseHead', async (t) => {
