@@ -6,8 +6,8 @@
 // after a full GC, for RSS and for the V8 heap (plus `external`: Buffers and
 // other memory outside the heap that JS objects hold). The target is 32 KiB.
 //
-//   npm run bench:idle-memory                       2000 connections, both modes
-//   node bench/idle-memory.mjs --connections 5000 --modes http
+//   npm run bench:idle-memory                       2000 connections, both modes and the uws engine
+//   node bench/idle-memory.mjs --connections 5000 --modes http,uws
 //   node bench/idle-memory.mjs --snapshot           also heap snapshots before/after,
 //                                                   and what grew, by constructor
 //   node bench/idle-memory.mjs --json               one JSON line per mode
@@ -19,13 +19,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { start, stop, waitLine, sleep } from './lib/proc.mjs';
 
 const here = import.meta.dirname;
 const { values: argv } = parseArgs({
   options: {
     connections: { type: 'string', default: '2000' },
-    modes: { type: 'string', default: 'stream,http' },
+    modes: { type: 'string', default: 'stream,http,uws' },
     warmup: { type: 'string', default: '200' },
     snapshot: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -45,8 +46,17 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'upshift-idle-memory-'));
 const backend = start(process.execPath, [path.join(here, 'lib/backend-node.mjs')]);
 const backendPort = Number((await waitLine(backend, /PORT (\d+)/))[1]);
 const results = [];
+// `uws`: http mode on the uWebSockets.js engine, an optional dependency: measured when a build of it loads.
+const KIND = { stream: 'upshift', http: 'upshift-http', uws: 'upshift-uws' };
 try {
-  for (const mode of argv.modes.split(',')) results.push(await measure(mode));
+  for (const mode of argv.modes.split(',')) {
+    if (!(mode in KIND)) throw new Error(`unknown mode ${mode} (stream, http, uws)`);
+    if (mode === 'uws' && !(await uwsLoads())) {
+      console.log('uws: no uWebSockets.js build loads here; skipped');
+      continue;
+    }
+    results.push(await measure(mode));
+  }
 } finally {
   await stop(backend);
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -60,8 +70,18 @@ if (!argv.json) {
   }
 }
 
+async function uwsLoads() {
+  const { loadUws } = await import(pathToFileURL(path.join(dist, 'core/engine/uws/load.js')).href);
+  try {
+    loadUws();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function measure(mode) {
-  const proxy = fork(path.join(here, 'lib/proxy-child.mjs'), [mode === 'http' ? 'upshift-http' : 'upshift', String(backendPort), dist], {
+  const proxy = fork(path.join(here, 'lib/proxy-child.mjs'), [KIND[mode], String(backendPort), dist], {
     execArgv: ['--expose-gc'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   proxy.stderrText = '';
