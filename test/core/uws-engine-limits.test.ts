@@ -34,6 +34,8 @@ if (!UWS_LOADS) {
     t.match((await raw(port, 'GET / HTTP/1.0\r\n\r\n', { ms: 1000 })).text, /^HTTP\/1\.1 505 /, 'HTTP/1.0 is refused: 505');
     t.match((await raw(port, get('/').split(''), { gapMs: 1, ms: 3000 })).text, /^HTTP\/1\.1 505 /, 'a request line in pieces is misread as HTTP/1.0: 505');
     t.match((await raw(port, '\x16\x03\x01binary-hello\r\n\r\n')).text, /^HTTP\/1\.1 505 /, 'bytes that are not HTTP: uWS\'s 505, not upshift\'s 400');
+    t.same(await raw(port, get('/', 'X-Bad : 1\r\n'), { ms: 1000 }), { text: '', closed: false },
+      'a head uWS cannot parse (a space before a colon): no answer, the connection left open (uWS closes it at about 10 s)');
 
     const ws = await raw(port, get('/chat', 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n'), { ms: 1000 });
     t.match(ws.text, /^HTTP\/1\.1 501 Not Implemented\r\n[^]*WebSocket upgrades need engine "node"/, 'WebSocket upgrades: 501, not relayed');

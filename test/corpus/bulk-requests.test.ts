@@ -1,6 +1,6 @@
 import t from 'tap';
 import { inBatches, loadManifest, runRequestCase, type RequestCase } from './harness.js';
-import { MODES, assertVerdicts } from './verdicts.js';
+import { MODES, assertVerdicts, modeOptions } from './verdicts.js';
 
 // 366 third-party request streams (aws/http-desync-guardian, nodejs/llhttp,
 // MDA2AV/Http11Probe). A shorter idle wait than the curated cases: none of
@@ -11,7 +11,7 @@ for (const mode of MODES) {
     t.test(`${manifest} through ${mode} mode`, async (t) => {
       const cases = loadManifest<RequestCase>(manifest);
       const t0 = Date.now();
-      const results = await inBatches(cases, 8, (c) => runRequestCase(c, { idle: 300, cap: 6000 }, { mode }));
+      const results = await inBatches(cases, 8, (c) => runRequestCase(c, { idle: 300, cap: 6000 }, modeOptions(mode)));
       assertVerdicts(t, mode, manifest, results, Date.now() - t0);
     });
   }

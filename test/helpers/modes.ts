@@ -38,7 +38,8 @@ export function modeOptions(m: ModeName): Pick<ProxyOptions, 'mode' | 'engine'> 
  *   count see requests in flight, not connections.
  * - `half-close`: a client's FIN closes the connection, the answer in flight is lost.
  * - `uws-timeouts`: head and idle timeouts are uWS's own (about 10 s), not `timeouts.*`.
- * - `uws-head-checks`: uWS answers some bad or split heads itself (400, 431, 505 for a request line in pieces).
+ * - `uws-head-checks`: uWS answers some bad or split heads itself (400, 431, 505 for a request line in pieces)
+ *   and hangs on others (no answer; it closes at about 10 s: test/fixtures/http1/DECISIONS-uws-engine.md, U1).
  * - `websocket`: upgrades are answered 501, not relayed.
  * - `interim`: a server's 1xx heads are not passed on.
  */

@@ -37,6 +37,12 @@ export class UwsAnswer {
   private waiting: Buffer | null = null;
   private waitingAt = 0;
   private onDrained: (() => void) | null = null;
+  /** The client's head asked for the close itself (uWS knows it then, and ending with a close writes no field). */
+  clientClose = false;
+  /** The connection closes after this answer. */
+  private closing = false;
+  /** `write` was used: uWS chunks the body. */
+  private wrote = false;
 
   constructor(private readonly res: UwsResponse) {}
 
@@ -62,7 +68,10 @@ export class UwsAnswer {
       res.writeHeader(name, line.slice(colon + 1).trim());
     }
     if (chunkedHead) res.writeHeader('Transfer-Encoding', 'chunked');
-    if (close) res.writeHeader('Connection', 'close');
+    // uWS writes "Connection: close" itself when an answer ends with a close the client did not ask for, and only then.
+    const uwsWritesIt = !this.clientClose && (kind === Body.Length || (kind === Body.None && length >= 0));
+    if (close && !uwsWritesIt) res.writeHeader('Connection', 'close');
+    this.closing = close;
     this.headSent = true;
     this.kind = kind;
     this.total = length;
@@ -77,6 +86,15 @@ export class UwsAnswer {
     if (this.ended) return true;
     switch (this.kind) {
       case Body.Length: {
+        if (this.closing && this.sent === 0 && piece.length === this.total) {
+          // `tryEnd` cannot close the connection; one `end` with the whole body can.
+          this.sent = piece.length;
+          this.ended = true;
+          this.res.end(piece, true);
+          return true;
+        }
+        // In pieces the connection stays open (`tryEnd` cannot close it); the client is told to close it.
+        if (this.closing && this.sent === 0 && !this.clientClose) this.res.writeHeader('Connection', 'close');
         const at = this.res.getWriteOffset();
         const [ok, done] = this.res.tryEnd(piece, this.total);
         this.sent += piece.length;
@@ -98,6 +116,7 @@ export class UwsAnswer {
     let ok = true;
     for (const p of pieces) {
       if (p.length === 0) continue;
+      this.wrote = true;
       this.sent += p.length;
       ok = this.res.write(p) && ok;
     }
@@ -143,6 +162,10 @@ export class UwsAnswer {
       if (this.total >= 0) this.res.endWithoutBody(this.total, close);
       else this.res.endWithoutBody();
     }
+    // A close the client did not ask for makes uWS's `end` write its own
+    // "Connection: close" field, into the chunked body once `write` began it:
+    // such an answer ends clean and its connection stays open.
+    else if (close && this.wrote && !this.clientClose) this.res.end();
     else this.res.end(undefined, close);
   }
 

@@ -3,7 +3,7 @@ import type { Connection } from '../../connection/connection.js';
 import type { ProxyContext } from '../../context.js';
 import type { UpshiftError } from '../../errors.js';
 import { forwardWith } from '../../http/forward-request.js';
-import { isWebSocket, refusal } from '../../http/request-checks.js';
+import { isAmbiguous, isWebSocket, refusal } from '../../http/request-checks.js';
 import { parseRequestHead, type RequestHead } from '../../http/request-head.js';
 import type { UpstreamPool } from '../../upstream/pool.js';
 import { loadUws, type UwsApp, type UwsListenSocket, type UwsModule, type UwsRequest, type UwsResponse } from './load.js';
@@ -76,6 +76,11 @@ export class UwsFront {
     let raw: Buffer;
     try {
       raw = rebuildHead(req);
+      if (raw.length > ctx.opts.limits.headSize) {
+        // uWS's own limit is larger than `limits.headSize` (it passed an 80 KiB head): http mode's 431.
+        answerNow(res, 431, undefined);
+        return;
+      }
       head = parseRequestHead(raw, raw.length);
     } catch (err) {
       answerNow(res, 400, (err as UpshiftError).message);
@@ -93,6 +98,8 @@ export class UwsFront {
     }
     const out = forwardWith(raw, head, false, ctx.opts.http, () => remoteOf(res));
     const r = new UwsHttpRequest(id, ctx, this.host.pool, res, head, out);
+    // Doubtful framing (see `isAmbiguous`): answered, then neither connection carries another message.
+    if (isAmbiguous(head, raw, raw.length)) r.doubtful();
     // uWS gives no hook per client connection: each request is one in the registry and in the events.
     if (ctx.events.enabled('connection:open')) ctx.events.publish('connection:open', { proxyId: ctx.id, connectionId: id, remoteAddress: remoteOf(res) ?? undefined, remotePort: undefined });
     res.onAborted(() => r.clientAborted());
@@ -118,11 +125,26 @@ function remoteOf(res: UwsResponse): string | null {
   return text === '' ? null : text.startsWith('::ffff:') ? text.slice(7) : text;
 }
 
-/** The proxy's own answer, before anything was sent upstream; the connection closes after it. */
+/**
+ * The proxy's own answer, before anything was sent upstream; the connection
+ * closes after it. Written after uWS's read is done, never from inside the
+ * handler: uWS parses every request already read on the connection one after
+ * the other, and an answer ended in the handler neither stops it nor keeps
+ * its `Connection: close` (the next request's answer clears it). The bytes
+ * after a refused head (a smuggled request in its body, by the head's other
+ * reading) would be served as requests on a connection that stays open.
+ * Left pending, a request that follows in the same read makes uWS close the
+ * connection instead, without an answer and without forwarding anything.
+ */
 function answerNow(res: UwsResponse, status: number, detail: string | undefined): void {
-  const reason = STATUS_CODES[status] ?? 'Error';
-  res.cork(() => {
-    res.writeStatus(`${status} ${reason}`).writeHeader('Content-Type', 'text/plain; charset=utf-8').writeHeader('Cache-Control', 'no-store');
-    res.end(`${status} ${reason}${detail === undefined ? '' : `: ${detail}`}\n`, true);
+  let gone = false;
+  res.onAborted(() => { gone = true; });
+  setImmediate(() => {
+    if (gone) return;
+    const reason = STATUS_CODES[status] ?? 'Error';
+    res.cork(() => {
+      res.writeStatus(`${status} ${reason}`).writeHeader('Content-Type', 'text/plain; charset=utf-8').writeHeader('Cache-Control', 'no-store');
+      res.end(`${status} ${reason}${detail === undefined ? '' : `: ${detail}`}\n`, true);
+    });
   });
 }

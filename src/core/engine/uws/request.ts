@@ -64,6 +64,8 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
   private closeAfter: boolean;
   private readonly started = Date.now();
   private bodyPaused = false;
+  /** See `isAmbiguous`: answered, then neither connection carries another message. */
+  private ambiguous = false;
   private concurrent: Concurrent | null = null;
   /** What CONCURRENT's legs hold back while they cannot take more of the request: uWS's reading of its body. */
   readonly client = { pause: (): void => this.pauseBody(), resume: (): void => this.resumeBody() };
@@ -85,10 +87,17 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     this.body = new RequestBody(limits.retryBuffer, limits.headSize);
     this.rb = new ResponseBody(limits.responseHeadSize);
     this.answer = new UwsAnswer(res);
+    this.answer.clientClose = head.close;
     this.retryable = isIdempotent(head.method);
     this.closeAfter = head.close;
     this.body.start(out, head.chunked, head.contentLength, this.retryable);
     this.bytesIn = out.length;
+  }
+
+  /** The request's framing is doubtful: the client connection closes after the answer, the server's is not pooled. */
+  doubtful(): void {
+    this.ambiguous = true;
+    this.closeAfter = true;
   }
 
   /** Routes the request and sends it to the first choice (a pooled connection when there is one). */
@@ -288,7 +297,7 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
   private responseDone(): void {
     const socket = this.att.detach()!;
     const rb = this.rb;
-    if (!rb.closes && this.body.done && !rb.dirty && !socket.readableEnded) {
+    if (!rb.closes && this.body.done && !rb.dirty && !this.ambiguous && !socket.readableEnded) {
       socket.resume();
       this.pool.release(socket);
     } else {
