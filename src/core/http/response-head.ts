@@ -267,12 +267,22 @@ export function injectCookies(
   headEnd: number,
   lines: readonly string[],
   ownNames: readonly string[],
+  /** The head has a `Set-Cookie` field (`ResponseHead.setCookie`): only then is one of ours looked for. */
+  setCookie = true,
 ): Buffer {
   const statusEnd = buf.indexOf(0x0a, headStart);
   if (statusEnd === -1 || statusEnd >= headEnd) return buf;
-  const insert = Buffer.from(lines.join(''), 'latin1');
-  const rest = stripOwnCookies(buf.subarray(statusEnd + 1, headEnd), ownNames);
-  return Buffer.concat([buf.subarray(0, statusEnd + 1), insert, rest, buf.subarray(headEnd)]);
+  let insert = '';
+  for (const line of lines) insert += line;
+  const fields = buf.subarray(statusEnd + 1, headEnd);
+  const rest = setCookie ? stripOwnCookies(fields, ownNames) : fields;
+  if (rest !== fields) return Buffer.concat([buf.subarray(0, statusEnd + 1), Buffer.from(insert, 'latin1'), rest, buf.subarray(headEnd)]);
+  // Nothing dropped (the common case): one buffer, the lines written into it (latin1: one byte a character).
+  const out = Buffer.allocUnsafe(buf.length + insert.length);
+  buf.copy(out, 0, 0, statusEnd + 1);
+  out.write(insert, statusEnd + 1, 'latin1');
+  buf.copy(out, statusEnd + 1 + insert.length, statusEnd + 1);
+  return out;
 }
 
 function stripOwnCookies(fields: Buffer, names: readonly string[]): Buffer {
@@ -337,7 +347,7 @@ export function streamHead(
 ): Buffer {
   const lines: string[] = [];
   if (!(info.urls && urls !== null && rewriteUrlLines(headLines(buf, offs, lines), urls))) {
-    return cookies === null ? buf : injectCookies(buf, start, end, cookies.lines, cookies.names);
+    return cookies === null ? buf : injectCookies(buf, start, end, cookies.lines, cookies.names, info.setCookie);
   }
   let out = lines[0]! + '\r\n';
   if (cookies !== null) for (const c of cookies.lines) out += c;
