@@ -1,7 +1,10 @@
 import { HeadFinder } from '../http/parser.js';
 import { BadResponseHead, parseResponseHead, type ResponseHead } from '../http/response-head.js';
 
-const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+/** `buf[end - 4, end)` is CRLF CRLF. */
+function endsWithCrlfCrlf(buf: Buffer, end: number): boolean {
+  return end >= 4 && buf[end - 1] === 0x0a && buf[end - 2] === 0x0d && buf[end - 3] === 0x0a && buf[end - 4] === 0x0d;
+}
 
 /**
  * Interim (1xx) answers taken before the final one of a request. A server
@@ -45,14 +48,14 @@ export class ResponseHeadReader {
     if (buf === null) return null;
     let fresh = chunk ?? buf;
     if (this.finder === null) {
-      const at = buf.indexOf(CRLFCRLF);
-      if (at !== -1 && at + 4 <= this.max) {
-        try {
-          const info = parseResponseHead(buf, 0, at + 4, this.offs);
-          if (info.end === at + 4) return info;
-        } catch {
-          // The incremental parser below gives the verdict.
-        }
+      // The parser stops at the first empty line: a head that ends there in
+      // CRLF CRLF within the limit is whole (no separate search for it).
+      const limit = buf.length < this.max ? buf.length : this.max;
+      try {
+        const info = parseResponseHead(buf, 0, limit, this.offs);
+        if (endsWithCrlfCrlf(buf, info.end)) return info;
+      } catch {
+        // The incremental parser below gives the verdict.
       }
       this.finder = new HeadFinder('RESPONSE', this.max);
       fresh = buf;

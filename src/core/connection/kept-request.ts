@@ -39,12 +39,20 @@ export class KeptRequest {
     return this.retryable && this.chunks !== null;
   }
 
-  /** Writes what is kept to `socket`, in one corked batch; keeps it only if `retry` may need it. */
+  /**
+   * Writes what is kept to `socket` (several chunks in one corked batch; one,
+   * the common case, as a plain write: cork and uncork would queue it and
+   * flush it through the buffered path). Keeps it only if `retry` may need it.
+   */
   send(socket: net.Socket, retry: boolean): void {
     const chunks = this.chunks!;
-    socket.cork();
-    for (const chunk of chunks) socket.write(chunk);
-    socket.uncork();
+    if (chunks.length === 1) {
+      socket.write(chunks[0]!);
+    } else {
+      socket.cork();
+      for (const chunk of chunks) socket.write(chunk);
+      socket.uncork();
+    }
     if (!retry) this.chunks = null;
   }
 

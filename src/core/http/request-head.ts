@@ -1,6 +1,6 @@
 import httpParser from 'http-parser-js';
 import { BadRequestError } from '../errors.js';
-import { CONFLICTING_LENGTH, HOP_BY_HOP, INVALID_LENGTH, TCHAR, readContentLength, trimOWS } from './tokens.js';
+import { CONFLICTING_LENGTH, HOP_BY_HOP, INVALID_LENGTH, TCHAR, hasToken, readContentLength, trimOWS } from './tokens.js';
 
 /**
  * A request head, checked strictly against RFC 9112 before anything is
@@ -134,6 +134,7 @@ export function parseRequestHead(buf: Buffer, length: number): RequestHead {
     const n = colon - p;
     if (n === 2 || n === 4 || n === 6 || n === 7 || n === 10 || n === 14 || n === 16 || n === 17) {
       const lower = name.toLowerCase();
+      // The names matched here are known hop-by-hop or not: only the others are looked up in HOP_BY_HOP.
       switch (lower) {
         case 'host':
           hosts++;
@@ -144,9 +145,11 @@ export function parseRequestHead(buf: Buffer, length: number): RequestHead {
           break;
         case 'upgrade':
           hasUpgrade = true;
+          (hop ??= []).push(p, end + 2);
           break;
         case 'connection':
           connection += (connection ? ',' : '') + value.toLowerCase();
+          (hop ??= []).push(p, end + 2);
           break;
         case 'content-length':
           contentLength = parseContentLength(value, contentLength);
@@ -155,8 +158,8 @@ export function parseRequestHead(buf: Buffer, length: number): RequestHead {
           transferEncoding = transferEncoding === null ? value : `${transferEncoding}, ${value}`;
           break;
         default:
+          if (HOP_BY_HOP.has(lower)) (hop ??= []).push(p, end + 2);
       }
-      if (HOP_BY_HOP.has(lower)) (hop ??= []).push(p, end + 2);
     }
     p = end + 2;
   }
@@ -182,9 +185,8 @@ export function parseRequestHead(buf: Buffer, length: number): RequestHead {
   let upgrade = false;
   let close = versionMinor === 0;
   if (connection !== '') {
-    const tokens = connection.split(',').map((t) => t.trim());
-    upgrade = hasUpgrade && tokens.includes('upgrade');
-    close = versionMinor === 0 ? !tokens.includes('keep-alive') : tokens.includes('close');
+    upgrade = hasUpgrade && hasToken(connection, 'upgrade');
+    close = versionMinor === 0 ? !hasToken(connection, 'keep-alive') : hasToken(connection, 'close');
   }
   return { method, target, versionMinor, headers, host, cookies, contentLength, chunked, upgrade, close, length, hop };
 }

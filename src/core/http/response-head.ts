@@ -77,7 +77,7 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, offs:
   if (headEnd === -1) headEnd = end;
   if (offs.length === 0) throw new BadResponseHead('malformed status line');
   const s0 = offs[0]!;
-  if (offs[1]! - s0 < 12 || buf.toString('latin1', s0, s0 + 7) !== 'HTTP/1.' || buf[s0 + 8] !== 0x20) throw new BadResponseHead('malformed status line');
+  if (offs[1]! - s0 < 12 || !isHttp1(buf, s0) || buf[s0 + 8] !== 0x20) throw new BadResponseHead('malformed status line');
   const versionMinor = buf[s0 + 7]! - 0x30;
   const d0 = buf[s0 + 9]! - 0x30;
   const d1 = buf[s0 + 10]! - 0x30;
@@ -90,6 +90,7 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, offs:
   let te: string | null = null;
   let connection = '';
   let keepAlive = false;
+  let closeField = false;
   let plain = true;
   let setCookie = false;
   let urls = false;
@@ -116,7 +117,9 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, offs:
             keepAlive = true;
           } else {
             plain = false;
-            connection += `${buf.toString('latin1', vs, ve).toLowerCase()},`;
+            // `close` alone (the usual other value) is known without a string.
+            if (ve - vs === 5 && nameIs(buf, vs, 'close')) closeField = true;
+            else connection += `${buf.toString('latin1', vs, ve).toLowerCase()},`;
           }
         } else if (nameIs(buf, ls, 'keep-alive')) {
           plain = false;
@@ -163,8 +166,13 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, offs:
     else otherCoding = true;
   }
   const tokens = connection === '' ? null : connectionTokens(connection);
-  const close = versionMinor === 0 ? !(keepAlive || tokens?.includes('keep-alive') === true) : tokens?.includes('close') === true;
+  const close = versionMinor === 0 ? !(keepAlive || tokens?.includes('keep-alive') === true) : closeField || tokens?.includes('close') === true;
   return { status, versionMinor, contentLength, chunked, otherCoding, close, end: headEnd, plain, setCookie, urls };
+}
+
+/** `HTTP/1.` at `at` (case-sensitive, as RFC 9112 §2.3 has it). */
+function isHttp1(buf: Buffer, at: number): boolean {
+  return buf[at] === 0x48 && buf[at + 1] === 0x54 && buf[at + 2] === 0x54 && buf[at + 3] === 0x50 && buf[at + 4] === 0x2f && buf[at + 5] === 0x31 && buf[at + 6] === 0x2e;
 }
 
 /** The lines `parseResponseHead` found, as strings (for a rewrite). */
@@ -303,12 +311,22 @@ export function injectCookies(
   headEnd: number,
   lines: readonly string[],
   ownNames: readonly string[],
+  /** The head has a `Set-Cookie` field (`ResponseHead.setCookie`): only then is one of ours looked for. */
+  setCookie = true,
 ): Buffer {
   const statusEnd = buf.indexOf(0x0a, headStart);
   if (statusEnd === -1 || statusEnd >= headEnd) return buf;
-  const insert = Buffer.from(lines.join(''), 'latin1');
-  const rest = stripOwnCookies(buf.subarray(statusEnd + 1, headEnd), ownNames);
-  return Buffer.concat([buf.subarray(0, statusEnd + 1), insert, rest, buf.subarray(headEnd)]);
+  let insert = '';
+  for (const line of lines) insert += line;
+  const fields = buf.subarray(statusEnd + 1, headEnd);
+  const rest = setCookie ? stripOwnCookies(fields, ownNames) : fields;
+  if (rest !== fields) return Buffer.concat([buf.subarray(0, statusEnd + 1), Buffer.from(insert, 'latin1'), rest, buf.subarray(headEnd)]);
+  // Nothing dropped (the common case): one buffer, the lines written into it (latin1: one byte a character).
+  const out = Buffer.allocUnsafe(buf.length + insert.length);
+  buf.copy(out, 0, 0, statusEnd + 1);
+  out.write(insert, statusEnd + 1, 'latin1');
+  buf.copy(out, statusEnd + 1 + insert.length, statusEnd + 1);
+  return out;
 }
 
 function stripOwnCookies(fields: Buffer, names: readonly string[]): Buffer {
@@ -373,7 +391,7 @@ export function streamHead(
 ): Buffer {
   const lines: string[] = [];
   if (!(info.urls && urls !== null && rewriteUrlLines(headLines(buf, offs, lines), urls))) {
-    return cookies === null ? buf : injectCookies(buf, start, end, cookies.lines, cookies.names);
+    return cookies === null ? buf : injectCookies(buf, start, end, cookies.lines, cookies.names, info.setCookie);
   }
   let out = lines[0]! + '\r\n';
   if (cookies !== null) for (const c of cookies.lines) out += c;

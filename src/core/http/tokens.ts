@@ -33,6 +33,28 @@ export function connectionTokens(value: string): string[] {
   return out;
 }
 
+/**
+ * Whether the comma-separated `list` has `token` (lowercase) as one of its
+ * elements, each taken without the white space `String.prototype.trim`
+ * removes (within latin1: HTAB, SP, NBSP): `connectionTokens(list).includes(token)`
+ * for a lowercase list, without making the array (it runs once per request head).
+ */
+export function hasToken(list: string, token: string): boolean {
+  let start = 0;
+  for (;;) {
+    const comma = list.indexOf(',', start);
+    let a = start;
+    let b = comma === -1 ? list.length : comma;
+    while (a < b && isTrimmed(list.charCodeAt(a))) a++;
+    while (b > a && isTrimmed(list.charCodeAt(b - 1))) b--;
+    if (b - a === token.length && list.startsWith(token, a)) return true;
+    if (comma === -1) return false;
+    start = comma + 1;
+  }
+}
+
+const isTrimmed = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0xa0;
+
 /** True when a field of this (lowercase) name is removed before forwarding. */
 export function hop(lower: string, listed: readonly string[] | null): boolean {
   if (HOP_BY_HOP.has(lower)) return true;
