@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import WebSocket, { WebSocketServer } from 'ws';
+import { HTTP_MODES, modeOptions } from '../../helpers/modes.js';
 import { sleep, until } from '../../helpers/net.js';
 import { sessionProxy } from './_helpers.js';
 
@@ -49,10 +50,10 @@ function open(port: number, cookie?: string): Promise<{ ws: WebSocket; next(): P
   });
 }
 
-t.test('WebSocket through http mode: routed by cookie, frames of every length class, fragments, ping/pong, close codes, backpressure', async (t) => {
+for (const mode of HTTP_MODES) t.test(`${mode}: WebSocket routed by cookie, frames of every length class, fragments, ping/pong, close codes, backpressure`, async (t) => {
   const v1 = await wsBackend('v1');
   const v2 = await wsBackend('v2');
-  const proxy = await sessionProxy(v1.port, v2.port);
+  const proxy = await sessionProxy(v1.port, v2.port, modeOptions(mode));
   t.teardown(async () => { await proxy.close({ drainTimeout: 0 }); await v1.close(); await v2.close(); });
   const port = proxy.address.port;
 
