@@ -109,13 +109,118 @@ for (const mode of HTTP_MODES) t.test(`${mode}: WebSocket routed by cookie, fram
   t.equal(await serverClosed, 4002, 'the client\'s close code reaches the server');
 });
 
-t.test('a refused upgrade leaves the connection speaking HTTP', async (t) => {
+for (const mode of HTTP_MODES) t.test(`${mode}: a refused upgrade leaves the connection speaking HTTP`, async (t) => {
   const v1 = await wsBackend('v1');
   const plain = http.createServer((req, res) => res.end(`plain ${req.url}`));
   await new Promise<void>((r) => plain.listen(0, '127.0.0.1', () => r()));
-  const proxy = await sessionProxy(v1.port, (plain.address() as AddressInfo).port);
+  const proxy = await sessionProxy(v1.port, (plain.address() as AddressInfo).port, modeOptions(mode));
   t.teardown(async () => { await proxy.close({ drainTimeout: 0 }); await v1.close(); plain.close(); });
   const { raw } = await import('../../helpers/net.js');
-  const r = await raw(proxy.address.port, 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const upgrade = 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+  const next = 'GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+  // uWS closes a connection whose next request comes while one waits (the `pipelining` limit): there, the next one comes later.
+  const r = mode === 'http+uws' ? await raw(proxy.address.port, [upgrade, next], { gapMs: 300 }) : await raw(proxy.address.port, upgrade + next);
   t.match(r.text, /^HTTP\/1\.1 200 OK[\s\S]*plain \/wsHTTP\/1\.1 200 OK[\s\S]*plain \/next$/, 'the upgrade answered as plain HTTP, then the next request');
+});
+
+/** Resolves with the code and reason of `ws`'s close. */
+const closeOf = (ws: WebSocket): Promise<[number, string]> => new Promise((r) => ws.once('close', (code, reason) => r([code, reason.toString()])));
+
+for (const mode of HTTP_MODES) t.test(`${mode}: the upgrade request, the subprotocol, a text and an empty message, close codes both ways`, async (t) => {
+  const v1 = await wsBackend('v1');
+  let seen: http.IncomingHttpHeaders = {};
+  v1.wss.on('headers', (_h, req) => { seen = req.headers; });
+  v1.wss.options.handleProtocols = (protocols: Set<string>) => (protocols.has('second') ? 'second' : false);
+  const proxy = await sessionProxy(v1.port, v1.port, { ...modeOptions(mode), http: { xForwardedFor: true } });
+  t.teardown(async () => { await proxy.close({ drainTimeout: 0 }); await v1.close(); });
+  const ws = new WebSocket(`ws://127.0.0.1:${proxy.address.port}/chat?room=1`, ['first', 'second'], { headers: { origin: 'http://app.example', cookie: 'a=1' } });
+  const got: string[] = [];
+  ws.on('message', (d) => got.push(d.toString()));
+  await new Promise((r) => ws.once('open', r));
+  t.equal(ws.protocol, 'second', 'the server\'s choice of subprotocol reaches the client');
+  t.match(seen, { origin: 'http://app.example', cookie: 'a=1', 'sec-websocket-protocol': 'first,second', 'x-forwarded-for': '127.0.0.1', upgrade: 'websocket' }, 'the server gets the client\'s head with the forwarding fields');
+  // The byte tunnel passes the client's offer of permessage-deflate on; the relay re-makes frames, so it offers no extension.
+  t.equal(seen['sec-websocket-extensions'], mode === 'http+uws' ? undefined : 'permessage-deflate; client_max_window_bits', 'extensions: offered on as they came (http), none (uws)');
+  ws.send('héllo');
+  ws.send('');
+  t.ok(await until(() => got.length === 3), 'the greeting and both echoes');
+  t.same(got, ['hello from v1', 'héllo', ''], 'text messages, an empty one too, come back as sent');
+  const closed = closeOf(ws);
+  const serverSide = [...v1.wss.clients][0]!;
+  const serverHeard = new Promise<[number, string]>((r) => serverSide.once('close', (code, reason) => r([code, reason.toString()])));
+  ws.close(1000, 'done here');
+  t.same(await serverHeard, [1000, 'done here'], 'the client\'s close code and reason reach the server');
+  t.same(await closed, [1000, 'done here'], 'and the client gets the close answered');
+  t.ok(await until(() => proxy.connections === 0), 'the relay is gone from the registry');
+});
+
+for (const mode of HTTP_MODES) t.test(`${mode}: a server that cannot be reached is failed over; one that answers 403 gives the client that 403`, async (t) => {
+  const v1 = await wsBackend('v1');
+  const dead = http.createServer();
+  await new Promise<void>((r) => dead.listen(0, '127.0.0.1', () => r()));
+  const deadPort = (dead.address() as AddressInfo).port;
+  await new Promise<void>((r) => dead.close(() => r()));
+  const proxy = await sessionProxy(v1.port, deadPort, modeOptions(mode));
+  t.teardown(async () => { await proxy.close({ drainTimeout: 0 }); await v1.close(); });
+  const c = await open(proxy.address.port);
+  t.equal((await c.next()).data.toString(), 'hello from v1', 'the newest refuses connections: the upgrade went to the previous version');
+  c.ws.close();
+
+  const refusing = http.createServer((_req, res) => res.end('no'));
+  refusing.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nX-Why: origin\r\n\r\nforbidden'));
+  await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => { refusing.close(); });
+  const p2 = await sessionProxy(v1.port, (refusing.address() as AddressInfo).port, modeOptions(mode));
+  t.teardown(() => p2.close({ drainTimeout: 0 }));
+  const ws = new WebSocket(`ws://127.0.0.1:${p2.address.port}/ws`);
+  const answer = await new Promise<{ status: number; why: string | undefined; body: string }>((resolve, reject) => {
+    ws.once('open', () => reject(new Error('upgraded')));
+    ws.once('error', () => {});
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, why: res.headers['x-why'] as string | undefined, body }));
+    });
+  });
+  t.same(answer, { status: 403, why: 'origin', body: 'forbidden' }, 'the server\'s 403 goes to the client as an ordinary answer, no upgrade');
+});
+
+for (const mode of HTTP_MODES) t.test(`${mode}: a client gone mid-message, a server gone without a close frame, and proxy.close()`, async (t) => {
+  const v1 = await wsBackend('v1');
+  const messages: number[] = [];
+  v1.wss.on('connection', (ws) => ws.on('message', (d) => messages.push((d as Buffer).length)));
+  const proxy = await sessionProxy(v1.port, v1.port, modeOptions(mode));
+  t.teardown(async () => { await proxy.close({ drainTimeout: 0 }); await v1.close(); });
+
+  // The client sends the first 1000 bytes of a 1 MiB message, then its connection is gone.
+  const c = await open(proxy.address.port);
+  await c.next();
+  const serverSide = [...v1.wss.clients].at(-1)!;
+  const serverClosed = new Promise<number>((r) => serverSide.once('close', (code) => r(code)));
+  const sock = (c.ws as unknown as { _socket: import('node:net').Socket })._socket;
+  const frameHead = Buffer.from([0x82, 0xff, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2, 3, 4]);
+  sock.write(Buffer.concat([frameHead, Buffer.alloc(1000)]));
+  await sleep(50);
+  sock.destroy();
+  t.equal(await serverClosed, 1006, 'the server sees the connection cut (1006), not a close frame');
+  t.same(messages, [], 'and no part of the message');
+
+  // The server's connection goes without a close frame: the client's is cut too.
+  const d = await open(proxy.address.port);
+  await d.next();
+  const cut = closeOf(d.ws);
+  [...v1.wss.clients].at(-1)!.terminate();
+  t.equal((await cut)[0], 1006, 'a server cut reaches the client as a cut (1006)');
+
+  // proxy.close() ends the WebSockets still open, on both sides.
+  const e = await open(proxy.address.port);
+  await e.next();
+  const eServer = [...v1.wss.clients].at(-1)!;
+  const eServerClosed = new Promise<number>((r) => eServer.once('close', (code) => r(code)));
+  const eClosed = closeOf(e.ws);
+  await proxy.close({ drainTimeout: 0 });
+  const [clientCode] = await eClosed;
+  const serverCode = await eServerClosed;
+  // http mode pipes bytes and cuts both; the uws relay sends each side 1001 (going away).
+  t.same([clientCode, serverCode], mode === 'http+uws' ? [1001, 1001] : [1006, 1006], 'both sides are closed');
 });

@@ -22,16 +22,9 @@ import type { PoolUser, UpstreamPool } from '../../upstream/pool.js';
 import type { ServerState } from '../../upstream/server.js';
 import { Body, UwsAnswer } from './answer.js';
 import type { UwsResponse } from './load.js';
+import type { Upgrader } from './websocket.js';
 
 type Phase = 'routing' | 'concurrent' | 'exchange' | 'done';
-
-/** Who takes a WebSocket upgrade over once its server answered 101 (the relay, `websocket.ts`). */
-export interface Upgrader {
-  /** Why the server's 101 (its head's lines, status line first) cannot be relayed, or null. */
-  refuse(lines: readonly string[]): string | null;
-  /** The server switched: `up` carries its frames (`rest`: its bytes after the head); the relay takes the request's place. */
-  switched(up: net.Socket, v: VersionState, lines: readonly string[], rest: Buffer | null, took: { bytesIn: number; bytesOut: number; started: number }): void;
-}
 
 /**
  * The uws engine: one request, from the head uWebSockets.js parsed to the

@@ -11,7 +11,6 @@ import type { VersionState } from '../../routing/version.js';
 import type { PoolUser, UpstreamPool } from '../../upstream/pool.js';
 import { closePayload, FrameReader, maskedFrame, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, sendableCode, type FrameSink } from './frames.js';
 import type { UwsResponse, UwsSocketContext, UwsWebSocket } from './load.js';
-import type { Upgrader } from './request.js';
 
 /** The largest message a client may send (uWS holds each whole before handing it over; a longer one cuts the connection). */
 export const MAX_MESSAGE = 16 * 1024 * 1024;
@@ -60,6 +59,14 @@ export function relayBehavior(upgrade: (res: UwsResponse, req: unknown, context:
 export function upgradeRequest(raw: Buffer, head: RequestHead, opts: Forwarding, remote: () => string | null): Buffer {
   const headers = head.headers.filter(([name]) => name.toLowerCase() !== 'sec-websocket-extensions');
   return forwardWith(raw, { ...head, headers, hop: head.hop ?? [] }, true, opts, remote);
+}
+
+/** Who takes a WebSocket upgrade over once its server answered 101 (the relay, `websocket.ts`). */
+export interface Upgrader {
+  /** Why the server's 101 (its head's lines, status line first) cannot be relayed, or null. */
+  refuse(lines: readonly string[]): string | null;
+  /** The server switched: `up` carries its frames (`rest`: its bytes after the head); the relay takes the request's place. */
+  switched(up: net.Socket, v: VersionState, lines: readonly string[], rest: Buffer | null, took: { bytesIn: number; bytesOut: number; started: number }): void;
 }
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
