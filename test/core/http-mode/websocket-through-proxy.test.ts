@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import WebSocket, { WebSocketServer } from 'ws';
-import { HTTP_MODES, modeOptions } from '../../helpers/modes.js';
+import net from 'node:net';
+import { HTTP_MODES, modeOptions, UWS_LOADS } from '../../helpers/modes.js';
 import { sleep, until } from '../../helpers/net.js';
 import { sessionProxy } from './_helpers.js';
 
@@ -223,4 +225,70 @@ for (const mode of HTTP_MODES) t.test(`${mode}: a client gone mid-message, a ser
   const serverCode = await eServerClosed;
   // http mode pipes bytes and cuts both; the uws relay sends each side 1001 (going away).
   t.same([clientCode, serverCode], mode === 'http+uws' ? [1001, 1001] : [1006, 1006], 'both sides are closed');
+});
+
+for (const mode of HTTP_MODES) t.test(`${mode}: a WebSocket idle for timeouts.idle is closed on both sides`, async (t) => {
+  const v1 = await wsBackend('v1');
+  const proxy = await sessionProxy(v1.port, v1.port, { ...modeOptions(mode), timeouts: { idle: 400 } });
+  t.teardown(async () => { await proxy.close({ drainTimeout: 0 }); await v1.close(); });
+  const c = await open(proxy.address.port);
+  await c.next();
+  const serverClosed = new Promise<number>((r) => [...v1.wss.clients][0]!.once('close', (code) => r(code)));
+  const [code] = await closeOf(c.ws);
+  // http mode cuts an idle tunnel; the uws relay says 1001 (going away) to each side.
+  t.equal(code, mode === 'http+uws' ? 1001 : 1006, 'the client\'s side');
+  t.equal(await serverClosed, mode === 'http+uws' ? 1001 : 1006, 'the server\'s side');
+});
+
+/** A server that answers every upgrade with `answer` (the key's accept value in place of ACCEPT), then writes `after`. */
+async function rawWsServer(t: Test, answer: string, after = Buffer.alloc(0)): Promise<number> {
+  const server = net.createServer((sock) => {
+    sock.on('error', () => {});
+    let head = '';
+    sock.on('data', function onData(d) {
+      head += d.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      sock.off('data', onData);
+      const key = /sec-websocket-key: *(\S+)/i.exec(head)?.[1] ?? '';
+      const accept = createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+      sock.write(Buffer.concat([Buffer.from(answer.replace('ACCEPT', accept), 'latin1'), after]));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => { server.close(); });
+  return (server.address() as AddressInfo).port;
+}
+
+if (UWS_LOADS) t.test('http+uws: what the relay checks of the server, and a client that floods a server that does not read', async (t) => {
+  const ok = '101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n';
+  const wrongKey = await rawWsServer(t, `HTTP/1.1 ${ok}Sec-WebSocket-Accept: bm90IHRoZSByaWdodCBvbmU=\r\n\r\n`);
+  const deflate = await rawWsServer(t, `HTTP/1.1 ${ok}Sec-WebSocket-Accept: ACCEPT\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n`);
+  // A masked frame: a server must never mask (RFC 6455 §5.1).
+  const masking = await rawWsServer(t, `HTTP/1.1 ${ok}Sec-WebSocket-Accept: ACCEPT\r\n\r\n`, Buffer.from([0x81, 0x82, 1, 2, 3, 4, 0x69 ^ 1, 0x69 ^ 2]));
+  const statusOf = async (port: number): Promise<number> => {
+    const proxy = await sessionProxy(port, port, modeOptions('http+uws'));
+    t.teardown(() => proxy.close({ drainTimeout: 0 }));
+    const ws = new WebSocket(`ws://127.0.0.1:${proxy.address.port}/`);
+    ws.on('error', () => {});
+    return new Promise((r) => ws.once('unexpected-response', (_req, res) => r(res.statusCode ?? 0)));
+  };
+  t.equal(await statusOf(wrongKey), 502, 'a 101 with the accept value of another key: a bad answer, 502');
+  t.equal(await statusOf(deflate), 502, 'a 101 that picks an extension nobody offered: 502');
+
+  const proxy = await sessionProxy(masking, masking, modeOptions('http+uws'));
+  t.teardown(() => proxy.close({ drainTimeout: 0 }));
+  const ws = new WebSocket(`ws://127.0.0.1:${proxy.address.port}/`);
+  t.same(await closeOf(ws), [1014, 'bad frame from the server'], 'a server that breaks the framing: the client gets 1014 (bad gateway)');
+
+  // The server stops reading: uWS cannot stop reading the client, so the relay queues up to its bound, then ends.
+  const v1 = await wsBackend('v1');
+  const p2 = await sessionProxy(v1.port, v1.port, modeOptions('http+uws'));
+  t.teardown(async () => { await p2.close({ drainTimeout: 0 }); await v1.close(); });
+  const c = await open(p2.address.port);
+  await c.next();
+  const serverSide = [...v1.wss.clients][0]! as unknown as { _socket: net.Socket };
+  serverSide._socket.pause();
+  const closed = closeOf(c.ws);
+  for (let i = 0; i < 48; i++) c.ws.send(Buffer.alloc(1024 * 1024));
+  t.same(await closed, [1013, 'the server does not read'], 'past 32 MiB queued for a server that does not read: 1013 to the client');
 });

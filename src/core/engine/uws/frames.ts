@@ -188,7 +188,7 @@ export function closePayload(code: number, reason: Uint8Array): Buffer {
   return out;
 }
 
-/** A close code one may send (RFC 6455 §7.4): others (1004-1006, 1015, below 1000, above 4999) become 1000... or none. */
+/** A close code an endpoint may send (RFC 6455 §7.4; IANA's 1012-1014 too): not 1004-1006, 1015, below 1000 or above 4999. */
 export function sendableCode(code: number): boolean {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }

@@ -189,7 +189,7 @@ export class UwsRelay implements Connection, PoolUser, Upgrader, FrameSink {
     if (this.ws === null) return;
     this.ws = null;
     if (code === 1006) this.cutUpstream();
-    else this.closeUpstream(code, new Uint8Array(reason.slice(0)));
+    else this.closeUpstream(code === 0 || code === 1005 || sendableCode(code) ? code : 1000, new Uint8Array(reason.slice(0)));
     this.settle();
   }
 
