@@ -67,5 +67,12 @@ if (!UWS_LOADS) {
     t.equal(await closed, 1006, `a client message over ${MAX_MESSAGE} bytes cuts the connection (uWS holds each message whole)`);
     await sleep(50);
     t.same(got, [], 'nothing of it reached the server');
+
+    // A first frame sent with the upgrade request, before the 101 (as some clients do optimistically).
+    const early = Buffer.from([0x81, 0x85, 0, 0, 0, 0, ...Buffer.from('early')]);
+    const upgrade = 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+    const r = await raw(proxy.address.port, Buffer.concat([Buffer.from(upgrade), early]), { ms: 1000 });
+    t.match(r.text, /^HTTP\/1\.1 505 /, 'a frame before the 101 is read by uWS as the next request: 505, and the connection closes');
+    t.same(got, [], 'the early frame reaches no server');
   });
 }
