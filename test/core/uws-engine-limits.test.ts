@@ -1,4 +1,8 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
+import WebSocket, { WebSocketServer } from 'ws';
+import { MAX_MESSAGE } from '../../src/core/engine/uws/websocket.js';
 import { createProxy } from '../../src/core/index.js';
 import { raw, sleep } from '../helpers/net.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
@@ -36,9 +40,41 @@ if (!UWS_LOADS) {
     t.match((await raw(port, '\x16\x03\x01binary-hello\r\n\r\n')).text, /^HTTP\/1\.1 505 /, 'bytes that are not HTTP: uWS\'s 505, not upshift\'s 400');
     t.same(await raw(port, get('/', 'X-Bad : 1\r\n'), { ms: 1000 }), { text: '', closed: false },
       'a head uWS cannot parse (a space before a colon): no answer, the connection left open (uWS closes it at about 10 s)');
-
-    const ws = await raw(port, get('/chat', 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n'), { ms: 1000 });
-    t.match(ws.text, /^HTTP\/1\.1 501 Not Implemented\r\n[^]*WebSocket upgrades need engine "node"/, 'WebSocket upgrades: 501, not relayed');
     await sleep(10);
+  });
+
+  t.test('uws engine: what the WebSocket relay cannot pass on as it came', async (t) => {
+    // A server that answers no ping and reads what it gets.
+    const server = http.createServer();
+    const wss = new WebSocketServer({ server, autoPong: false, maxPayload: 64 * 1024 * 1024 });
+    const got: number[] = [];
+    wss.on('connection', (ws) => ws.on('message', (d) => got.push((d as Buffer).length)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    t.teardown(() => { for (const c of wss.clients) c.terminate(); wss.close(); server.close(); });
+    const proxy = await proxyFor(t, { engine: 'uws', versions: [{ version: '1.0', servers: at((server.address() as AddressInfo).port) }] });
+    const open = async (): Promise<WebSocket> => {
+      const ws = new WebSocket(`ws://127.0.0.1:${proxy.address.port}/`, { maxPayload: 64 * 1024 * 1024 });
+      await new Promise((r) => ws.once('open', r));
+      return ws;
+    };
+    const c = await open();
+    const pong = new Promise<string>((r) => c.once('pong', (d) => r(d.toString())));
+    c.ping('anyone');
+    t.equal(await pong, 'anyone', 'a client\'s ping is answered by uWS itself, though the server answers none');
+    c.close();
+
+    const big = await open();
+    const closed = new Promise<number>((r) => big.once('close', (code) => r(code)));
+    big.send(Buffer.alloc(MAX_MESSAGE + 1));
+    t.equal(await closed, 1006, `a client message over ${MAX_MESSAGE} bytes cuts the connection (uWS holds each message whole)`);
+    await sleep(50);
+    t.same(got, [], 'nothing of it reached the server');
+
+    // A first frame sent with the upgrade request, before the 101 (as some clients do optimistically).
+    const early = Buffer.from([0x81, 0x85, 0, 0, 0, 0, ...Buffer.from('early')]);
+    const upgrade = 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+    const r = await raw(proxy.address.port, Buffer.concat([Buffer.from(upgrade), early]), { ms: 1000 });
+    t.match(r.text, /^HTTP\/1\.1 505 /, 'a frame before the 101 is read by uWS as the next request: 505, and the connection closes');
+    t.same(got, [], 'the early frame reaches no server');
   });
 }

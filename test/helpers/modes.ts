@@ -40,10 +40,9 @@ export function modeOptions(m: ModeName): Pick<ProxyOptions, 'mode' | 'engine'> 
  * - `uws-timeouts`: head and idle timeouts are uWS's own (about 10 s), not `timeouts.*`.
  * - `uws-head-checks`: uWS answers some bad or split heads itself (400, 431, 505 for a request line in pieces)
  *   and hangs on others (no answer; it closes at about 10 s: test/fixtures/http1/DECISIONS-uws-engine.md, U1).
- * - `websocket`: upgrades are answered 501, not relayed.
  * - `interim`: a server's 1xx heads are not passed on.
  */
-export type UwsLimit = 'connections' | 'half-close' | 'uws-timeouts' | 'uws-head-checks' | 'websocket' | 'interim';
+export type UwsLimit = 'connections' | 'half-close' | 'uws-timeouts' | 'uws-head-checks' | 'interim';
 
 /** The modes in which a behaviour that the uws engine cannot give (`_limit`, for the reader) holds. */
 export function modesExcept(_limit: UwsLimit, modes: readonly ModeName[] = MODES): readonly ModeName[] {

@@ -3,11 +3,12 @@ import type { Connection } from '../../connection/connection.js';
 import type { ProxyContext } from '../../context.js';
 import type { UpshiftError } from '../../errors.js';
 import { forwardWith } from '../../http/forward-request.js';
-import { isAmbiguous, isWebSocket, refusal } from '../../http/request-checks.js';
+import { isAmbiguous, refusal } from '../../http/request-checks.js';
 import { parseRequestHead, type RequestHead } from '../../http/request-head.js';
 import type { UpstreamPool } from '../../upstream/pool.js';
-import { loadUws, type UwsApp, type UwsListenSocket, type UwsModule, type UwsRequest, type UwsResponse } from './load.js';
+import { loadUws, type UwsApp, type UwsListenSocket, type UwsModule, type UwsRequest, type UwsResponse, type UwsSocketContext } from './load.js';
 import { UwsHttpRequest } from './request.js';
+import { relayBehavior, upgradeRequest, UwsRelay } from './websocket.js';
 
 /** What the front needs of its proxy. */
 export interface FrontHost {
@@ -36,7 +37,9 @@ export class UwsFront {
   constructor(private readonly host: FrontHost) {
     this.uws = loadUws().module;
     this.app = this.uws.App();
-    this.app.any('/*', (res, req) => this.request(res, req));
+    this.app.any('/*', (res, req) => this.request(res, req, undefined));
+    // uWS sends a GET with a Sec-WebSocket-Key here (the rest to `any`): relayed at message level (websocket.ts).
+    this.app.ws('/*', relayBehavior((res, req, context) => this.request(res, req as UwsRequest, context)));
   }
 
   listen(host: string, port: number): Promise<number> {
@@ -69,7 +72,8 @@ export class UwsFront {
     this.app.close();
   }
 
-  private request(res: UwsResponse, req: UwsRequest): void {
+  /** `context`: a WebSocket upgrade (uWS's `ws` route), answered by a relay once its server says 101. */
+  private request(res: UwsResponse, req: UwsRequest, context: UwsSocketContext | undefined): void {
     const id = this.host.nextId();
     const ctx = this.host.ctx;
     let head: RequestHead;
@@ -91,13 +95,10 @@ export class UwsFront {
       answerNow(res, refused === 0 ? 503 : refused, undefined);
       return;
     }
-    if (head.upgrade && isWebSocket(head)) {
-      // uWS terminates WebSocket itself (it reads and writes the frames): relaying them is not done here.
-      answerNow(res, 501, 'WebSocket upgrades need engine "node"');
-      return;
-    }
-    const out = forwardWith(raw, head, false, ctx.opts.http, () => remoteOf(res));
-    const r = new UwsHttpRequest(id, ctx, this.host.pool, res, head, out);
+    // Only uWS's `ws` route can upgrade: elsewhere (a POST, a malformed key) the Upgrade field is dropped, as RFC 9110 §7.8 allows.
+    const ws = context === undefined ? null : new UwsRelay(id, ctx, this.host.pool, (c) => this.host.track(c), res, req.getHeader('sec-websocket-key'), context);
+    const out = ws === null ? forwardWith(raw, head, false, ctx.opts.http, () => remoteOf(res)) : upgradeRequest(raw, head, ctx.opts.http, () => remoteOf(res));
+    const r = new UwsHttpRequest(id, ctx, this.host.pool, res, head, out, ws);
     // Doubtful framing (see `isAmbiguous`): answered, then neither connection carries another message.
     if (isAmbiguous(head, raw, raw.length)) r.doubtful();
     // uWS gives no hook per client connection: each request is one in the registry and in the events.

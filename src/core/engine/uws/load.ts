@@ -21,6 +21,24 @@ export interface UwsResponse {
   pause(): void;
   resume(): void;
   cork(cb: () => void): UwsResponse;
+  /** In a `ws` route's upgrade handler only: answers 101 and makes the connection a WebSocket (`open` is called at once). */
+  upgrade(userData: object, key: string, protocol: string, extensions: string, context: UwsSocketContext): void;
+}
+
+export interface UwsSocketContext { readonly brand?: 'us_socket_context' }
+
+/** A WebSocket uWS accepted: valid from `open` until `close` (which `end` and `close` call at once). */
+export interface UwsWebSocket {
+  send(message: Uint8Array, isBinary: boolean): number;
+  sendFirstFragment(message: Uint8Array, isBinary: boolean): number;
+  sendFragment(message: Uint8Array): number;
+  sendLastFragment(message: Uint8Array): number;
+  ping(message: Uint8Array): number;
+  getBufferedAmount(): number;
+  end(code?: number, reason?: Uint8Array): void;
+  close(): void;
+  cork(cb: () => void): void;
+  getUserData(): object;
 }
 
 export interface UwsRequest {
@@ -36,6 +54,7 @@ export interface UwsListenSocket { readonly brand?: 'us_listen_socket' }
 export interface UwsApp {
   any(pattern: string, handler: (res: UwsResponse, req: UwsRequest) => void): UwsApp;
   listen(host: string, port: number, cb: (socket: UwsListenSocket | false) => void): UwsApp;
+  ws(pattern: string, behavior: object): UwsApp;
   close(): UwsApp;
 }
 

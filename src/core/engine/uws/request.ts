@@ -13,7 +13,7 @@ import type { ProxyContext } from '../../context.js';
 import { BadRequestError, BadResponseError, FirstByteTimeoutError, NoUpstreamError, toHttpStatus, type UpshiftError } from '../../errors.js';
 import { urlRewrite } from '../../http/location.js';
 import type { RequestHead } from '../../http/request-head.js';
-import { clientHead, type ResponseHead } from '../../http/response-head.js';
+import { clientHead, headLines, type ResponseHead } from '../../http/response-head.js';
 import type { Plan } from '../../routing/strategies/index.js';
 import type { VersionState } from '../../routing/version.js';
 import type { Candidate } from '../../upstream/dial.js';
@@ -22,6 +22,7 @@ import type { PoolUser, UpstreamPool } from '../../upstream/pool.js';
 import type { ServerState } from '../../upstream/server.js';
 import { Body, UwsAnswer } from './answer.js';
 import type { UwsResponse } from './load.js';
+import type { Upgrader } from './websocket.js';
 
 type Phase = 'routing' | 'concurrent' | 'exchange' | 'done';
 
@@ -81,6 +82,8 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     private readonly res: UwsResponse,
     private readonly head: RequestHead,
     out: Buffer,
+    /** A WebSocket upgrade: goes to one server at a time (no pooled shortcut, no CONCURRENT legs), a 101 to `upgrader`. */
+    private readonly upgrader: Upgrader | null = null,
   ) {
     const limits = ctx.opts.limits;
     this.att = new Attempt(this, this, limits.responseHeadSize);
@@ -109,13 +112,13 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     }
     const ex = this.ex = new Exchange(this.ctx, this.id, plan, this.head.method, { pool: this.pool, user: this });
     ex.replica = replicaOf(this.head, out);
-    if (plan.fanOut > 1) {
+    if (plan.fanOut > 1 && this.upgrader === null) {
       this.phase = 'concurrent';
       this.concurrent = new Concurrent(new PooledLegs(this, ex), ex);
       return;
     }
     const first = plan.targets[0]!;
-    if (first.servers.length === 1) {
+    if (first.servers.length === 1 && this.upgrader === null) {
       const server = first.servers[0]!;
       const socket = server.available(Date.now()) ? this.pool.take(server, this) : undefined;
       if (socket !== undefined) {
@@ -247,7 +250,8 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
 
   answerHead(info: ResponseHead): void {
     if (info.status === 101) {
-      this.att.failed(new BadResponseError(this.att.server!.key, '101 to a request that asked for no upgrade'), 'bad-response');
+      if (this.upgrader !== null) this.switchProtocols(info);
+      else this.att.failed(new BadResponseError(this.att.server!.key, '101 to a request that asked for no upgrade'), 'bad-response');
       return;
     }
     if (!this.att.keep(info.status)) return;
@@ -271,6 +275,30 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
       if (rb.complete) this.responseDone();
       else if (info.end < buf.length) this.responseBody(buf, info.end);
     });
+  }
+
+  /** A 101 to a WebSocket upgrade: checked, counted as the answer, and the upstream handed to the relay. */
+  private switchProtocols(info: ResponseHead): void {
+    const att = this.att;
+    const reader = att.reader;
+    const lines = headLines(reader.bytes, reader.offs, []);
+    const bad = this.upgrader!.refuse(lines);
+    if (bad !== null) {
+      att.failed(new BadResponseError(att.server!.key, bad), 'bad-response');
+      return;
+    }
+    const buf = reader.bytes;
+    const rest = info.end < buf.length ? Buffer.from(buf.subarray(info.end)) : null;
+    const v = att.version!;
+    this.status = 101;
+    this.ex!.head(v, att.server!, 101, { answered: true, replayable: false, clientOpen: !this.aborted, partial: true });
+    reader.reset();
+    const up = att.detach()!;
+    this.phase = 'done';
+    this.ex = null;
+    this.body.clear();
+    this.ctx.connectionClosed(this);
+    this.upgrader!.switched(up, v, lines, rest, { bytesIn: this.bytesIn, bytesOut: this.bytesOut + info.end, started: this.started });
   }
 
   /** Interim heads: uWS writes no 1xx of a server's (it answers `Expect: 100-continue` itself). */
