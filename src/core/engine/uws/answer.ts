@@ -37,6 +37,11 @@ export class UwsAnswer {
   private waiting: Buffer | null = null;
   private waitingAt = 0;
   private onDrained: (() => void) | null = null;
+  /** The request said `Connection: close`: uWS then closes after the answer but does not say so. */
+  asked = false;
+  /** The connection ends after this answer; `told`: the client was told so by a field of ours. */
+  private close = false;
+  private told = false;
 
   constructor(private readonly res: UwsResponse) {}
 
@@ -62,7 +67,9 @@ export class UwsAnswer {
       res.writeHeader(name, line.slice(colon + 1).trim());
     }
     if (chunkedHead) res.writeHeader('Transfer-Encoding', 'chunked');
-    if (close) res.writeHeader('Connection', 'close');
+    // `Connection: close` is written later: uWS closes only with an `end` that writes it itself (see `tell`).
+    this.close = close;
+    this.told = false;
     this.headSent = true;
     this.kind = kind;
     this.total = length;
@@ -77,6 +84,15 @@ export class UwsAnswer {
     if (this.ended) return true;
     switch (this.kind) {
       case Body.Length: {
+        if (this.close && this.sent === 0 && piece.length === this.total) {
+          // The whole body at once: uWS closes after it (and says so, unless the client did).
+          if (this.asked) this.tell();
+          this.res.end(piece, true);
+          this.sent = piece.length;
+          this.ended = true;
+          return true;
+        }
+        this.tell();
         const at = this.res.getWriteOffset();
         const [ok, done] = this.res.tryEnd(piece, this.total);
         this.sent += piece.length;
@@ -95,6 +111,7 @@ export class UwsAnswer {
   }
 
   private stream(pieces: Buffer[], drained: () => void): boolean {
+    this.tell();
     let ok = true;
     for (const p of pieces) {
       if (p.length === 0) continue;
@@ -138,12 +155,34 @@ export class UwsAnswer {
   finish(close: boolean): void {
     if (this.ended) return;
     this.ended = true;
-    // No argument at all, not `undefined`: uWS reads a missing length as "write none", an undefined one as a number.
+    // uWS's closeConnection is kept only by an `end` that writes the head's end: once a body byte is written
+    // it would put `Connection: close` inside the body. A client told to close is left to close (uWS's idle timeout else).
+    close &&= this.sent === 0 && !this.told;
+    if (close && this.asked && this.kind !== Body.None) this.tell();
     if (this.kind === Body.None) {
-      if (this.total >= 0) this.res.endWithoutBody(this.total, close);
-      else this.res.endWithoutBody();
+      if (this.total >= 0 && close) {
+        if (this.asked) this.tell();
+        this.res.endWithoutBody(this.total, true);
+      }
+      else if (this.total >= 0) {
+        // uWS's endWithoutBody(length) leaves the connection waiting for that body: the next request closes it.
+        this.res.writeHeader('Content-Length', String(this.total));
+        this.res.endWithoutBody();
+      } else {
+        // 204, 304: uWS would add `Content-Length: 0` to close it. No argument at all, not `undefined`:
+        // uWS reads a missing length as "write none", an undefined one as a number.
+        this.tell();
+        this.res.endWithoutBody();
+      }
     }
     else this.res.end(undefined, close);
+  }
+
+  /** The client is told the connection ends after this answer, by a field of ours (before the first body byte). */
+  private tell(): void {
+    if (!this.close || this.told) return;
+    this.told = true;
+    this.res.writeHeader('Connection', 'close');
   }
 
   /** An answer of the proxy's own (nothing of another was sent). */

@@ -118,11 +118,24 @@ function remoteOf(res: UwsResponse): string | null {
   return text === '' ? null : text.startsWith('::ffff:') ? text.slice(7) : text;
 }
 
-/** The proxy's own answer, before anything was sent upstream; the connection closes after it. */
+/**
+ * The proxy's own answer, before anything was sent upstream; the connection
+ * closes after it. Not written at once: uWS goes on parsing the bytes it
+ * read after a request it was told to close on, so a request smuggled behind
+ * a refused head (`Content-Length: 0` then `38`) would be served. Left
+ * pending until the next turn of the loop, the refusal makes uWS close the
+ * connection if another request was read behind it (it refuses pipelining
+ * behind an answer in flight); the 400 is then lost, nothing else is served.
+ */
 function answerNow(res: UwsResponse, status: number, detail: string | undefined): void {
-  const reason = STATUS_CODES[status] ?? 'Error';
-  res.cork(() => {
-    res.writeStatus(`${status} ${reason}`).writeHeader('Content-Type', 'text/plain; charset=utf-8').writeHeader('Cache-Control', 'no-store');
-    res.end(`${status} ${reason}${detail === undefined ? '' : `: ${detail}`}\n`, true);
+  let aborted = false;
+  res.onAborted(() => { aborted = true; });
+  setImmediate(() => {
+    if (aborted) return;
+    const reason = STATUS_CODES[status] ?? 'Error';
+    res.cork(() => {
+      res.writeStatus(`${status} ${reason}`).writeHeader('Content-Type', 'text/plain; charset=utf-8').writeHeader('Cache-Control', 'no-store');
+      res.end(`${status} ${reason}${detail === undefined ? '' : `: ${detail}`}\n`, true);
+    });
   });
 }

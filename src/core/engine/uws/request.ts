@@ -12,6 +12,7 @@ import { ResponseBody } from '../../connection/response-body.js';
 import type { ProxyContext } from '../../context.js';
 import { BadRequestError, BadResponseError, FirstByteTimeoutError, NoUpstreamError, toHttpStatus, type UpshiftError } from '../../errors.js';
 import { urlRewrite } from '../../http/location.js';
+import { isAmbiguous } from '../../http/request-checks.js';
 import type { RequestHead } from '../../http/request-head.js';
 import { clientHead, type ResponseHead } from '../../http/response-head.js';
 import type { Plan } from '../../routing/strategies/index.js';
@@ -62,6 +63,8 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
   private readonly answer: UwsAnswer;
   private readonly retryable: boolean;
   private closeAfter: boolean;
+  /** Doubtful framing (`isAmbiguous`): neither connection carries another message after this one. */
+  private readonly ambiguous: boolean;
   private readonly started = Date.now();
   private bodyPaused = false;
   private concurrent: Concurrent | null = null;
@@ -85,8 +88,10 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     this.body = new RequestBody(limits.retryBuffer, limits.headSize);
     this.rb = new ResponseBody(limits.responseHeadSize);
     this.answer = new UwsAnswer(res);
+    this.answer.asked = head.close && saysCloseOnly(head);
     this.retryable = isIdempotent(head.method);
-    this.closeAfter = head.close;
+    this.ambiguous = isAmbiguous(head, out, out.length);
+    this.closeAfter = head.close || this.ambiguous;
     this.body.start(out, head.chunked, head.contentLength, this.retryable);
     this.bytesIn = out.length;
   }
@@ -245,7 +250,7 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     this.status = info.status;
     const rb = this.rb;
     rb.begin(info, this.head.method);
-    if (!this.body.done || this.ctx.draining) this.closeAfter = true;
+    if (rb.toEof || !this.body.done || this.ctx.draining) this.closeAfter = true;
     const v = this.att.version!;
     const reader = this.att.reader;
     const buf = reader.bytes;
@@ -288,7 +293,7 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
   private responseDone(): void {
     const socket = this.att.detach()!;
     const rb = this.rb;
-    if (!rb.closes && this.body.done && !rb.dirty && !socket.readableEnded) {
+    if (!rb.closes && this.body.done && !rb.dirty && !this.ambiguous && !socket.readableEnded) {
       socket.resume();
       this.pool.release(socket);
     } else {
@@ -399,6 +404,12 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     this.body.clear();
     reportClosed(this.ctx, this, this.att.version, this.started);
   }
+}
+
+/** The request's `Connection` is exactly `close`: uWS reads that one (and only that one) as the client's own close. */
+function saysCloseOnly(head: RequestHead): boolean {
+  for (const [name, value] of head.headers) if (name.length === 10 && name.toLowerCase() === 'connection') return value.trim().toLowerCase() === 'close';
+  return false;
 }
 
 /** A piece of a body uWS decoded, chunked again; the end of the body ends the coding. */
