@@ -4,13 +4,13 @@ import type { Test } from 'tap';
 import { createProxy, type VersionInput } from '../../src/core/index.js';
 import type { Backend } from '../helpers/net.js';
 import { get, until } from '../helpers/net.js';
+import { MODES, modeOptions, type ModeName } from '../helpers/modes.js';
 import { at, backends } from '../helpers/proxy.js';
 
 // A comparison reads the previous version's answer on a connection no client
 // waits for (a shadow copy, a CONCURRENT leg read on), bounded by
 // `compare.timeout`. Closing the proxy ends those at once: it must not keep the
 // connections (and the process) alive for up to that long.
-const MODES = ['stream', 'http'] as const;
 const COMPARE_TIMEOUT = 60_000;
 
 /** The previous version's server: it takes requests and never answers; its open connections are counted. */
@@ -23,12 +23,12 @@ function hanging(b: Backend): () => number {
   return () => open.size;
 }
 
-async function closesPromptly(t: Test, mode: 'stream' | 'http', newest: Omit<VersionInput, 'servers'>): Promise<void> {
+async function closesPromptly(t: Test, mode: ModeName, newest: Omit<VersionInput, 'servers'>): Promise<void> {
   const [v1, v2] = await backends(t, ['v1', 'v2'], (name) => (_req, res) => {
     if (name === 'v2') res.end('v2');
   });
   const openAtPrevious = hanging(v1!);
-  const proxy = await createProxy({ host: '127.0.0.1', mode, compare: { timeout: COMPARE_TIMEOUT }, versions: [
+  const proxy = await createProxy({ host: '127.0.0.1', ...modeOptions(mode), compare: { timeout: COMPARE_TIMEOUT }, versions: [
     { uuid: 'v1', version: '1.0', servers: at(v1!) },
     { uuid: 'v2', version: '2.0', servers: at(v2!), ...newest },
   ] });

@@ -1,11 +1,12 @@
 import t from 'tap';
 import { get } from '../helpers/net.js';
+import { HTTP_MODES, modeOptions } from '../helpers/modes.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-t.test('rollback, promote and resume from the library', async (t) => {
+for (const m of HTTP_MODES) t.test(`${m}: rollback, promote and resume from the library`, async (t) => {
   const [b1, b2] = await backends(t, ['v1', 'v2']);
   const proxy = await proxyFor(t, {
-    mode: 'http',
+    ...modeOptions(m),
     versions: [
       { uuid: 'v1', version: '1.0', servers: at(b1!) },
       { uuid: 'v2', version: '2.0', servers: at(b2!), upgradeTransition: { mode: 'GRADUAL', initialPercentage: 0 } },
@@ -42,12 +43,13 @@ t.test('rollback, promote and resume from the library', async (t) => {
   t.throws(() => proxy.rollback('v1'), { code: 'UPS_ERR_NO_ROLLBACK_TARGET' }, 'the last eligible version cannot be rolled back');
 });
 
-t.test('a version\'s own judge fields override the proxy\'s', async (t) => {
+for (const m of HTTP_MODES) t.test(`${m}: a version's own judge fields override the proxy's`, async (t) => {
   const [b1, b2] = await backends(t, ['v1', 'v2'], (name) => (_req, res) => {
     res.statusCode = name === 'v2' ? 503 : 200;
     res.end(name);
   });
   const proxy = await proxyFor(t, {
+    ...modeOptions(m),
     versions: [
       { uuid: 'v1', version: '1.0', servers: at(b1!) },
       { uuid: 'v2', version: '2.0', servers: at(b2!), judge: { retryOn: [500] } },

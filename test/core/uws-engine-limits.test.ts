@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import t from 'tap';
 import WebSocket, { WebSocketServer } from 'ws';
 import { MAX_MESSAGE } from '../../src/core/engine/uws/websocket.js';
@@ -40,7 +40,27 @@ if (!UWS_LOADS) {
     t.match((await raw(port, '\x16\x03\x01binary-hello\r\n\r\n')).text, /^HTTP\/1\.1 505 /, 'bytes that are not HTTP: uWS\'s 505, not upshift\'s 400');
     t.same(await raw(port, get('/', 'X-Bad : 1\r\n'), { ms: 1000 }), { text: '', closed: false },
       'a head uWS cannot parse (a space before a colon): no answer, the connection left open (uWS closes it at about 10 s)');
+
+    // uws-head-checks: heads and bodies uWS reads itself, before upshift's checks (ambiguous-framing-rejected.test.ts).
+    t.same(await raw(port, `${get('/')}`.replace('Host: x\r\n', 'Host: x\nX-A: b\r\n'), { ms: 300 }), { text: '', closed: false }, 'a bare LF in the head: no answer, the connection held');
+    t.same(await raw(port, 'POST /u HTTP/1.1\r\nHost: x\r\nContent_Length: 5\r\n\r\n', { ms: 300 }), { text: '', closed: false }, 'a Content_Length field: held too');
+    t.match((await raw(port, get('http://elsewhere.example/'))).text, /^HTTP\/1\.1 505 /, 'absolute-form: uWS\'s 505');
+    t.match((await raw(port, 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n', { ms: 1000 })).text, /^HTTP\/1\.1 200 OK\r\n/, 'chunk data longer than its size: uWS decodes it, and it is forwarded');
+    const smuggle = await raw(port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 38\r\n\r\n${get('/SMUGGLED')}`, { ms: 1000 });
+    t.same(smuggle, { text: '', closed: true }, 'differing Content-Length fields: uWS reads the request behind, and closes (not our 400)');
+    t.notOk(b!.requests.some((x) => x.url === '/SMUGGLED'), 'what was behind them is not served');
+
     await sleep(10);
+  });
+
+  t.test('uws engine: after a body in pieces the client is told to close, and left to (close-after-stream)', async (t) => {
+    const eof = net.createServer((s) => { s.once('data', () => s.end('HTTP/1.1 200 OK\r\n\r\nto-eof')); });
+    await new Promise<void>((r) => eof.listen(0, '127.0.0.1', () => r()));
+    t.teardown(() => eof.close());
+    const proxy = await proxyFor(t, { engine: 'uws', versions: [{ version: '1.0', servers: at((eof.address() as AddressInfo).port) }] });
+    const r = await raw(proxy.address.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { ms: 500 });
+    t.match(r.text, /^HTTP\/1\.1 200 OK\r\n[^]*Connection: close\r\n[^]*Transfer-Encoding: chunked\r\n\r\n6\r\nto-eof\r\n0\r\n\r\n$/, 'chunked by uWS, with Connection: close');
+    t.notOk(r.closed, 'the connection is still open');
   });
 
   t.test('uws engine: what the WebSocket relay cannot pass on as it came', async (t) => {

@@ -1,10 +1,11 @@
 import t from 'tap';
 import { get } from '../helpers/net.js';
+import { HTTP_MODES, modeOptions } from '../helpers/modes.js';
 import { at, backends, proxyFor } from '../helpers/proxy.js';
 
-t.test('INSTANT sends everyone to the newest whatever their cookies', async (t) => {
+for (const m of HTTP_MODES) t.test(`${m}: INSTANT sends everyone to the newest whatever their cookies`, async (t) => {
   const [v1, v2] = await backends(t, ['v1', 'v2']);
-  const proxy = await proxyFor(t, { versions: [
+  const proxy = await proxyFor(t, { ...modeOptions(m), versions: [
     { uuid: 'one', version: '1.0', servers: at(v1!) },
     { uuid: 'two', version: '2.0', servers: at(v2!) },
   ] });
@@ -16,9 +17,9 @@ t.test('INSTANT sends everyone to the newest whatever their cookies', async (t) 
   }
 });
 
-t.test('removing the newest falls back to the next; a lower version never takes over; ties go to the newest added', async (t) => {
+for (const m of HTTP_MODES) t.test(`${m}: removing the newest falls back to the next; a lower version never takes over; ties go to the newest added`, async (t) => {
   const [a, b, c, d] = await backends(t, ['v1.9', 'v1.10', 'v1.10-later', 'v0.5']);
-  const proxy = await proxyFor(t);
+  const proxy = await proxyFor(t, modeOptions(m));
   const port = proxy.address.port;
   proxy.addVersion({ uuid: 'a', version: '1.9', servers: at(a!) });
   proxy.addVersion({ uuid: 'b', version: '1.10', servers: at(b!) });
@@ -36,9 +37,9 @@ t.test('removing the newest falls back to the next; a lower version never takes 
   t.throws(() => proxy.addVersion({ uuid: 'a', version: '3', servers: at(a!) }), { code: 'UPS_ERR_VERSION_EXISTS' });
 });
 
-t.test('updateVersion changes servers and transition at run time', async (t) => {
+for (const m of HTTP_MODES) t.test(`${m}: updateVersion changes servers and transition at run time`, async (t) => {
   const [x, y] = await backends(t, ['x', 'y']);
-  const proxy = await proxyFor(t, { versions: [{ uuid: 'v', version: '1', servers: at(x!) }] });
+  const proxy = await proxyFor(t, { ...modeOptions(m), versions: [{ uuid: 'v', version: '1', servers: at(x!) }] });
   t.equal((await get(proxy.address.port)).body, 'x');
   proxy.updateVersion('v', { servers: at(y!) });
   t.equal((await get(proxy.address.port)).body, 'y');

@@ -37,12 +37,16 @@ export function modeOptions(m: ModeName): Pick<ProxyOptions, 'mode' | 'engine'> 
  *   `connections`, the connection events and the per-version connection
  *   count see requests in flight, not connections.
  * - `half-close`: a client's FIN closes the connection, the answer in flight is lost.
+ * - `close-after-stream`: after an answer whose body went in pieces (chunked, to EOF), uWS cannot close the
+ *   connection (its closeConnection would land inside the body): the client is told `Connection: close` and
+ *   left to close it (else uWS's idle timeout does).
+ * - `pipelining`: a request read while an earlier one waits for its answer closes the connection; both answers are lost.
  * - `uws-timeouts`: head and idle timeouts are uWS's own (about 10 s), not `timeouts.*`.
  * - `uws-head-checks`: uWS answers some bad or split heads itself (400, 431, 505 for a request line in pieces)
  *   and hangs on others (no answer; it closes at about 10 s: test/fixtures/http1/DECISIONS-uws-engine.md, U1).
  * - `interim`: a server's 1xx heads are not passed on.
  */
-export type UwsLimit = 'connections' | 'half-close' | 'uws-timeouts' | 'uws-head-checks' | 'interim';
+export type UwsLimit = 'connections' | 'half-close' | 'close-after-stream' | 'pipelining' | 'uws-timeouts' | 'uws-head-checks' | 'interim';
 
 /** The modes in which a behaviour that the uws engine cannot give (`_limit`, for the reader) holds. */
 export function modesExcept(_limit: UwsLimit, modes: readonly ModeName[] = MODES): readonly ModeName[] {

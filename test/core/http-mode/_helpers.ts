@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import { createProxy, type Proxy, type ProxyOptions, type VersionInput } from '../../../src/core/index.js';
 import { get, type Reply, type RequestOptions } from '../../helpers/net.js';
 
@@ -80,4 +81,67 @@ export function splitResponses(text: string, methods: readonly string[]): RawRes
     pos = p;
   }
   return out;
+}
+
+/** How many whole responses `text` holds (framed as `splitResponses` frames them; a close-delimited one is never whole). */
+function wholeResponses(text: string, methods: readonly string[]): number {
+  let pos = 0;
+  let mi = 0;
+  for (;;) {
+    const end = text.indexOf('\r\n\r\n', pos);
+    if (end === -1) return mi;
+    const head = text.slice(pos, end);
+    const status = Number(head.slice(9, 12));
+    let p = end + 4;
+    const method = methods[mi];
+    const field = (name: string): string | undefined => new RegExp(`\r\n${name}:\\s*([^\r]*)`, 'i').exec(head)?.[1];
+    if (status < 200 || status === 204 || status === 304 || method === 'HEAD') {
+      // no body
+    } else if (field('transfer-encoding')?.includes('chunked')) {
+      for (;;) {
+        const le = text.indexOf('\r\n', p);
+        if (le === -1) return mi;
+        const n = parseInt(text.slice(p, le), 16);
+        if (text.length < le + 2 + n + 2) return mi;
+        p = le + 2 + n + 2;
+        if (n === 0) break;
+      }
+    } else if (field('content-length') !== undefined) {
+      p += Number(field('content-length'));
+      if (p > text.length) return mi;
+    } else {
+      return mi;
+    }
+    if (status >= 200) mi++;
+    pos = p;
+  }
+}
+
+/**
+ * Sends `requests` on one keep-alive connection, each once the answer to the
+ * one before it arrived whole (as a browser does: no pipelining), and
+ * collects everything until the peer closes or `ms` passes.
+ */
+export function inTurn(port: number, requests: readonly string[], methods: readonly string[], ms = 5000): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    const got: Buffer[] = [];
+    let sent = 0;
+    let done = false;
+    const finish = (closed: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.destroy();
+      resolve({ text: Buffer.concat(got).toString('latin1'), closed });
+    };
+    const timer = setTimeout(() => finish(false), ms);
+    const next = (): void => {
+      if (sent < requests.length && wholeResponses(Buffer.concat(got).toString('latin1'), methods) === sent) s.write(requests[sent++]!);
+    };
+    s.on('data', (d: Buffer) => { got.push(d); next(); });
+    s.on('error', () => finish(true));
+    s.on('close', () => finish(true));
+    s.on('connect', next);
+  });
 }

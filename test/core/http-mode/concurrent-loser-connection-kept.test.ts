@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import type { Proxy } from '../../../src/core/index.js';
 import { backend, until } from '../../helpers/net.js';
+import { HTTP_MODES, modeOptions, type ModeName } from '../../helpers/modes.js';
 import { proxyFor, at } from '../../helpers/proxy.js';
 import { keepAliveClient } from './_helpers.js';
 
@@ -18,7 +19,7 @@ function settled(proxy: Proxy): boolean {
 }
 
 /** Both versions answer alike (so the comparison of their answers finds no difference): `answer` says how. */
-async function pair(t: Test, answer: (path: string) => { body: string; chunked?: boolean }, compare = true) {
+async function pair(t: Test, m: ModeName, answer: (path: string) => { body: string; chunked?: boolean }, compare = true) {
   const conns = { old: 0, new: 0 };
   const handler = (req: { url?: string }, res: import('node:http').ServerResponse): void => {
     const a = answer(req.url ?? '/');
@@ -30,7 +31,7 @@ async function pair(t: Test, answer: (path: string) => { body: string; chunked?:
   n.server.on('connection', () => conns.new++);
   o.server.on('connection', () => conns.old++);
   t.teardown(async () => { await n.close(); await o.close(); });
-  const proxy = await proxyFor(t, { mode: 'http', compare: { enabled: compare }, versions: [
+  const proxy = await proxyFor(t, { ...modeOptions(m), compare: { enabled: compare }, versions: [
     { version: '1.0', servers: at(o) },
     { version: '2.0', servers: at(n), upgradeTransition: { mode: 'CONCURRENT', firstByteTimeout: 2000 } },
   ] });
@@ -39,8 +40,8 @@ async function pair(t: Test, answer: (path: string) => { body: string; chunked?:
   return { conns, o, n, client, proxy };
 }
 
-for (const compare of [true, false]) t.test(`the losing leg's connection is reused when its answer is short (length or chunked), answers ${compare ? '' : 'not '}compared`, async (t) => {
-  const { conns, o, client, proxy } = await pair(t, (path) => ({ body: `same ${path}`, chunked: path.includes('chunked') }), compare);
+for (const m of HTTP_MODES) for (const compare of [true, false]) t.test(`${m}: the losing leg's connection is reused when its answer is short (length or chunked), answers ${compare ? '' : 'not '}compared`, async (t) => {
+  const { conns, o, client, proxy } = await pair(t, m, (path) => ({ body: `same ${path}`, chunked: path.includes('chunked') }), compare);
   for (let i = 0; i < N; i++) {
     const r = await client.request({ path: i % 2 === 0 ? `/r${i}` : `/chunked${i}` });
     t.equal(r.body, `same ${i % 2 === 0 ? `/r${i}` : `/chunked${i}`}`, `request ${i} answered`);
@@ -52,9 +53,9 @@ for (const compare of [true, false]) t.test(`the losing leg's connection is reus
   t.ok(conns.old <= 3, `the previous version used ${conns.old} connection(s) for ${N} requests, not one each`);
 });
 
-for (const compare of [true, false]) t.test(`a losing answer longer than what is read for it closes its connection, answers ${compare ? '' : 'not '}compared`, async (t) => {
+for (const m of HTTP_MODES) for (const compare of [true, false]) t.test(`${m}: a losing answer longer than what is read for it closes its connection, answers ${compare ? '' : 'not '}compared`, async (t) => {
   const big = 'x'.repeat(256 * 1024);
-  const { conns, o, client, proxy } = await pair(t, () => ({ body: big }), compare);
+  const { conns, o, client, proxy } = await pair(t, m, () => ({ body: big }), compare);
   const rounds = 6;
   for (let i = 0; i < rounds; i++) {
     t.equal((await client.request({ path: `/big${i}` })).body.length, big.length);
@@ -64,8 +65,8 @@ for (const compare of [true, false]) t.test(`a losing answer longer than what is
   t.equal(proxy.status().versions.find((v) => v.version === '1.0')!.servers[0]!.idle, 0, 'none was kept');
 });
 
-t.test('a losing answer to HEAD (no body) keeps its connection', async (t) => {
-  const { conns, o, client, proxy } = await pair(t, () => ({ body: 'a body' }));
+for (const m of HTTP_MODES) t.test(`${m}: a losing answer to HEAD (no body) keeps its connection`, async (t) => {
+  const { conns, o, client, proxy } = await pair(t, m, () => ({ body: 'a body' }));
   for (let i = 0; i < 10; i++) {
     const r = await client.request({ method: 'HEAD', path: `/h${i}` });
     t.equal(r.status, 200);

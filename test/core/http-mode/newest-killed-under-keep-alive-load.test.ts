@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import t from 'tap';
 import { backend } from '../../helpers/net.js';
+import { HTTP_MODES, modeOptions } from '../../helpers/modes.js';
 import { sessionProxy } from './_helpers.js';
 
 /** A backend in its own process, so it can be SIGKILLed: no FIN handshake, no goodbye. */
@@ -16,10 +17,10 @@ function childBackend(name: string): Promise<{ child: ChildProcess; port: number
   });
 }
 
-t.test('SIGKILL of the newest version under keep-alive GET load: zero client-visible errors', async (t) => {
+for (const m of HTTP_MODES) t.test(`${m}: SIGKILL of the newest version under keep-alive GET load: zero client-visible errors`, async (t) => {
   const v1 = await backend('v1');
   const v2 = await childBackend('v2');
-  const proxy = await sessionProxy(v1.port, v2.port);
+  const proxy = await sessionProxy(v1.port, v2.port, modeOptions(m));
   t.teardown(async () => { v2.child.kill('SIGKILL'); await proxy.close({ drainTimeout: 0 }); await v1.close(); });
   const port = proxy.address.port;
 

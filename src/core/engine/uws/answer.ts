@@ -37,12 +37,11 @@ export class UwsAnswer {
   private waiting: Buffer | null = null;
   private waitingAt = 0;
   private onDrained: (() => void) | null = null;
-  /** The client's head asked for the close itself (uWS knows it then, and ending with a close writes no field). */
-  clientClose = false;
-  /** The connection closes after this answer. */
-  private closing = false;
-  /** `write` was used: uWS chunks the body. */
-  private wrote = false;
+  /** The request said `Connection: close`: uWS then closes after the answer but does not say so. */
+  asked = false;
+  /** The connection ends after this answer; `told`: the client was told so by a field of ours. */
+  private close = false;
+  private told = false;
 
   constructor(private readonly res: UwsResponse) {}
 
@@ -68,10 +67,9 @@ export class UwsAnswer {
       res.writeHeader(name, line.slice(colon + 1).trim());
     }
     if (chunkedHead) res.writeHeader('Transfer-Encoding', 'chunked');
-    // uWS writes "Connection: close" itself when an answer ends with a close the client did not ask for, and only then.
-    const uwsWritesIt = !this.clientClose && (kind === Body.Length || (kind === Body.None && length >= 0));
-    if (close && !uwsWritesIt) res.writeHeader('Connection', 'close');
-    this.closing = close;
+    // `Connection: close` is written later: uWS closes only with an `end` that writes it itself (see `tell`).
+    this.close = close;
+    this.told = false;
     this.headSent = true;
     this.kind = kind;
     this.total = length;
@@ -86,15 +84,15 @@ export class UwsAnswer {
     if (this.ended) return true;
     switch (this.kind) {
       case Body.Length: {
-        if (this.closing && this.sent === 0 && piece.length === this.total) {
-          // `tryEnd` cannot close the connection; one `end` with the whole body can.
+        if (this.close && this.sent === 0 && piece.length === this.total) {
+          // The whole body at once: uWS closes after it (and says so, unless the client did).
+          if (this.asked) this.tell();
+          this.res.end(piece, true);
           this.sent = piece.length;
           this.ended = true;
-          this.res.end(piece, true);
           return true;
         }
-        // In pieces the connection stays open (`tryEnd` cannot close it); the client is told to close it.
-        if (this.closing && this.sent === 0 && !this.clientClose) this.res.writeHeader('Connection', 'close');
+        this.tell();
         const at = this.res.getWriteOffset();
         const [ok, done] = this.res.tryEnd(piece, this.total);
         this.sent += piece.length;
@@ -113,10 +111,10 @@ export class UwsAnswer {
   }
 
   private stream(pieces: Buffer[], drained: () => void): boolean {
+    this.tell();
     let ok = true;
     for (const p of pieces) {
       if (p.length === 0) continue;
-      this.wrote = true;
       this.sent += p.length;
       ok = this.res.write(p) && ok;
     }
@@ -157,16 +155,34 @@ export class UwsAnswer {
   finish(close: boolean): void {
     if (this.ended) return;
     this.ended = true;
-    // No argument at all, not `undefined`: uWS reads a missing length as "write none", an undefined one as a number.
+    // uWS's closeConnection is kept only by an `end` that writes the head's end: once a body byte is written
+    // it would put `Connection: close` inside the body. A client told to close is left to close (uWS's idle timeout else).
+    close &&= this.sent === 0 && !this.told;
+    if (close && this.asked && this.kind !== Body.None) this.tell();
     if (this.kind === Body.None) {
-      if (this.total >= 0) this.res.endWithoutBody(this.total, close);
-      else this.res.endWithoutBody();
+      if (this.total >= 0 && close) {
+        if (this.asked) this.tell();
+        this.res.endWithoutBody(this.total, true);
+      }
+      else if (this.total >= 0) {
+        // uWS's endWithoutBody(length) leaves the connection waiting for that body: the next request closes it.
+        this.res.writeHeader('Content-Length', String(this.total));
+        this.res.endWithoutBody();
+      } else {
+        // 204, 304: uWS would add `Content-Length: 0` to close it. No argument at all, not `undefined`:
+        // uWS reads a missing length as "write none", an undefined one as a number.
+        this.tell();
+        this.res.endWithoutBody();
+      }
     }
-    // A close the client did not ask for makes uWS's `end` write its own
-    // "Connection: close" field, into the chunked body once `write` began it:
-    // such an answer ends clean and its connection stays open.
-    else if (close && this.wrote && !this.clientClose) this.res.end();
     else this.res.end(undefined, close);
+  }
+
+  /** The client is told the connection ends after this answer, by a field of ours (before the first body byte). */
+  private tell(): void {
+    if (!this.close || this.told) return;
+    this.told = true;
+    this.res.writeHeader('Connection', 'close');
   }
 
   /** An answer of the proxy's own (nothing of another was sent). */

@@ -90,7 +90,7 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     this.body = new RequestBody(limits.retryBuffer, limits.headSize);
     this.rb = new ResponseBody(limits.responseHeadSize);
     this.answer = new UwsAnswer(res);
-    this.answer.clientClose = head.close;
+    this.answer.asked = head.close && saysCloseOnly(head);
     this.retryable = isIdempotent(head.method);
     this.closeAfter = head.close;
     this.body.start(out, head.chunked, head.contentLength, this.retryable);
@@ -258,7 +258,7 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     this.status = info.status;
     const rb = this.rb;
     rb.begin(info, this.head.method);
-    if (!this.body.done || this.ctx.draining) this.closeAfter = true;
+    if (rb.toEof || !this.body.done || this.ctx.draining) this.closeAfter = true;
     const v = this.att.version!;
     const reader = this.att.reader;
     const buf = reader.bytes;
@@ -436,6 +436,12 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     this.body.clear();
     reportClosed(this.ctx, this, this.att.version, this.started);
   }
+}
+
+/** The request's `Connection` is exactly `close`: uWS reads that one (and only that one) as the client's own close. */
+function saysCloseOnly(head: RequestHead): boolean {
+  for (const [name, value] of head.headers) if (name.length === 10 && name.toLowerCase() === 'connection') return value.trim().toLowerCase() === 'close';
+  return false;
 }
 
 /** A piece of a body uWS decoded, chunked again; the end of the body ends the coding. */
