@@ -20,7 +20,7 @@ import type { Candidate } from '../../upstream/dial.js';
 import { isIdempotent } from '../../upstream/failover.js';
 import type { PoolUser, UpstreamPool } from '../../upstream/pool.js';
 import type { ServerState } from '../../upstream/server.js';
-import { Body, UwsAnswer } from './answer.js';
+import { Body, UwsAnswer, lineOffsets } from './answer.js';
 import type { UwsResponse } from './load.js';
 
 type Phase = 'routing' | 'concurrent' | 'exchange' | 'done';
@@ -250,15 +250,23 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     const reader = this.att.reader;
     const buf = reader.bytes;
     const urls = info.urls ? urlRewrite(this.ctx.opts.rewrite.location, v.spec.servers, this.head.host) : null;
-    const { out } = clientHead(buf, info.end, 0, info, reader.offs, [], routingCookies(this.ctx, this.plan!, v), null, urls);
-    const headEnd = out === buf ? info.end : out.length;
+    const cookies = routingCookies(this.ctx, this.plan!, v);
+    // A plain head (the usual case: no hop-by-hop field but a keep-alive, no URL to rewrite, no
+    // backend cookie to drop) goes from the server's bytes; any other is rebuilt by `clientHead` first.
+    let lines = buf;
+    let offs = reader.offs;
+    let added = cookies?.lines ?? null;
+    if (!info.plain || urls !== null || (cookies !== null && info.setCookie)) {
+      lines = clientHead(buf, info.end, 0, info, offs, [], cookies, null, urls).out;
+      offs = lineOffsets(lines, []);
+      added = null;
+    }
     const none = this.head.method === 'HEAD' || info.status === 204 || info.status === 304 || rb.complete;
     const kind = none ? Body.None : info.chunked ? Body.Chunked : rb.toEof ? Body.Stream : Body.Length;
     const length = none ? (this.head.method === 'HEAD' ? info.contentLength : -1) : info.contentLength;
     reader.reset();
     this.cork(() => {
-      this.answer.head(out, headEnd, kind, length, this.closeAfter, this.head.method === 'HEAD' && info.chunked);
-      this.bytesOut += headEnd;
+      this.bytesOut += this.answer.head(lines, offs, added, kind, length, this.closeAfter, this.head.method === 'HEAD' && info.chunked);
       if (rb.complete) this.responseDone();
       else if (info.end < buf.length) this.responseBody(buf, info.end);
     });
