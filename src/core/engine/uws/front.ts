@@ -8,6 +8,7 @@ import { parseRequestHead, type RequestHead } from '../../http/request-head.js';
 import type { UpstreamPool } from '../../upstream/pool.js';
 import { loadUws, type UwsApp, type UwsListenSocket, type UwsModule, type UwsRequest, type UwsResponse } from './load.js';
 import { UwsHttpRequest } from './request.js';
+import { Slots } from './slot.js';
 
 /** What the front needs of its proxy. */
 export interface FrontHost {
@@ -32,6 +33,7 @@ export class UwsFront {
   private readonly app: UwsApp;
   private listener: UwsListenSocket | null = null;
   private port = 0;
+  private readonly slots = new Slots();
 
   constructor(private readonly host: FrontHost) {
     this.uws = loadUws().module;
@@ -92,7 +94,7 @@ export class UwsFront {
       return;
     }
     const out = forwardWith(raw, head, false, ctx.opts.http, () => remoteOf(res));
-    const r = new UwsHttpRequest(id, ctx, this.host.pool, res, head, out);
+    const r = new UwsHttpRequest(id, ctx, this.host.pool, res, head, out, this.slots);
     // uWS gives no hook per client connection: each request is one in the registry and in the events.
     if (ctx.events.enabled('connection:open')) ctx.events.publish('connection:open', { proxyId: ctx.id, connectionId: id, remoteAddress: remoteOf(res) ?? undefined, remotePort: undefined });
     res.onAborted(() => r.clientAborted());
@@ -100,7 +102,7 @@ export class UwsFront {
       // The buffer is uWS's own, valid during the call only: copied.
       res.onData((chunk, last) => r.clientData(Buffer.from(new Uint8Array(chunk)), last));
     }
-    this.host.track(r);
+    this.host.track(r.slot);
     r.start(out);
   }
 }

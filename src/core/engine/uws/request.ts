@@ -22,6 +22,7 @@ import type { PoolUser, UpstreamPool } from '../../upstream/pool.js';
 import type { ServerState } from '../../upstream/server.js';
 import { Body, UwsAnswer, lineOffsets } from './answer.js';
 import type { UwsResponse } from './load.js';
+import type { RequestSlot, Slots } from './slot.js';
 
 type Phase = 'routing' | 'concurrent' | 'exchange' | 'done';
 
@@ -40,8 +41,8 @@ type Phase = 'routing' | 'concurrent' | 'exchange' | 'done';
  *      └──▶ concurrent ──▶ (the winner adopted) exchange
  *
  * It is in the proxy's connection registry while it runs (uWS gives no
- * per-connection hook for HTTP): the sweep finds its first-byte deadline,
- * `close()` waits for it, a removed version ends it.
+ * per-connection hook for HTTP), through its `slot`: the sweep finds its
+ * first-byte deadline, `close()` waits for it, a removed version ends it.
  *
  * Invariants:
  * - uWS's response is touched only until `answer.ended` or `aborted`.
@@ -71,6 +72,8 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
   bytesOut = 0;
   status: number | undefined;
   error: string | undefined;
+  /** The request's stand-in in the proxy's registries (see `RequestSlot`), given back when it finishes. */
+  readonly slot: RequestSlot;
 
   constructor(
     readonly id: number,
@@ -79,9 +82,11 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     private readonly res: UwsResponse,
     private readonly head: RequestHead,
     out: Buffer,
+    private readonly slots: Slots,
   ) {
     const limits = ctx.opts.limits;
-    this.att = new Attempt(this, this, limits.responseHeadSize);
+    this.slot = slots.take(this);
+    this.att = new Attempt(this, this.slot, limits.responseHeadSize);
     this.body = new RequestBody(limits.retryBuffer, limits.headSize);
     this.rb = new ResponseBody(limits.responseHeadSize);
     this.answer = new UwsAnswer(res);
@@ -98,7 +103,7 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
       this.fail(new NoUpstreamError('no version is configured'));
       return;
     }
-    const ex = this.ex = new Exchange(this.ctx, this.id, plan, this.head.method, { pool: this.pool, user: this });
+    const ex = this.ex = new Exchange(this.ctx, this.id, plan, this.head.method, { pool: this.pool, user: this, oneRequest: true });
     ex.replica = replicaOf(this.head, out);
     if (plan.fanOut > 1) {
       this.phase = 'concurrent';
@@ -405,7 +410,9 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     this.ex?.end();
     this.ex = null;
     this.body.clear();
-    reportClosed(this.ctx, this, this.att.version, this.started);
+    reportClosed(this.ctx, this.slot, this.att.version, this.started);
+    // Out of every registry now (its attempt left its version's when it detached).
+    this.slots.give(this.slot);
   }
 }
 
