@@ -188,7 +188,9 @@ function uwsFields(buf: Buffer, offs: readonly number[], cookies: readonly strin
   size += 28 + 19;
   if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, scratch.length * 2));
   const out = scratch;
-  let at = buf.copy(out, 0, offs[0]! + 9, offs[1]);
+  // Byte loops, not `buf.copy`: lines are tens of bytes, and a copy call per line cost more than the bytes (measured ~3x).
+  let at = 0;
+  for (let k = offs[0]! + 9, e = offs[1]!; k < e; k++) out[at++] = buf[k]!;
   if (cookies !== null) {
     for (const c of cookies) {
       out[at++] = 0x0d;
@@ -203,7 +205,7 @@ function uwsFields(buf: Buffer, offs: readonly number[], cookies: readonly strin
     if (isOwn(buf, a, b - a)) continue;
     out[at++] = 0x0d;
     out[at++] = 0x0a;
-    at += buf.copy(out, at, a, b);
+    for (let k = a; k < b; k++) out[at++] = buf[k]!;
   }
   if (chunkedHead) at += out.write('\r\nTransfer-Encoding: chunked', at, 'latin1');
   if (close) at += out.write('\r\nConnection: close', at, 'latin1');

@@ -4,7 +4,7 @@ import type { ProxyContext } from '../../context.js';
 import type { UpshiftError } from '../../errors.js';
 import { forwardWith } from '../../http/forward-request.js';
 import { isWebSocket, refusal } from '../../http/request-checks.js';
-import { parseRequestHead, type RequestHead } from '../../http/request-head.js';
+import { parseRequestHead, parseRequestText, type RequestHead } from '../../http/request-head.js';
 import type { UpstreamPool } from '../../upstream/pool.js';
 import { loadUws, type UwsApp, type UwsListenSocket, type UwsModule, type UwsRequest, type UwsResponse } from './load.js';
 import { UwsHttpRequest } from './request.js';
@@ -77,8 +77,11 @@ export class UwsFront {
     let head: RequestHead;
     let raw: Buffer;
     try {
-      raw = rebuildHead(req);
-      head = parseRequestHead(raw, raw.length);
+      const text = rebuildHead(req);
+      raw = Buffer.from(text, 'latin1');
+      // The text is parsed as it is (no second conversion) unless a char of it does not fit a byte
+      // (uWS decodes field bytes as UTF-8): that head is parsed from its bytes, as they go upstream.
+      head = WIDE.test(text) ? parseRequestHead(raw, raw.length) : parseRequestText(text);
     } catch (err) {
       answerNow(res, 400, (err as UpshiftError).message);
       return;
@@ -107,13 +110,15 @@ export class UwsFront {
   }
 }
 
-/** The head as uWS parsed it, as bytes again: method, target, fields in order (names lower case), HTTP/1.1 (uWS refuses 1.0). */
-function rebuildHead(req: UwsRequest): Buffer {
+/** The head as uWS parsed it, as text again (latin1: a char a byte): method, target, fields in order (names lower case), HTTP/1.1 (uWS refuses 1.0). */
+function rebuildHead(req: UwsRequest): string {
   const q = req.getQuery();
   let text = `${req.getCaseSensitiveMethod()} ${q === undefined || q === '' ? req.getUrl() : `${req.getUrl()}?${q}`} HTTP/1.1\r\n`;
   req.forEach((k, v) => { text += `${k}: ${v}\r\n`; });
-  return Buffer.from(text + '\r\n', 'latin1');
+  return text + '\r\n';
 }
+
+const WIDE = /[^\x00-\xff]/;
 
 function remoteOf(res: UwsResponse): string | null {
   const text = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');

@@ -5,7 +5,7 @@ import { Attempt, type AttemptOwner } from '../../connection/attempt.js';
 import { replicaOf } from '../../connection/compare-legs.js';
 import { Concurrent } from '../../connection/concurrent.js';
 import { PooledLegs, type HttpLegOwner } from '../../connection/concurrent-legs.js';
-import { Exchange, planFor, type ClientSide } from '../../connection/exchange.js';
+import { Exchange, planFor, type ClientSide, type DialCallback } from '../../connection/exchange.js';
 import { reportClosed, routingCookies } from '../../connection/report.js';
 import { RequestBody } from '../../connection/request-body.js';
 import { ResponseBody } from '../../connection/response-body.js';
@@ -66,8 +66,8 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
   private readonly started = Date.now();
   private bodyPaused = false;
   private concurrent: Concurrent | null = null;
-  /** What CONCURRENT's legs hold back while they cannot take more of the request: uWS's reading of its body. */
-  readonly client = { pause: (): void => this.pauseBody(), resume: (): void => this.resumeBody() };
+  private pausable: { pause(): void; resume(): void } | null = null;
+  private dialedFn: DialCallback | null = null;
   bytesIn = 0;
   bytesOut = 0;
   status: number | undefined;
@@ -172,7 +172,15 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
 
   // -------------------------------------------------------------- upstream side
 
-  private readonly dialedCb = (err: Error | null, c?: Candidate, socket?: net.Socket): void => this.dialed(err, c, socket);
+  // Made when first needed (a request that finds a pooled connection never dials): fewer objects per request.
+  private get dialedCb(): DialCallback {
+    return this.dialedFn ??= (err, c, socket) => this.dialed(err, c, socket);
+  }
+
+  /** What CONCURRENT's legs hold back while they cannot take more of the request: uWS's reading of its body. */
+  get client(): { pause(): void; resume(): void } {
+    return this.pausable ??= { pause: (): void => this.pauseBody(), resume: (): void => this.resumeBody() };
+  }
 
   private dialed(err: Error | null, c?: Candidate, socket?: net.Socket): void {
     const reused = this.ex?.takeReused() ?? false;
