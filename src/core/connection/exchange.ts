@@ -77,14 +77,19 @@ export class Exchange implements DialHooks {
   private readonly taken: number[] = [];
   /** The server of the current attempt (left out when the loop is built after it). */
   private current: ServerState | null = null;
+  /** `pooled.oneRequest`: the versions this request was counted a client connection of. */
+  private countedHere: VersionState[] | null = null;
 
   constructor(
     readonly ctx: ProxyContext,
     readonly connectionId: number,
     readonly plan: Plan,
     readonly method: string,
-    /** http mode: the pool connections are taken from, and who receives their events. */
-    private readonly pooled: { readonly pool: UpstreamPool; readonly user: PoolUser } | null,
+    /**
+     * http mode: the pool connections are taken from, and who receives their events;
+     * `oneRequest`: the user carries this request only (the uws engine), counted here, not in `countedFor`.
+     */
+    private readonly pooled: { readonly pool: UpstreamPool; readonly user: PoolUser; readonly oneRequest?: boolean } | null,
   ) {
     this.idempotent = isIdempotent(method);
     // Stream mode has no retry count of its own: the candidates and the budget bound it.
@@ -202,6 +207,13 @@ export class Exchange implements DialHooks {
   /** Whether this attempt brings a client connection to `v` that `stats.connections` has not counted yet. */
   private newClientConnection(v: VersionState, reused: boolean): boolean {
     if (this.pooled === null) return !reused;
+    if (this.pooled.oneRequest === true) {
+      // No WeakMap entry per request: an old table taking young keys at that rate keeps them past every scavenge (see `RequestSlot`).
+      const here = this.countedHere ??= [];
+      if (here.includes(v)) return false;
+      here.push(v);
+      return true;
+    }
     let seen = countedFor.get(this.pooled.user);
     if (seen === undefined) countedFor.set(this.pooled.user, seen = new Set());
     if (seen.has(v)) return false;

@@ -60,7 +60,12 @@ function parseContentLength(value: string, current: number): number {
  * offsets), with the engine's own `indexOf` for line ends.
  */
 export function parseRequestHead(buf: Buffer, length: number): RequestHead {
-  const text = buf.toString('latin1', 0, length);
+  return parseRequestText(buf.toString('latin1', 0, length));
+}
+
+/** `parseRequestHead` of a head that is a latin1 string already (one char a byte): the uws engine rebuilds its heads as text. */
+export function parseRequestText(text: string): RequestHead {
+  const length = text.length;
   // Line structure first: only CRLF ends a line; a bare CR or LF, or a NUL,
   // is read differently by different parsers, so it is refused outright.
   {

@@ -1,13 +1,8 @@
+import { nameIs } from '../../http/tokens.js';
+import type { RequestHead } from '../../http/request-head.js';
 import { ChunkDecoder } from './dechunk.js';
 import type { UwsResponse } from './load.js';
 
-/**
- * Fields uWebSockets.js writes itself, or that describe the hop and not the
- * message: they are never copied from the server's head. (It frames the
- * body on its own — `Content-Length` from `tryEnd`'s total, else chunked —
- * and writes `Date` on every answer.)
- */
-const OWN = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date']);
 
 /** How the answer's body reaches the client through uWS. */
 export const enum Body { None, Length, Chunked, Stream }
@@ -46,27 +41,18 @@ export class UwsAnswer {
   constructor(private readonly res: UwsResponse) {}
 
   /**
-   * Writes the status line and fields of `head` (the client head's bytes, up to its blank line).
-   * `length`: the body's length when known (-1 otherwise); `chunkedHead`: the answer to a HEAD whose GET would be chunked.
+   * Writes the status line and fields of a head: its lines at `offs` of `buf`
+   * (status line first, as `parseResponseHead` gives them), `cookies` (whole
+   * `Set-Cookie` lines) after the status line. `length`: the body's length
+   * when known (-1 otherwise); `chunkedHead`: the answer to a HEAD whose GET
+   * would be chunked. Returns the bytes of head handed to uWS.
    */
-  head(head: Buffer, end: number, kind: Body, length: number, close: boolean, chunkedHead = false): void {
-    const res = this.res;
-    const text = head.toString('latin1', 0, end);
-    let at = text.indexOf('\n');
-    // "HTTP/1.1 " is 9 bytes; the status line's CR is left out.
-    res.writeStatus(text.slice(9, text.charCodeAt(at - 1) === 13 ? at - 1 : at));
-    while (at + 1 < end) {
-      const from = at + 1;
-      at = text.indexOf('\n', from);
-      if (at === -1) break;
-      const line = text.slice(from, text.charCodeAt(at - 1) === 13 ? at - 1 : at);
-      if (line === '') break;
-      const colon = line.indexOf(':');
-      const name = line.slice(0, colon);
-      if (OWN.has(name.toLowerCase())) continue;
-      res.writeHeader(name, line.slice(colon + 1).trim());
-    }
-    if (chunkedHead) res.writeHeader('Transfer-Encoding', 'chunked');
+  head(buf: Buffer, offs: readonly number[], cookies: readonly string[] | null, kind: Body, length: number, close: boolean, chunkedHead = false): number {
+    const fields = uwsFields(buf, offs, cookies, chunkedHead);
+    // One call with the whole head as bytes: uWS writes "HTTP/1.1 ", these bytes and a CRLF, then
+    // its own Date and framing fields at the end. A field per `writeHeader` cost a native call
+    // and two strings each (turned to UTF-8 by the binding: obs-text bytes would not pass as they came).
+    this.res.writeStatus(fields);
     // `Connection: close` is written later: uWS closes only with an `end` that writes it itself (see `tell`).
     this.close = close;
     this.told = false;
@@ -74,6 +60,7 @@ export class UwsAnswer {
     this.kind = kind;
     this.total = length;
     this.decoder = kind === Body.Chunked ? new ChunkDecoder() : null;
+    return fields.length + 11;
   }
 
   /**
@@ -84,12 +71,14 @@ export class UwsAnswer {
     if (this.ended) return true;
     switch (this.kind) {
       case Body.Length: {
-        if (this.close && this.sent === 0 && piece.length === this.total) {
-          // The whole body at once: uWS closes after it (and says so, unless the client did).
-          if (this.asked) this.tell();
-          this.res.end(piece, true);
+        if (this.sent === 0 && piece.length === this.total) {
+          // The whole body in one piece (the usual small answer): `end` takes it all, buffering what the
+          // socket cannot take yet, as `tryEnd`'s first call would. With a close, uWS closes after it (and
+          // says so, unless the client asked for it).
+          if (this.close && this.asked) this.tell();
           this.sent = piece.length;
           this.ended = true;
+          this.res.end(piece, this.close);
           return true;
         }
         this.tell();
@@ -199,4 +188,81 @@ export class UwsAnswer {
     this.ended = true;
     this.res.close();
   }
+}
+
+/**
+ * Whether the field line at `at` (`n` bytes) is one uWebSockets.js writes
+ * itself, or that describes the hop and not the message: such a line is
+ * never copied from the server's head. (uWS frames the body on its own —
+ * `Content-Length` from `end`'s or `tryEnd`'s total, else chunked — and
+ * writes `Date` on every answer.) Names are matched with their colon: the
+ * parser refused any space before it.
+ */
+function isOwn(buf: Buffer, at: number, n: number): boolean {
+  switch (buf[at]! | 0x20) {
+    case 0x63: return n >= 15 && nameIs(buf, at, 'content-length:') || n >= 11 && nameIs(buf, at, 'connection:');
+    case 0x64: return n >= 5 && nameIs(buf, at, 'date:');
+    case 0x6b: return n >= 11 && nameIs(buf, at, 'keep-alive:');
+    case 0x74: return n >= 18 && nameIs(buf, at, 'transfer-encoding:');
+    default: return false;
+  }
+}
+
+/** Grown to the largest head seen: `writeStatus` copies what it is given before it returns. */
+let scratch = Buffer.allocUnsafe(4096);
+
+/**
+ * What `writeStatus` gets: the status line after its "HTTP/1.x " and the
+ * fields the client gets, CRLF between lines and none after the last (uWS
+ * writes that one). Lines keep the bytes the server sent.
+ */
+function uwsFields(buf: Buffer, offs: readonly number[], cookies: readonly string[] | null, chunkedHead: boolean): Buffer {
+  let size = offs[1]! - offs[0]! - 9;
+  if (cookies !== null) for (const c of cookies) size += c.length;
+  for (let i = 2; i < offs.length; i += 2) size += offs[i + 1]! - offs[i]! + 2;
+  size += 28;
+  if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, scratch.length * 2));
+  const out = scratch;
+  // Byte loops, not `buf.copy`: lines are tens of bytes, and a copy call per line cost more than the bytes (measured ~3x).
+  let at = 0;
+  for (let k = offs[0]! + 9, e = offs[1]!; k < e; k++) out[at++] = buf[k]!;
+  if (cookies !== null) {
+    for (const c of cookies) {
+      out[at++] = 0x0d;
+      out[at++] = 0x0a;
+      // A cookie line ends in its own CRLF: the next line's CRLF goes before it instead.
+      at += out.write(c, at, c.length - 2, 'latin1');
+    }
+  }
+  for (let i = 2; i < offs.length; i += 2) {
+    const a = offs[i]!;
+    const b = offs[i + 1]!;
+    if (isOwn(buf, a, b - a)) continue;
+    out[at++] = 0x0d;
+    out[at++] = 0x0a;
+    for (let k = a; k < b; k++) out[at++] = buf[k]!;
+  }
+  if (chunkedHead) at += out.write('\r\nTransfer-Encoding: chunked', at, 'latin1');
+  return out.subarray(0, at);
+}
+
+/** Line offsets of a head the proxy built (CRLF lines, up to its blank line), as `parseResponseHead` gives them. */
+export function lineOffsets(head: Buffer, offs: number[]): number[] {
+  offs.length = 0;
+  let from = 0;
+  for (;;) {
+    const nl = head.indexOf(0x0a, from);
+    if (nl === -1) break;
+    const end = nl > from && head[nl - 1] === 0x0d ? nl - 1 : nl;
+    if (end === from) break;
+    offs.push(from, end);
+    from = nl + 1;
+  }
+  return offs;
+}
+
+/** The request's `Connection` is exactly `close`: uWS reads that one (and only that one) as the client's own close. */
+export function saysCloseOnly(head: RequestHead): boolean {
+  for (const [name, value] of head.headers) if (name.length === 10 && name.toLowerCase() === 'connection') return value.trim().toLowerCase() === 'close';
+  return false;
 }

@@ -72,3 +72,14 @@ export class ChunkDecoder {
 function hex(c: number): number {
   return c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57;
 }
+
+/** A piece of a body uWS decoded, chunked again; the end of the body ends the coding. */
+export function rechunk(data: Buffer, last: boolean): Buffer {
+  const parts: Buffer[] = [];
+  if (data.length > 0) parts.push(Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1'), data, CRLF);
+  if (last) parts.push(LAST_CHUNK);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');

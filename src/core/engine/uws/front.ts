@@ -4,10 +4,11 @@ import type { ProxyContext } from '../../context.js';
 import type { UpshiftError } from '../../errors.js';
 import { forwardWith } from '../../http/forward-request.js';
 import { isAmbiguous, refusal } from '../../http/request-checks.js';
-import { parseRequestHead, type RequestHead } from '../../http/request-head.js';
+import { parseRequestHead, parseRequestText, type RequestHead } from '../../http/request-head.js';
 import type { UpstreamPool } from '../../upstream/pool.js';
 import { loadUws, type UwsApp, type UwsListenSocket, type UwsModule, type UwsRequest, type UwsResponse, type UwsSocketContext } from './load.js';
 import { UwsHttpRequest } from './request.js';
+import { Slots } from './slot.js';
 import { relayBehavior, upgradeRequest, UwsRelay } from './websocket.js';
 
 /** What the front needs of its proxy. */
@@ -33,6 +34,7 @@ export class UwsFront {
   private readonly app: UwsApp;
   private listener: UwsListenSocket | null = null;
   private port = 0;
+  private readonly slots = new Slots();
 
   constructor(private readonly host: FrontHost) {
     this.uws = loadUws().module;
@@ -79,13 +81,16 @@ export class UwsFront {
     let head: RequestHead;
     let raw: Buffer;
     try {
-      raw = rebuildHead(req);
+      const text = rebuildHead(req);
+      raw = Buffer.from(text, 'latin1');
       if (raw.length > ctx.opts.limits.headSize) {
         // uWS's own limit is larger than `limits.headSize` (it passed an 80 KiB head): http mode's 431.
         answerNow(res, 431, undefined);
         return;
       }
-      head = parseRequestHead(raw, raw.length);
+      // The text is parsed as it is (no second conversion) unless a char of it does not fit a byte
+      // (uWS decodes field bytes as UTF-8): that head is parsed from its bytes, as they go upstream.
+      head = WIDE.test(text) ? parseRequestHead(raw, raw.length) : parseRequestText(text);
     } catch (err) {
       answerNow(res, 400, (err as UpshiftError).message);
       return;
@@ -98,7 +103,7 @@ export class UwsFront {
     // Only uWS's `ws` route can upgrade: elsewhere (a POST, a malformed key) the Upgrade field is dropped, as RFC 9110 §7.8 allows.
     const ws = context === undefined ? null : new UwsRelay(id, ctx, this.host.pool, (c) => this.host.track(c), res, req.getHeader('sec-websocket-key'), context);
     const out = ws === null ? forwardWith(raw, head, false, ctx.opts.http, () => remoteOf(res)) : upgradeRequest(raw, head, ctx.opts.http, () => remoteOf(res));
-    const r = new UwsHttpRequest(id, ctx, this.host.pool, res, head, out, ws);
+    const r = new UwsHttpRequest(id, ctx, this.host.pool, res, head, out, this.slots, ws);
     // Doubtful framing (see `isAmbiguous`): answered, then neither connection carries another message.
     if (isAmbiguous(head, raw, raw.length)) r.doubtful();
     // uWS gives no hook per client connection: each request is one in the registry and in the events.
@@ -108,18 +113,20 @@ export class UwsFront {
       // The buffer is uWS's own, valid during the call only: copied.
       res.onData((chunk, last) => r.clientData(Buffer.from(new Uint8Array(chunk)), last));
     }
-    this.host.track(r);
+    this.host.track(r.slot);
     r.start(out);
   }
 }
 
-/** The head as uWS parsed it, as bytes again: method, target, fields in order (names lower case), HTTP/1.1 (uWS refuses 1.0). */
-function rebuildHead(req: UwsRequest): Buffer {
+/** The head as uWS parsed it, as text again (latin1: a char a byte): method, target, fields in order (names lower case), HTTP/1.1 (uWS refuses 1.0). */
+function rebuildHead(req: UwsRequest): string {
   const q = req.getQuery();
   let text = `${req.getCaseSensitiveMethod()} ${q === undefined || q === '' ? req.getUrl() : `${req.getUrl()}?${q}`} HTTP/1.1\r\n`;
   req.forEach((k, v) => { text += `${k}: ${v}\r\n`; });
-  return Buffer.from(text + '\r\n', 'latin1');
+  return text + '\r\n';
 }
+
+const WIDE = /[^\x00-\xff]/;
 
 function remoteOf(res: UwsResponse): string | null {
   const text = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');

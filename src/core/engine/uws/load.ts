@@ -6,7 +6,7 @@ import { EngineUnavailableError } from '../../errors.js';
  * is an optional peer dependency, so its own types may be missing at build time.
  */
 export interface UwsResponse {
-  writeStatus(status: string): UwsResponse;
+  writeStatus(status: string | Uint8Array): UwsResponse;
   writeHeader(key: string, value: string): UwsResponse;
   write(chunk: Uint8Array | string): boolean;
   end(body?: Uint8Array | string, closeConnection?: boolean): UwsResponse;

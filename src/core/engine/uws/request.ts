@@ -5,7 +5,7 @@ import { Attempt, type AttemptOwner } from '../../connection/attempt.js';
 import { replicaOf } from '../../connection/compare-legs.js';
 import { Concurrent } from '../../connection/concurrent.js';
 import { PooledLegs, type HttpLegOwner } from '../../connection/concurrent-legs.js';
-import { Exchange, planFor, type ClientSide } from '../../connection/exchange.js';
+import { Exchange, planFor, type ClientSide, type DialCallback } from '../../connection/exchange.js';
 import { reportClosed, routingCookies } from '../../connection/report.js';
 import { RequestBody } from '../../connection/request-body.js';
 import { ResponseBody } from '../../connection/response-body.js';
@@ -20,8 +20,10 @@ import type { Candidate } from '../../upstream/dial.js';
 import { isIdempotent } from '../../upstream/failover.js';
 import type { PoolUser, UpstreamPool } from '../../upstream/pool.js';
 import type { ServerState } from '../../upstream/server.js';
-import { Body, UwsAnswer } from './answer.js';
+import { Body, UwsAnswer, lineOffsets, saysCloseOnly } from './answer.js';
+import { rechunk } from './dechunk.js';
 import type { UwsResponse } from './load.js';
+import type { RequestSlot, Slots } from './slot.js';
 import type { Upgrader } from './websocket.js';
 
 type Phase = 'routing' | 'concurrent' | 'exchange' | 'done';
@@ -41,8 +43,8 @@ type Phase = 'routing' | 'concurrent' | 'exchange' | 'done';
  *      └──▶ concurrent ──▶ (the winner adopted) exchange
  *
  * It is in the proxy's connection registry while it runs (uWS gives no
- * per-connection hook for HTTP): the sweep finds its first-byte deadline,
- * `close()` waits for it, a removed version ends it.
+ * per-connection hook for HTTP), through its `slot`: the sweep finds its
+ * first-byte deadline, `close()` waits for it, a removed version ends it.
  *
  * Invariants:
  * - uWS's response is touched only until `answer.ended` or `aborted`.
@@ -68,12 +70,14 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
   /** See `isAmbiguous`: answered, then neither connection carries another message. */
   private ambiguous = false;
   private concurrent: Concurrent | null = null;
-  /** What CONCURRENT's legs hold back while they cannot take more of the request: uWS's reading of its body. */
-  readonly client = { pause: (): void => this.pauseBody(), resume: (): void => this.resumeBody() };
+  private pausable: { pause(): void; resume(): void } | null = null;
+  private dialedFn: DialCallback | null = null;
   bytesIn = 0;
   bytesOut = 0;
   status: number | undefined;
   error: string | undefined;
+  /** The request's stand-in in the proxy's registries (see `RequestSlot`), given back when it finishes. */
+  readonly slot: RequestSlot;
 
   constructor(
     readonly id: number,
@@ -82,11 +86,13 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     private readonly res: UwsResponse,
     private readonly head: RequestHead,
     out: Buffer,
+    private readonly slots: Slots,
     /** A WebSocket upgrade: goes to one server at a time (no pooled shortcut, no CONCURRENT legs), a 101 to `upgrader`. */
     private readonly upgrader: Upgrader | null = null,
   ) {
     const limits = ctx.opts.limits;
-    this.att = new Attempt(this, this, limits.responseHeadSize);
+    this.slot = slots.take(this);
+    this.att = new Attempt(this, this.slot, limits.responseHeadSize);
     this.body = new RequestBody(limits.retryBuffer, limits.headSize);
     this.rb = new ResponseBody(limits.responseHeadSize);
     this.answer = new UwsAnswer(res);
@@ -110,7 +116,7 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
       this.fail(new NoUpstreamError('no version is configured'));
       return;
     }
-    const ex = this.ex = new Exchange(this.ctx, this.id, plan, this.head.method, { pool: this.pool, user: this });
+    const ex = this.ex = new Exchange(this.ctx, this.id, plan, this.head.method, { pool: this.pool, user: this, oneRequest: true });
     ex.replica = replicaOf(this.head, out);
     if (plan.fanOut > 1 && this.upgrader === null) {
       this.phase = 'concurrent';
@@ -179,7 +185,15 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
 
   // -------------------------------------------------------------- upstream side
 
-  private readonly dialedCb = (err: Error | null, c?: Candidate, socket?: net.Socket): void => this.dialed(err, c, socket);
+  // Made when first needed (a request that finds a pooled connection never dials): fewer objects per request.
+  private get dialedCb(): DialCallback {
+    return this.dialedFn ??= (err, c, socket) => this.dialed(err, c, socket);
+  }
+
+  /** What CONCURRENT's legs hold back while they cannot take more of the request: uWS's reading of its body. */
+  get client(): { pause(): void; resume(): void } {
+    return this.pausable ??= { pause: (): void => this.pauseBody(), resume: (): void => this.resumeBody() };
+  }
 
   private dialed(err: Error | null, c?: Candidate, socket?: net.Socket): void {
     const reused = this.ex?.takeReused() ?? false;
@@ -263,15 +277,23 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     const reader = this.att.reader;
     const buf = reader.bytes;
     const urls = info.urls ? urlRewrite(this.ctx.opts.rewrite.location, v.spec.servers, this.head.host) : null;
-    const { out } = clientHead(buf, info.end, 0, info, reader.offs, [], routingCookies(this.ctx, this.plan!, v), null, urls);
-    const headEnd = out === buf ? info.end : out.length;
+    const cookies = routingCookies(this.ctx, this.plan!, v);
+    // A plain head (the usual case: no hop-by-hop field but a keep-alive, no URL to rewrite, no
+    // backend cookie to drop) goes from the server's bytes; any other is rebuilt by `clientHead` first.
+    let lines = buf;
+    let offs = reader.offs;
+    let added = cookies?.lines ?? null;
+    if (!info.plain || urls !== null || (cookies !== null && info.setCookie)) {
+      lines = clientHead(buf, info.end, 0, info, offs, [], cookies, null, urls).out;
+      offs = lineOffsets(lines, []);
+      added = null;
+    }
     const none = this.head.method === 'HEAD' || info.status === 204 || info.status === 304 || rb.complete;
     const kind = none ? Body.None : info.chunked ? Body.Chunked : rb.toEof ? Body.Stream : Body.Length;
     const length = none ? (this.head.method === 'HEAD' ? info.contentLength : -1) : info.contentLength;
     reader.reset();
     this.cork(() => {
-      this.answer.head(out, headEnd, kind, length, this.closeAfter, this.head.method === 'HEAD' && info.chunked);
-      this.bytesOut += headEnd;
+      this.bytesOut += this.answer.head(lines, offs, added, kind, length, this.closeAfter, this.head.method === 'HEAD' && info.chunked);
       if (rb.complete) this.responseDone();
       else if (info.end < buf.length) this.responseBody(buf, info.end);
     });
@@ -297,7 +319,9 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     this.phase = 'done';
     this.ex = null;
     this.body.clear();
-    this.ctx.connectionClosed(this);
+    // The relay is the connection now: this request leaves the registry and gives its slot back.
+    this.ctx.connectionClosed(this.slot);
+    this.slots.give(this.slot);
     this.upgrader!.switched(up, v, lines, rest, { bytesIn: this.bytesIn, bytesOut: this.bytesOut + info.end, started: this.started });
   }
 
@@ -434,23 +458,8 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     this.ex?.end();
     this.ex = null;
     this.body.clear();
-    reportClosed(this.ctx, this, this.att.version, this.started);
+    reportClosed(this.ctx, this.slot, this.att.version, this.started);
+    // Out of every registry now (its attempt left its version's when it detached).
+    this.slots.give(this.slot);
   }
 }
-
-/** The request's `Connection` is exactly `close`: uWS reads that one (and only that one) as the client's own close. */
-function saysCloseOnly(head: RequestHead): boolean {
-  for (const [name, value] of head.headers) if (name.length === 10 && name.toLowerCase() === 'connection') return value.trim().toLowerCase() === 'close';
-  return false;
-}
-
-/** A piece of a body uWS decoded, chunked again; the end of the body ends the coding. */
-function rechunk(data: Buffer, last: boolean): Buffer {
-  const parts: Buffer[] = [];
-  if (data.length > 0) parts.push(Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1'), data, CRLF);
-  if (last) parts.push(LAST_CHUNK);
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-}
-
-const CRLF = Buffer.from('\r\n', 'latin1');
-const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
