@@ -322,7 +322,7 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     // The relay is the connection now: this request leaves the registry and gives its slot back.
     this.ctx.connectionClosed(this.slot);
     this.slots.give(this.slot);
-    this.upgrader!.switched(up, v, lines, rest, { bytesIn: this.bytesIn, bytesOut: this.bytesOut + info.end, started: this.started, aborted: () => this.aborted });
+    this.upgrader!.switched(up, v, lines, rest, { bytesIn: this.bytesIn, bytesOut: this.bytesOut + info.end, started: this.started });
   }
 
   /** Interim heads: uWS writes no 1xx of a server's (it answers `Expect: 100-continue` itself). */

@@ -66,15 +66,7 @@ export interface Upgrader {
   /** Why the server's 101 (its head's lines, status line first) cannot be relayed, or null. */
   refuse(lines: readonly string[]): string | null;
   /** The server switched: `up` carries its frames (`rest`: its bytes after the head); the relay takes the request's place. */
-  switched(up: net.Socket, v: VersionState, lines: readonly string[], rest: Buffer | null, took: Took): void;
-}
-
-/** What the request hands over with the server's 101: its counts, and whether uWS said the client went away. */
-export interface Took {
-  readonly bytesIn: number;
-  readonly bytesOut: number;
-  readonly started: number;
-  readonly aborted: () => boolean;
+  switched(up: net.Socket, v: VersionState, lines: readonly string[], rest: Buffer | null, took: { bytesIn: number; bytesOut: number; started: number }): void;
 }
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -144,7 +136,7 @@ export class UwsRelay implements Connection, PoolUser, Upgrader, FrameSink {
   }
 
   /** The server switched (`up` carries its frames from `rest` on): the client is upgraded with its subprotocol and end-to-end fields. */
-  switched(up: net.Socket, v: VersionState, lines: readonly string[], rest: Buffer | null, took: Took): void {
+  switched(up: net.Socket, v: VersionState, lines: readonly string[], rest: Buffer | null, took: { bytesIn: number; bytesOut: number; started: number }): void {
     this.up = up;
     this.version = v;
     this.bytesIn = took.bytesIn;
@@ -153,27 +145,7 @@ export class UwsRelay implements Connection, PoolUser, Upgrader, FrameSink {
     v.open.add(this);
     this.pool.lend(up, this);
     this.track(this);
-    // The client is upgraded in the loop's check phase, never from inside a callback of uWS's: a Node
-    // callback can run at the end of one (a 'data' event let loose by a resume runs in its tick), and
-    // an upgrade made while uWS parses another connection's request cut the upgraded connection (1006)
-    // about once in a hundred simultaneous upgrades. The server's frames wait meanwhile.
-    up.pause();
-    setImmediate(() => this.upgradeClient(lines, rest, took.aborted));
-  }
-
-  private upgradeClient(lines: readonly string[], rest: Buffer | null, aborted: () => boolean): void {
-    const up = this.up;
-    if (aborted()) {
-      this.error = 'client gone before the upgrade';
-      this.cutUpstream();
-      return;
-    }
     const res = this.res;
-    if (up === null) {
-      // The server's side went before the client was upgraded: what it would have had at the 101.
-      res.cork(() => res.writeStatus('502 Bad Gateway').writeHeader('Content-Type', 'text/plain; charset=utf-8').end('502 Bad Gateway\n', true));
-      return;
-    }
     let listed: string[] | null = null;
     for (const [name, value] of fields(lines)) if (name === 'connection') listed = [...(listed ?? []), ...connectionTokens(value)];
     res.cork(() => {
@@ -183,7 +155,6 @@ export class UwsRelay implements Connection, PoolUser, Upgrader, FrameSink {
       res.upgrade({ relay: this }, this.key, field(lines, 'sec-websocket-protocol') ?? '', '', this.context);
     });
     if (rest !== null) this.upstreamData(up, rest);
-    if (this.up === up && !this.paused) up.resume();
   }
 
   /** uWS made the client's connection a WebSocket (called inside `res.upgrade`). */
