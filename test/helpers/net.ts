@@ -87,8 +87,14 @@ export function get(port: number, opts: RequestOptions = {}): Promise<Reply> {
   });
 }
 
-/** Writes raw bytes on a fresh connection and collects everything until the peer closes (or `ms`). */
-export function raw(port: number, data: Buffer | string | Array<Buffer | string>, opts: { ms?: number; halfClose?: boolean; gapMs?: number } = {}): Promise<{ text: string; closed: boolean }> {
+/**
+ * A fresh connection whose bytes are collected until the peer closes (or
+ * `ms` pass: `closed` false then). `start` runs once connected; `onData`
+ * after each piece that came, with everything so far.
+ */
+export function collect(
+  port: number, ms: number, start: (s: net.Socket) => void, onData?: (s: net.Socket, got: readonly Buffer[]) => void,
+): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     const got: Buffer[] = [];
@@ -100,19 +106,27 @@ export function raw(port: number, data: Buffer | string | Array<Buffer | string>
       s.destroy();
       resolve({ text: Buffer.concat(got).toString('latin1'), closed });
     };
-    const timer = setTimeout(() => finish(false), opts.ms ?? 3000);
-    s.on('data', (d: Buffer) => got.push(d));
+    const timer = setTimeout(() => finish(false), ms);
+    s.on('data', (d: Buffer) => {
+      got.push(d);
+      onData?.(s, got);
+    });
     s.on('error', () => finish(true));
     s.on('close', () => finish(true));
-    s.on('connect', async () => {
-      const parts = Array.isArray(data) ? data : [data];
-      for (const p of parts) {
-        if (s.destroyed) return;
-        s.write(p);
-        if (opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs));
-      }
-      if (opts.halfClose) s.end();
-    });
+    s.on('connect', () => start(s));
+  });
+}
+
+/** Writes raw bytes on a fresh connection and collects everything until the peer closes (or `ms`). */
+export function raw(port: number, data: Buffer | string | Array<Buffer | string>, opts: { ms?: number; halfClose?: boolean; gapMs?: number } = {}): Promise<{ text: string; closed: boolean }> {
+  return collect(port, opts.ms ?? 3000, async (s) => {
+    const parts = Array.isArray(data) ? data : [data];
+    for (const p of parts) {
+      if (s.destroyed) return;
+      s.write(p);
+      if (opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs));
+    }
+    if (opts.halfClose) s.end();
   });
 }
 

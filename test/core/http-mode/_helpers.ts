@@ -1,7 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { createProxy, type Proxy, type ProxyOptions, type VersionInput } from '../../../src/core/index.js';
-import { get, type Reply, type RequestOptions } from '../../helpers/net.js';
+import { collect, get, type Reply, type RequestOptions } from '../../helpers/net.js';
 
 /** An http-mode proxy on 127.0.0.1:0 with old (1.0, uuid `old`) and new (2.0, uuid `new`, SESSION) versions. */
 export async function sessionProxy(oldPort: number, newPort: number, extra: ProxyOptions = {}): Promise<Proxy> {
@@ -123,25 +123,9 @@ function wholeResponses(text: string, methods: readonly string[]): number {
  * collects everything until the peer closes or `ms` passes.
  */
 export function inTurn(port: number, requests: readonly string[], methods: readonly string[], ms = 5000): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    const got: Buffer[] = [];
-    let sent = 0;
-    let done = false;
-    const finish = (closed: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      s.destroy();
-      resolve({ text: Buffer.concat(got).toString('latin1'), closed });
-    };
-    const timer = setTimeout(() => finish(false), ms);
-    const next = (): void => {
-      if (sent < requests.length && wholeResponses(Buffer.concat(got).toString('latin1'), methods) === sent) s.write(requests[sent++]!);
-    };
-    s.on('data', (d: Buffer) => { got.push(d); next(); });
-    s.on('error', () => finish(true));
-    s.on('close', () => finish(true));
-    s.on('connect', next);
-  });
+  let sent = 0;
+  const next = (s: net.Socket, got: readonly Buffer[]): void => {
+    if (sent < requests.length && wholeResponses(Buffer.concat(got).toString('latin1'), methods) === sent) s.write(requests[sent++]!);
+  };
+  return collect(port, ms, (s) => next(s, []), next);
 }
