@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { InvalidOptionError } from './errors.js';
-import { given } from './given.js';
+import { given, isObject } from './given.js';
 import { isCookieAttributeValue, isCookieName, type CookieOptions, type SameSite } from './http/cookies.js';
 import { DEFAULT_COMPARE, mergeCompare, validateCompare, type CompareInput, type CompareOptions } from './compare/options.js';
 import { DEFAULT_JUDGE, mergeJudge, validateJudge, type JudgeInput, type JudgeOptions } from './judge/options.js';
@@ -219,10 +219,6 @@ const HINTS: Record<string, string> = {
   healthCheck: 'health.active', healthcheck: 'health.active', judgement: 'judge', rollback: 'judge', diff: 'compare', shadow: 'compare.sample',
   keepAlive: 'http.maxIdlePerServer', maxSockets: 'http.maxIdlePerServer', xfwd: 'http.xForwardedFor',
 };
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], path: string): void {
   for (const k of Object.keys(obj)) {

@@ -1,3 +1,4 @@
+import { isObject } from '../core/given.js';
 /**
  * What a change did to a version, as lines a person reads:
  * `upgradeTransition.mode: "INSTANT" -> "GRADUAL"`. Objects are compared
@@ -16,6 +17,3 @@ function show(v: unknown): string {
   return v === undefined ? '(none)' : JSON.stringify(v);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

@@ -1,6 +1,4 @@
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+import { isObject } from '../core/given.js';
 
 const HIDDEN = '(hidden)';
 

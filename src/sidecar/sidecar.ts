@@ -20,6 +20,7 @@ import { RecentEvents, type RecentEvent } from './recent-events.js';
 import { judgeVersion, persistVerdicts, restoreStanding, withStanding, type JudgeAction } from './standing.js';
 import { RESTART_FROM_CONFIG, StateStore, type StateFileStatus, type StoredCluster } from './store.js';
 import { hostIdOf, hostRecord, SharedRouting, type SharedHost, type SharedStatus } from './store/routing.js';
+import { isObject } from '../core/given.js';
 
 export interface SidecarDeps {
   /**
@@ -34,10 +35,6 @@ export interface SidecarDeps {
   logFormat?: LogFormat;
 }
 
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * A running sidecar: the proxy, the REST config port, the state file, the

@@ -1,6 +1,7 @@
 import { InvalidVersionError, VersionNotFoundError, type ClusterJSON, type Proxy, type RollbackReason, type VersionStatus } from '../core/index.js';
 import type { Changes } from './changes.js';
 import type { StoredCluster } from './store.js';
+import { isObject } from '../core/given.js';
 
 export type JudgeAction = 'rollback' | 'promote' | 'resume';
 
@@ -32,10 +33,6 @@ function judgedEntry(e: StoredCluster, st: VersionStatus, action: JudgeAction, a
   if (action === 'promote') return { ...out, ...(gradual ? { percentage: 100 } : {}), standing: { state: 'promoted', at: when } };
   const initial = (e['upgradeTransition'] as { initialPercentage?: number } | undefined)?.initialPercentage;
   return gradual && st.rolledBack !== undefined && initial !== undefined ? { ...out, percentage: initial } : out as StoredCluster;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Puts a restored version back in the standing the state file kept (no event: it is not a new decision). */

@@ -1,3 +1,4 @@
+import { isObject } from '../given.js';
 /**
  * The `judge` option: proxy-wide in `createProxy({ judge })`, and per version
  * in the cluster spec (`cluster.judge`), whose fields override the proxy's.
@@ -78,10 +79,6 @@ export const DEFAULT_JUDGE: JudgeOptions = Object.freeze({
 });
 
 type Fail = (field: string, message: string) => Error;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function keys(o: Record<string, unknown>, allowed: readonly string[], field: string, fail: Fail): void {
   for (const k of Object.keys(o)) {

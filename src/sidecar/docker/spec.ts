@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { InvalidVersionError } from '../../core/errors.js';
 import { unknownName } from '../../core/suggest.js';
 import { findProxyTarget, type PortBinding } from './ports.js';
+import { isObject } from '../../core/given.js';
 
 /**
  * The `containers` value of a cluster: the seed's container schema plus
@@ -82,10 +83,6 @@ const KNOWN_FIELDS = new Set([
 ]);
 const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 const ENV_NAME = /^[^=\0]+$/;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function optString(o: Record<string, unknown>, key: string, path: string, opts: { nonEmpty?: boolean } = {}): string | undefined {
   const v = o[key];

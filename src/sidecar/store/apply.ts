@@ -1,6 +1,7 @@
 import { compareVersions, type Proxy, type RollbackReason, type VersionStatus } from '../../core/index.js';
 import type { StoredCluster } from '../store.js';
 import type { RemoveReason } from './keys.js';
+import { isObject } from '../../core/given.js';
 
 /** What applying the shared versions needs of the sidecar. */
 export interface ApplyTarget {
@@ -34,10 +35,6 @@ export function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (x !== null && typeof x === 'object' && !Array.isArray(x)
     ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
     : x));
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** The standing a stored entry asks for, with the deciding host folded into the evidence. */

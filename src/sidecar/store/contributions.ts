@@ -3,15 +3,12 @@ import type { Proxy } from '../../core/index.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { StoredCluster } from '../store.js';
 import type { SharedStore } from './shared.js';
+import { isObject } from '../../core/given.js';
 
 /** How often a host adds its good GRADUAL answers to the shared share (ms): well under the 1 s every host must follow within. */
 const SHARE_BATCH = 200;
 /** The judgement's own verdicts; `removed` and `down` are not decisions to share. */
 const VERDICTS = new Set(['errors', 'latency', 'unreachable']);
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function decided(e: StoredCluster): boolean {
   return isObject(e['standing']);

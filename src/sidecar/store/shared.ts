@@ -7,6 +7,7 @@ import { applyStored, canonical, newestFirst, type ApplyTarget, type Held } from
 import { EtcdClient, type StoredKey, type Txn } from './etcd.js';
 import { changedValue, Keys, removalsIn, type RemoveReason } from './keys.js';
 import type { EtcdConfig } from './types.js';
+import { isObject } from '../../core/given.js';
 
 export type StoreState = 'connecting' | 'connected' | 'unreachable';
 /** Where the versions this host routes came from: the store, the cache of the last applied ones (store unreachable at start), or the config (neither). */
@@ -28,10 +29,6 @@ export interface SharedStoreOptions {
   cache: StateStore | undefined;
   /** A host record under `<prefix>hosts/` changed (`value` undefined: gone), or all of them were listed anew. */
   onHosts(changes: Array<{ id: string; value: string | undefined }>, reset: boolean): void;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**
