@@ -1,8 +1,8 @@
-import net from 'node:net';
 import fc from 'fast-check';
 import t from 'tap';
 import { HeadFinder } from '../../src/core/http/parser.js';
 import { parseRequestHead } from '../../src/core/http/request-head.js';
+import { collect } from '../helpers/net.js';
 import { figure, PROFILE, server, startBackend, startProxy, until } from './lib.js';
 
 // Scenario 6: fuzzed request heads (structured, with every part allowed to
@@ -65,25 +65,10 @@ function verdictOf(bytes: Buffer): 'forward' | 'refuse' | 'close' {
 
 interface Outcome { text: string; closed: boolean; ms: number }
 
-function send(port: number, bytes: Buffer): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const got: Buffer[] = [];
-    const s = net.connect(port, '127.0.0.1');
-    let done = false;
-    const finish = (closed: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      s.destroy();
-      resolve({ text: Buffer.concat(got).toString('latin1'), closed, ms: Date.now() - t0 });
-    };
-    const timer = setTimeout(() => finish(false), CAP_MS);
-    s.on('connect', () => s.end(bytes));
-    s.on('data', (d: Buffer) => got.push(d));
-    s.on('error', () => finish(true));
-    s.on('close', () => finish(true));
-  });
+async function send(port: number, bytes: Buffer): Promise<Outcome> {
+  const t0 = Date.now();
+  const r = await collect(port, CAP_MS, (s) => s.end(bytes));
+  return { ...r, ms: Date.now() - t0 };
 }
 
 /** The first final response: its status and whether a backend sent it. */

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import t from 'tap';
 import { fakeEngine } from '../helpers/fake-docker-engine.js';
 import { backend, get, sleep, until } from '../helpers/net.js';
-import { api, BIN, config, runBinary, startBinary, tmpDir, writeJson } from '../sidecar/helpers.js';
+import { api, config, runBinary, startBinary, tmpDir, writeJson } from '../sidecar/helpers.js';
 import { figure } from './lib.js';
 
 // Scenario 11: what an attacker or a careless operator would try against
@@ -91,17 +90,8 @@ t.test('hostile inputs', async (t) => {
 
   // Out of fds: the API still answers.
   await check(t, '256 fds, 400 held connections: /healthz answers', async () => {
-    const child = spawn('sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', process.execPath, BIN, '--config', plain, '--no-state'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    t.teardown(() => { child.kill('SIGKILL'); });
-    const ports = await new Promise<{ proxy: number; api: number }>((resolve, reject) => {
-      let buf = '';
-      child.stderr.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const m = /"event":"started".*?"proxy":\{[^}]*"port":(\d+)[^}]*\},"api":\{[^}]*"port":(\d+)/.exec(buf);
-        if (m) resolve({ proxy: Number(m[1]), api: Number(m[2]) });
-      });
-      child.once('exit', () => reject(new Error(buf)));
-    });
+    const sc = await startBinary(t, ['--config', plain, '--no-state'], {}, { fdLimit: 256 });
+    const ports = { proxy: sc.proxyPort, api: sc.apiPort };
     const held = Array.from({ length: 400 }, () => net.connect(ports.proxy, '127.0.0.1').on('error', () => {}));
     await sleep(1500);
     const r = await api(ports.api, 'GET', '/healthz').catch(() => ({ status: 0 }));

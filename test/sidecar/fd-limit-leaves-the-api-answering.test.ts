@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import t from 'tap';
 import { defaultConnections, resolveOptions } from '../../src/core/index.js';
 import { fdLimit } from '../../src/core/options.js';
 import { backend, sleep } from '../helpers/net.js';
-import { api, BIN, config, tmpDir, writeJson } from './helpers.js';
+import { api, config, startBinary, tmpDir, writeJson } from './helpers.js';
 
 // Out of file descriptors, a listener can only reset new connections: the
 // config API and /healthz would go dark with the proxy. `limits.connections`
@@ -27,18 +26,8 @@ t.test('with 256 fds and 400 clients holding connections, /healthz and the API s
   t.teardown(() => v1.close());
   const dir = tmpDir(t);
   const cfg = writeJson(dir, 'c.json', config(v1.port, { proxy: { port: 0, host: '127.0.0.1', timeouts: { head: 60_000 } } }));
-  // ulimit sets the soft and the hard limit, so node cannot raise it again.
-  const child = spawn('sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', process.execPath, BIN, '--config', cfg, '--no-state'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  t.teardown(() => { child.kill('SIGKILL'); });
-  const ports = await new Promise<{ proxy: number; api: number }>((resolve, reject) => {
-    let buf = '';
-    child.stderr.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /"event":"started".*?"proxy":\{[^}]*"port":(\d+)[^}]*\},"api":\{[^}]*"port":(\d+)/.exec(buf);
-      if (m) resolve({ proxy: Number(m[1]), api: Number(m[2]) });
-    });
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${buf}`)));
-  });
+  const sc = await startBinary(t, ['--config', cfg, '--no-state'], {}, { fdLimit: 256 });
+  const ports = { proxy: sc.proxyPort, api: sc.apiPort };
   const held: net.Socket[] = [];
   t.teardown(() => { for (const s of held) s.destroy(); });
   for (let i = 0; i < 400; i++) {

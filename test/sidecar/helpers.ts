@@ -41,9 +41,18 @@ export interface Running {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Spawns `upshift <args>` and resolves once its "started" log line names its ports. */
-export function startBinary(t: { teardown(fn: () => void | Promise<void>): void }, args: string[], env: Record<string, string> = {}): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+/**
+ * Spawns `upshift <args>` and resolves once its "started" log line names its ports.
+ * `fdLimit` runs it under `ulimit -n`, which sets the soft and the hard limit, so
+ * the process cannot raise it again.
+ */
+export function startBinary(
+  t: { teardown(fn: () => void | Promise<void>): void }, args: string[], env: Record<string, string> = {}, opts: { fdLimit?: number } = {},
+): Promise<Running> {
+  const command = opts.fdLimit === undefined
+    ? [process.execPath, BIN, ...args]
+    : ['sh', '-c', `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, process.execPath, BIN, ...args];
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const logs: string[] = [];
   const stdout: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
