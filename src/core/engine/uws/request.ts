@@ -8,7 +8,6 @@ import { PooledLegs } from '../../connection/concurrent-legs.js';
 import { Exchange, planFor } from '../../connection/exchange.js';
 import { PooledRequest } from '../../connection/pooled-request.js';
 import { reportClosed, routingCookies } from '../../connection/report.js';
-import { RequestBody } from '../../connection/request-body.js';
 import { ResponseBody } from '../../connection/response-body.js';
 import type { ProxyContext } from '../../context.js';
 import { BadRequestError, BadResponseError, NoUpstreamError, toHttpStatus, type UpshiftError } from '../../errors.js';
@@ -21,8 +20,8 @@ import { isIdempotent } from '../../upstream/failover.js';
 import type { UpstreamPool } from '../../upstream/pool.js';
 import type { ServerState } from '../../upstream/server.js';
 import { Body, UwsAnswer, lineOffsets, saysCloseOnly } from './answer.js';
-import { rechunk } from './dechunk.js';
 import type { UwsResponse } from './load.js';
+import { UwsRequestBody } from './request-body.js';
 import type { RequestSlot, Slots } from './slot.js';
 import type { Upgrader } from './websocket.js';
 
@@ -47,31 +46,31 @@ type Phase = 'routing' | 'concurrent' | 'exchange' | 'done';
  * first-byte deadline, `close()` waits for it, a removed version ends it.
  *
  * Invariants:
- * - uWS's response is touched only until `answer.ended` or `aborted`.
+ * - uWS's response is touched only until `answer.ended` or `answer.aborted`.
  * - The server's socket goes back to the pool only when its answer was read
  *   to the end by its framing, the request was sent whole, and nothing
  *   followed (`PooledRequest.putBack`).
  * - Backpressure: uWS holding back an answer piece pauses the server's
  *   socket; an upstream write that returns false pauses uWS's reading of the
- *   request body (`res.pause`), its 'drain' resumes it.
+ *   request body (`UwsRequestBody.pause`), its 'drain' resumes it.
  *
  * Where the pieces are: failover's side, the dial loop's answer and the
- * pool's rule are `PooledRequest`'s (one copy with http mode); the answer
- * as uWS writes it is `UwsAnswer`'s.
+ * pool's rule are `PooledRequest`'s (one copy with http mode); the request
+ * body as uWS reads it (framing, pause and resume) is `UwsRequestBody`'s; the
+ * answer as uWS writes it is `UwsAnswer`'s. Left here is what ties them
+ * together: the phases, routing, the answer's head and body, the WebSocket
+ * hand-over and the registry.
  */
 export class UwsHttpRequest extends PooledRequest<'done'> implements Connection {
   phase: Phase = 'routing';
-  aborted = false;
   private plan: Plan | null = null;
   protected readonly att: Attempt;
-  readonly body: RequestBody;
+  readonly body: UwsRequestBody;
   private readonly rb: ResponseBody;
   private readonly answer: UwsAnswer;
   private readonly retryable: boolean;
   private closeAfter: boolean;
   private readonly started = Date.now();
-  private bodyPaused = false;
-  private pausable: { pause(): void; resume(): void } | null = null;
   bytesIn = 0;
   bytesOut = 0;
   status: number | undefined;
@@ -94,9 +93,9 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     const limits = ctx.opts.limits;
     this.slot = slots.take(this);
     this.att = new Attempt(this, this.slot, limits.responseHeadSize);
-    this.body = new RequestBody(limits.retryBuffer, limits.headSize);
-    this.rb = new ResponseBody(limits.responseHeadSize);
     this.answer = new UwsAnswer(res);
+    this.body = new UwsRequestBody(res, this.answer, head.chunked, limits.retryBuffer, limits.headSize);
+    this.rb = new ResponseBody(limits.responseHeadSize);
     this.answer.asked = head.close && saysCloseOnly(head);
     this.retryable = isIdempotent(head.method);
     this.closeAfter = head.close;
@@ -142,55 +141,30 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
   clientData(data: Buffer, last: boolean): void {
     if (this.phase === 'done') return;
     this.bytesIn += data.length;
-    // uWS decodes a chunked body; the server gets it chunked again, framed by the same `RequestBody` rules.
-    const piece = this.head.chunked ? rechunk(data, last) : data;
-    if (piece.length === 0) return;
-    let framed: Buffer;
+    let framed: Buffer | null;
     try {
-      framed = this.body.split(piece)[0];
+      framed = this.body.frame(data, last);
     } catch (err) {
       this.fail(new BadRequestError((err as Error).message));
       return;
     }
-    const up = this.att.socket;
-    if (this.phase === 'exchange' && up !== null) {
-      this.body.wrote(framed);
-      if (!up.write(framed)) this.pauseBody();
-      return;
-    }
-    if (this.phase === 'concurrent') {
-      this.concurrent!.body(framed);
-      return;
-    }
-    if (this.body.hold(framed)) this.pauseBody();
-  }
-
-  private pauseBody(): void {
-    if (this.bodyPaused || this.aborted) return;
-    this.bodyPaused = true;
-    this.res.pause();
-  }
-
-  private resumeBody(): void {
-    if (!this.bodyPaused || this.aborted || this.answer.ended) return;
-    this.bodyPaused = false;
-    this.res.resume();
+    // To the server, to CONCURRENT's legs, or held until connected (http mode's rule, `RequestBody.send`).
+    if (framed !== null && this.body.send(framed, this.phase === 'exchange' ? this.att.socket : null, this.phase === 'concurrent' ? this.concurrent : null)) this.body.pause();
   }
 
   /** uWS says the client went away. */
   clientAborted(): void {
-    this.aborted = true;
-    this.answer.ended = true;
+    this.answer.abort();
     this.end('client closed');
   }
 
   /** What CONCURRENT's legs hold back while they cannot take more of the request: uWS's reading of its body. */
-  get client(): { pause(): void; resume(): void } {
-    return this.pausable ??= { pause: (): void => this.pauseBody(), resume: (): void => this.resumeBody() };
+  get client(): UwsRequestBody {
+    return this.body;
   }
 
   get clientOpen(): boolean {
-    return !this.aborted;
+    return !this.answer.aborted;
   }
 
   // -------------------------------------------------------------- upstream side
@@ -199,7 +173,7 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
   protected connected(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean): void {
     this.attach(v, s, socket, reused);
     this.body.flush(socket);
-    this.resumeBody();
+    this.body.resume();
   }
 
   /** Makes `socket` the upstream of the request. Also used when CONCURRENT hands over its winner. */
@@ -218,7 +192,7 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     this.attach(v, s, socket, reused);
     this.ex!.fallBack(this.plan!.targets.filter((x) => x !== v));
     if (buffered !== null && buffered.length > 0) this.upstreamData(socket, buffered);
-    this.resumeBody();
+    this.body.resume();
   }
 
   upstreamData(socket: net.Socket, chunk: Buffer): void {
@@ -230,7 +204,7 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
 
   /** uWS wants writes from outside its own callbacks corked (one syscall per batch). */
   private cork(fn: () => void): void {
-    if (this.aborted) return;
+    if (this.answer.aborted) return;
     this.res.cork(fn);
   }
 
@@ -334,7 +308,7 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
   }
 
   upstreamDrain(socket: net.Socket): void {
-    if (socket === this.att.socket) this.resumeBody();
+    if (socket === this.att.socket) this.body.resume();
   }
 
   // ------------------------------------------------------------ failover's side (see PooledRequest)
