@@ -348,5 +348,4 @@ export class HttpRequest extends PooledRequest<'idle'> {
   due(now: number): boolean {
     return this.att.due(now);
   }
-
 }
