@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import type { ProxyContext } from '../context.js';
-import { BadRequestError, BadResponseError, FirstByteTimeoutError, NoUpstreamError, type UpshiftError } from '../errors.js';
+import { BadRequestError, BadResponseError, NoUpstreamError, type UpshiftError } from '../errors.js';
 import { forwardWith } from '../http/forward-request.js';
 import { isAmbiguous, isWebSocket } from '../http/request-checks.js';
 import type { RequestHead } from '../http/request-head.js';
@@ -8,16 +8,16 @@ import { urlRewrite, type UrlRewrite } from '../http/location.js';
 import type { ResponseHead } from '../http/response-head.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
-import type { Candidate } from '../upstream/dial.js';
 import { isIdempotent } from '../upstream/failover.js';
-import type { PoolUser, UpstreamPool } from '../upstream/pool.js';
+import type { UpstreamPool } from '../upstream/pool.js';
 import type { ServerState } from '../upstream/server.js';
-import { Attempt, type AttemptOwner } from './attempt.js';
+import { Attempt } from './attempt.js';
 import { replicaOf } from './compare-legs.js';
 import { Concurrent } from './concurrent.js';
-import { PooledLegs, type HttpLegOwner } from './concurrent-legs.js';
-import { Exchange, planFor, type ClientSide } from './exchange.js';
+import { PooledLegs } from './concurrent-legs.js';
+import { Exchange, planFor } from './exchange.js';
 import { HttpResponse } from './http-response.js';
+import { PooledRequest } from './pooled-request.js';
 import { routingCookies } from './report.js';
 import type { RequestOwner } from './request-owner.js';
 import { RequestBody } from './request-body.js';
@@ -44,28 +44,27 @@ type Phase = 'idle' | 'routing' | 'concurrent' | 'exchange';
  *   server did not ask to close, and no byte followed the response.
  * - The pool sends the upstream's events here (one object per connection,
  *   reused for each request: no closures per request).
+ *
+ * Failover's side, the dial loop's answer and the pool's rule are
+ * `PooledRequest`'s, shared with the uws engine.
  */
-export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
+export class HttpRequest extends PooledRequest<'idle'> {
   phase: Phase = 'idle';
   head: RequestHead | null = null;
   plan: Plan | null = null;
-  /** The request's way through its plan (accounting, failover, judgement's record). */
-  private ex: Exchange | null = null;
   private websocket = false;
   /** The request's framing and the bytes held and kept of it. */
   readonly body: RequestBody;
   private retryable = false;
   private closeAfter = false;
-  /** See `isAmbiguous`: answered, then neither connection carries another message. */
-  private ambiguous = false;
-  private concurrent: Concurrent | null = null;
   /** The upstream, until its head is kept, and its first-byte deadline. */
-  private readonly att: Attempt;
+  protected readonly att: Attempt;
   /** The answer, as it goes to the client. */
   private readonly res: HttpResponse;
   private remote: string | null | undefined;
 
   constructor(private readonly owner: RequestOwner, private readonly ctx: ProxyContext, readonly pool: UpstreamPool) {
+    super();
     const limits = ctx.opts.limits;
     this.body = new RequestBody(limits.retryBuffer, limits.headSize);
     this.res = new HttpResponse(limits.responseHeadSize);
@@ -187,20 +186,9 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
 
   // -------------------------------------------------------------- upstream side
 
-  private readonly dialedCb = (err: Error | null, c?: Candidate, socket?: net.Socket): void => this.dialed(err, c, socket);
-
-  private dialed(err: Error | null, c?: Candidate, socket?: net.Socket): void {
-    const reused = this.ex?.takeReused() ?? false;
-    if (this.phase !== 'routing') {
-      if (socket !== undefined) this.pool.unwanted(socket, c!.server, reused);
-      return;
-    }
-    if (err !== null || c === undefined || socket === undefined) {
-      this.owner.fail(this.ex!.answerFor(err as UpshiftError));
-      return;
-    }
-    if (!reused) this.pool.adopt(socket, c.server, this);
-    this.attach(c.version, c.server, socket, reused);
+  /** A dialed connection: the request goes to it, and the client is read again. */
+  protected connected(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean): void {
+    this.attach(v, s, socket, reused);
     this.writePending();
   }
 
@@ -229,19 +217,6 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
     this.ex!.fallBack(this.plan!.targets.filter((x) => x !== v));
     if (buffered !== null && buffered.length > 0) this.upstreamData(socket, buffered);
     if (this.owner.clientOpen && !this.owner.clientEnded) this.owner.client.resume();
-  }
-
-  /** CONCURRENT failed on every leg without an answer: fall back through the rest of the plan. */
-  fallbackFrom(rest: readonly VersionState[], err: UpshiftError): void {
-    this.concurrent = null;
-    // The whole request is still held unless it outgrew the retry buffer.
-    if (rest.length === 0 || this.body.heldPieces.length === 0 || !this.owner.clientOpen) {
-      this.owner.fail(err);
-      return;
-    }
-    this.phase = 'routing';
-    this.ex!.fallBack(rest);
-    this.ex!.dial(this.dialedCb);
   }
 
   upstreamData(socket: net.Socket, chunk: Buffer): void {
@@ -306,13 +281,7 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
   private responseDone(): void {
     const socket = this.att.detach()!;
     this.ex = null;
-    const rb = this.res.body;
-    if (!rb.closes && this.body.done && !rb.dirty && !this.ambiguous && !socket.readableEnded) {
-      socket.resume();
-      this.pool.release(socket);
-    } else {
-      this.pool.discard(socket);
-    }
+    this.putBack(socket, this.res.body);
     // Nothing more can come from a client that asked to close (or sent its
     // FIN) once its request was read whole and nothing follows it.
     const quiet = (this.head!.close || this.owner.clientEnded) && this.body.done && !this.ambiguous;
@@ -352,55 +321,31 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
     else this.owner.abort('upstream closed mid-response');
   }
 
-  upstreamError(socket: net.Socket, err: Error): void {
-    if (socket !== this.att.socket) return;
-    this.owner.noteError((err as NodeJS.ErrnoException).code ?? err.message);
-    this.upstreamGone();
-  }
-
-  upstreamClose(socket: net.Socket): void {
-    if (socket === this.att.socket) this.upstreamGone();
-  }
-
-  private upstreamGone(): void {
-    if (this.phase !== 'exchange') return;
-    if (this.att.inHead) this.att.closed();
-    else this.owner.abort('upstream reset mid-response');
-  }
-
   upstreamDrain(socket: net.Socket): void {
     if (socket === this.att.socket && this.owner.clientOpen) this.owner.client.resume();
   }
 
-  // ------------------------------------------------------------ failover's side
+  // ------------------------------------------------------------ failover's side (see PooledRequest)
 
-  /** What failover needs to know of the client's side of the request. */
-  side(partial: boolean): ClientSide {
-    return { answered: this.res.sent !== 0, replayable: this.body.replayable, clientOpen: this.owner.clientOpen, partial };
-  }
-
-  release(socket: net.Socket): void {
-    this.pool.discard(socket);
-  }
-
-  /** Sends the request again, from its first byte, to the next candidate. */
-  redial(): void {
-    this.body.replay();
-    this.phase = 'routing';
-    this.ex!.dial(this.dialedCb);
+  /** Any byte of an answer written to the client counts, an interim head's too (`partly` leaves those out). */
+  protected get answered(): boolean {
+    return this.res.sent !== 0;
   }
 
   fail(err: UpshiftError): void {
     this.owner.fail(err);
   }
 
+  protected cut(reason: string): void {
+    this.owner.abort(reason);
+  }
+
+  protected noteError(code: string): void {
+    this.owner.noteError(code);
+  }
+
   /** A swept first-byte deadline passed. */
   due(now: number): boolean {
     return this.att.due(now);
-  }
-
-  firstByteTimeout(): void {
-    const att = this.att;
-    if (this.phase === 'exchange' && att.inHead) att.failed(new FirstByteTimeoutError(att.server!.key), 'timeout');
   }
 }

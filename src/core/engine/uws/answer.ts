@@ -23,6 +23,8 @@ export const enum Body { None, Length, Chunked, Stream }
  */
 export class UwsAnswer {
   ended = false;
+  /** The client went away (uWS's `onAborted`): its response may not be touched at all, not even corked or paused. */
+  aborted = false;
   /** Bytes written to uWS (head excluded). */
   sent = 0;
   headSent = false;
@@ -180,6 +182,12 @@ export class UwsAnswer {
     this.ended = true;
     this.res.writeStatus(`${status} ${reason}`).writeHeader('Content-Type', 'text/plain; charset=utf-8').writeHeader('Cache-Control', 'no-store');
     this.res.end(text, true);
+  }
+
+  /** uWS said the client went away: nothing more is written. */
+  abort(): void {
+    this.aborted = true;
+    this.ended = true;
   }
 
   /** Cuts the answer: the client must see a broken response, not a clean end. */

@@ -1,28 +1,27 @@
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import type { Connection } from '../../connection/connection.js';
-import { Attempt, type AttemptOwner } from '../../connection/attempt.js';
+import { Attempt } from '../../connection/attempt.js';
 import { replicaOf } from '../../connection/compare-legs.js';
 import { Concurrent } from '../../connection/concurrent.js';
-import { PooledLegs, type HttpLegOwner } from '../../connection/concurrent-legs.js';
-import { Exchange, planFor, type ClientSide, type DialCallback } from '../../connection/exchange.js';
+import { PooledLegs } from '../../connection/concurrent-legs.js';
+import { Exchange, planFor } from '../../connection/exchange.js';
+import { PooledRequest } from '../../connection/pooled-request.js';
 import { reportClosed, routingCookies } from '../../connection/report.js';
-import { RequestBody } from '../../connection/request-body.js';
 import { ResponseBody } from '../../connection/response-body.js';
 import type { ProxyContext } from '../../context.js';
-import { BadRequestError, BadResponseError, FirstByteTimeoutError, NoUpstreamError, toHttpStatus, type UpshiftError } from '../../errors.js';
+import { BadRequestError, BadResponseError, NoUpstreamError, toHttpStatus, type UpshiftError } from '../../errors.js';
 import { urlRewrite } from '../../http/location.js';
 import type { RequestHead } from '../../http/request-head.js';
 import { clientHead, headLines, type ResponseHead } from '../../http/response-head.js';
 import type { Plan } from '../../routing/strategies/index.js';
 import type { VersionState } from '../../routing/version.js';
-import type { Candidate } from '../../upstream/dial.js';
 import { isIdempotent } from '../../upstream/failover.js';
-import type { PoolUser, UpstreamPool } from '../../upstream/pool.js';
+import type { UpstreamPool } from '../../upstream/pool.js';
 import type { ServerState } from '../../upstream/server.js';
 import { Body, UwsAnswer, lineOffsets, saysCloseOnly } from './answer.js';
-import { rechunk } from './dechunk.js';
 import type { UwsResponse } from './load.js';
+import { UwsRequestBody } from './request-body.js';
 import type { RequestSlot, Slots } from './slot.js';
 import type { Upgrader } from './websocket.js';
 
@@ -47,31 +46,31 @@ type Phase = 'routing' | 'concurrent' | 'exchange' | 'done';
  * first-byte deadline, `close()` waits for it, a removed version ends it.
  *
  * Invariants:
- * - uWS's response is touched only until `answer.ended` or `aborted`.
+ * - uWS's response is touched only until `answer.ended` or `answer.aborted`.
  * - The server's socket goes back to the pool only when its answer was read
- *   to the end by its framing, the request was sent whole, and nothing followed.
+ *   to the end by its framing, the request was sent whole, and nothing
+ *   followed (`PooledRequest.putBack`).
  * - Backpressure: uWS holding back an answer piece pauses the server's
  *   socket; an upstream write that returns false pauses uWS's reading of the
- *   request body (`res.pause`), its 'drain' resumes it.
+ *   request body (`UwsRequestBody.pause`), its 'drain' resumes it.
+ *
+ * Where the pieces are: failover's side, the dial loop's answer and the
+ * pool's rule are `PooledRequest`'s (one copy with http mode); the request
+ * body as uWS reads it (framing, pause and resume) is `UwsRequestBody`'s; the
+ * answer as uWS writes it is `UwsAnswer`'s. Left here is what ties them
+ * together: the phases, routing, the answer's head and body, the WebSocket
+ * hand-over and the registry.
  */
-export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpLegOwner {
+export class UwsHttpRequest extends PooledRequest<'done'> implements Connection {
   phase: Phase = 'routing';
-  aborted = false;
   private plan: Plan | null = null;
-  private ex: Exchange | null = null;
-  private readonly att: Attempt;
-  readonly body: RequestBody;
+  protected readonly att: Attempt;
+  readonly body: UwsRequestBody;
   private readonly rb: ResponseBody;
   private readonly answer: UwsAnswer;
   private readonly retryable: boolean;
   private closeAfter: boolean;
   private readonly started = Date.now();
-  private bodyPaused = false;
-  /** See `isAmbiguous`: answered, then neither connection carries another message. */
-  private ambiguous = false;
-  private concurrent: Concurrent | null = null;
-  private pausable: { pause(): void; resume(): void } | null = null;
-  private dialedFn: DialCallback | null = null;
   bytesIn = 0;
   bytesOut = 0;
   status: number | undefined;
@@ -90,12 +89,13 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     /** A WebSocket upgrade: goes to one server at a time (no pooled shortcut, no CONCURRENT legs), a 101 to `upgrader`. */
     private readonly upgrader: Upgrader | null = null,
   ) {
+    super();
     const limits = ctx.opts.limits;
     this.slot = slots.take(this);
     this.att = new Attempt(this, this.slot, limits.responseHeadSize);
-    this.body = new RequestBody(limits.retryBuffer, limits.headSize);
-    this.rb = new ResponseBody(limits.responseHeadSize);
     this.answer = new UwsAnswer(res);
+    this.body = new UwsRequestBody(res, this.answer, head.chunked, limits.retryBuffer, limits.headSize);
+    this.rb = new ResponseBody(limits.responseHeadSize);
     this.answer.asked = head.close && saysCloseOnly(head);
     this.retryable = isIdempotent(head.method);
     this.closeAfter = head.close;
@@ -128,7 +128,7 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
       const server = first.servers[0]!;
       const socket = server.available(Date.now()) ? this.pool.take(server, this) : undefined;
       if (socket !== undefined) {
-        this.attach(first, server, socket, true);
+        this.connected(first, server, socket, true);
         return;
       }
     }
@@ -141,85 +141,47 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
   clientData(data: Buffer, last: boolean): void {
     if (this.phase === 'done') return;
     this.bytesIn += data.length;
-    // uWS decodes a chunked body; the server gets it chunked again, framed by the same `RequestBody` rules.
-    const piece = this.head.chunked ? rechunk(data, last) : data;
-    if (piece.length === 0) return;
-    let framed: Buffer;
+    let framed: Buffer | null;
     try {
-      framed = this.body.split(piece)[0];
+      framed = this.body.frame(data, last);
     } catch (err) {
       this.fail(new BadRequestError((err as Error).message));
       return;
     }
-    const up = this.att.socket;
-    if (this.phase === 'exchange' && up !== null) {
-      this.body.wrote(framed);
-      if (!up.write(framed)) this.pauseBody();
-      return;
-    }
-    if (this.phase === 'concurrent') {
-      this.concurrent!.body(framed);
-      return;
-    }
-    if (this.body.hold(framed)) this.pauseBody();
-  }
-
-  private pauseBody(): void {
-    if (this.bodyPaused || this.aborted) return;
-    this.bodyPaused = true;
-    this.res.pause();
-  }
-
-  private resumeBody(): void {
-    if (!this.bodyPaused || this.aborted || this.answer.ended) return;
-    this.bodyPaused = false;
-    this.res.resume();
+    // To the server, to CONCURRENT's legs, or held until connected (http mode's rule, `RequestBody.send`).
+    if (framed !== null && this.body.send(framed, this.phase === 'exchange' ? this.att.socket : null, this.phase === 'concurrent' ? this.concurrent : null)) this.body.pause();
   }
 
   /** uWS says the client went away. */
   clientAborted(): void {
-    this.aborted = true;
-    this.answer.ended = true;
+    this.answer.abort();
     this.end('client closed');
+  }
+
+  /** What CONCURRENT's legs hold back while they cannot take more of the request: uWS's reading of its body. */
+  get client(): UwsRequestBody {
+    return this.body;
+  }
+
+  get clientOpen(): boolean {
+    return !this.answer.aborted;
   }
 
   // -------------------------------------------------------------- upstream side
 
-  // Made when first needed (a request that finds a pooled connection never dials): fewer objects per request.
-  private get dialedCb(): DialCallback {
-    return this.dialedFn ??= (err, c, socket) => this.dialed(err, c, socket);
+  /** `socket` is the request's upstream now: what is held of the request goes to it, and uWS reads the body again. */
+  protected connected(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean): void {
+    this.attach(v, s, socket, reused);
+    this.body.flush(socket);
+    this.body.resume();
   }
 
-  /** What CONCURRENT's legs hold back while they cannot take more of the request: uWS's reading of its body. */
-  get client(): { pause(): void; resume(): void } {
-    return this.pausable ??= { pause: (): void => this.pauseBody(), resume: (): void => this.resumeBody() };
-  }
-
-  private dialed(err: Error | null, c?: Candidate, socket?: net.Socket): void {
-    const reused = this.ex?.takeReused() ?? false;
-    if (this.phase !== 'routing') {
-      if (socket !== undefined) this.pool.unwanted(socket, c!.server, reused);
-      return;
-    }
-    if (err !== null || c === undefined || socket === undefined) {
-      this.fail(this.ex!.answerFor(err as UpshiftError));
-      return;
-    }
-    if (!reused) this.pool.adopt(socket, c.server, this);
-    this.attach(c.version, c.server, socket, reused);
-  }
-
+  /** Makes `socket` the upstream of the request. Also used when CONCURRENT hands over its winner. */
   private attach(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean): void {
     this.rb.fresh();
     this.phase = 'exchange';
     this.att.start(this.ex!, v, s, socket, reused);
     this.att.arm(this.ex!.firstByteDeadline(v), this.ctx.sweepEvery * 16);
-    this.body.flush(socket);
-    this.resumeBody();
-  }
-
-  get clientOpen(): boolean {
-    return !this.aborted;
   }
 
   /** CONCURRENT picked `socket` (lent to us already); `buffered` is what it answered so far. */
@@ -227,26 +189,10 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     this.concurrent = null;
     this.pool.lend(socket, this);
     this.body.heldWereSent(this.retryable);
-    this.rb.fresh();
-    this.phase = 'exchange';
-    this.att.start(this.ex!, v, s, socket, reused);
-    this.att.arm(this.ex!.firstByteDeadline(v), this.ctx.sweepEvery * 16);
+    this.attach(v, s, socket, reused);
     this.ex!.fallBack(this.plan!.targets.filter((x) => x !== v));
     if (buffered !== null && buffered.length > 0) this.upstreamData(socket, buffered);
-    this.resumeBody();
-  }
-
-  /** CONCURRENT failed on every leg without an answer: fall back through the rest of the plan. */
-  fallbackFrom(rest: readonly VersionState[], err: UpshiftError): void {
-    this.concurrent = null;
-    // The whole request is still held unless it outgrew the retry buffer.
-    if (rest.length === 0 || this.body.heldPieces.length === 0 || this.aborted) {
-      this.fail(err);
-      return;
-    }
-    this.phase = 'routing';
-    this.ex!.fallBack(rest);
-    this.ex!.dial(this.dialedCb);
+    this.body.resume();
   }
 
   upstreamData(socket: net.Socket, chunk: Buffer): void {
@@ -258,7 +204,7 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
 
   /** uWS wants writes from outside its own callbacks corked (one syscall per batch). */
   private cork(fn: () => void): void {
-    if (this.aborted) return;
+    if (this.answer.aborted) return;
     this.res.cork(fn);
   }
 
@@ -313,7 +259,7 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     const rest = info.end < buf.length ? Buffer.from(buf.subarray(info.end)) : null;
     const v = att.version!;
     this.status = 101;
-    this.ex!.head(v, att.server!, 101, { answered: true, replayable: false, clientOpen: !this.aborted, partial: true });
+    this.ex!.head(v, att.server!, 101, { answered: true, replayable: false, clientOpen: this.clientOpen, partial: true });
     reader.reset();
     const up = att.detach()!;
     this.phase = 'done';
@@ -348,13 +294,7 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
 
   private responseDone(): void {
     const socket = this.att.detach()!;
-    const rb = this.rb;
-    if (!rb.closes && this.body.done && !rb.dirty && !this.ambiguous && !socket.readableEnded) {
-      socket.resume();
-      this.pool.release(socket);
-    } else {
-      this.pool.discard(socket);
-    }
+    this.putBack(socket, this.rb);
     this.answer.finish(this.closeAfter);
     this.finish();
   }
@@ -367,40 +307,23 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     else this.end('upstream closed mid-response');
   }
 
-  upstreamError(socket: net.Socket, err: Error): void {
-    if (socket !== this.att.socket) return;
-    this.error = (err as NodeJS.ErrnoException).code ?? err.message;
-    this.upstreamGone();
-  }
-
-  upstreamClose(socket: net.Socket): void {
-    if (socket === this.att.socket) this.upstreamGone();
-  }
-
-  private upstreamGone(): void {
-    if (this.phase !== 'exchange') return;
-    if (this.att.inHead) this.att.closed();
-    else this.end('upstream reset mid-response');
-  }
-
   upstreamDrain(socket: net.Socket): void {
-    if (socket === this.att.socket) this.resumeBody();
+    if (socket === this.att.socket) this.body.resume();
   }
 
-  // ------------------------------------------------------------ failover's side
+  // ------------------------------------------------------------ failover's side (see PooledRequest)
 
-  side(partial: boolean): ClientSide {
-    return { answered: this.answer.headSent, replayable: this.body.replayable, clientOpen: !this.aborted, partial };
+  /** uWS writes no interim head of a server's (see `interim`): the answer's head is its first byte. */
+  protected get answered(): boolean {
+    return this.answer.headSent;
   }
 
-  release(socket: net.Socket): void {
-    this.pool.discard(socket);
+  protected cut(reason: string): void {
+    this.end(reason);
   }
 
-  redial(): void {
-    this.body.replay();
-    this.phase = 'routing';
-    this.ex!.dial(this.dialedCb);
+  protected noteError(code: string): void {
+    this.error = code;
   }
 
   /** Answers the error's status when nothing of an answer left yet; else cuts the answer. */
@@ -415,11 +338,6 @@ export class UwsHttpRequest implements Connection, PoolUser, AttemptOwner, HttpL
     const reason = STATUS_CODES[status] ?? 'Error';
     this.cork(() => this.answer.error(status, reason, `${status} ${reason}\n`));
     this.end(undefined);
-  }
-
-  firstByteTimeout(): void {
-    const att = this.att;
-    if (this.phase === 'exchange' && att.inHead) att.failed(new FirstByteTimeoutError(att.server!.key), 'timeout');
   }
 
   // -------------------------------------------------------------- the registry
