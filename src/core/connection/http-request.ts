@@ -100,13 +100,15 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
       if (this.phase !== 'routing') return;
       if (rest !== null) this.owner.queue(rest);
     }
-    const plan = planFor(this.ctx, head);
+    // One clock reading serves routing, the retry budget and the pool's health check.
+    const now = Date.now();
+    const plan = planFor(this.ctx, head, now);
     this.plan = plan;
     if (plan.targets.length === 0) {
       this.owner.fail(new NoUpstreamError('no version is configured'));
       return;
     }
-    const ex = this.ex = new Exchange(this.ctx, this.owner.id, plan, head.method, { pool: this.pool, user: this });
+    const ex = this.ex = new Exchange(this.ctx, this.owner.id, plan, head.method, { pool: this.pool, user: this }, now);
     ex.replica = replicaOf(head, out);
     if (plan.fanOut > 1 && !this.websocket) {
       this.phase = 'concurrent';
@@ -116,7 +118,7 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
     // The usual case first: the chosen version has one server, it is up and
     // has an idle connection. No failover loop is built unless it fails.
     const first = plan.targets[0]!;
-    const socket = this.websocket ? undefined : this.pool.takeOnly(first.servers, this, Date.now());
+    const socket = this.websocket ? undefined : this.pool.takeOnly(first.servers, this, now);
     if (socket !== undefined) {
       this.attach(first, first.servers[0]!, socket, true);
       this.writePending();
