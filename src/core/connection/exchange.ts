@@ -73,6 +73,8 @@ export class Exchange implements DialHooks {
   /** The last socket `reuse` handed out came from the pool. */
   private reused = false;
   private sentAt = 0;
+  /** When the last final head came (ms): the clock reading of its answer, for the cookies and the pool. */
+  headAt = 0;
   /** When each retry of this request was taken from the budget (given back if the request ends well). */
   private readonly taken: number[] = [];
   /** The server of the current attempt (left out when the loop is built after it). */
@@ -248,7 +250,7 @@ export class Exchange implements DialHooks {
    * it is the answer, already counted, and the request is decided.
    */
   head(v: VersionState, s: ServerState, status: number, side: ClientSide): boolean {
-    const now = Date.now();
+    const now = this.headAt = Date.now();
     const firstByteMs = now - this.sentAt;
     if (this.ctx.judge.retryOn(status, v) && this.plan.fanOut <= 1 && this.mayRetry('status', side, false, now)) {
       this.account(v, s, status);

@@ -100,8 +100,7 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
       if (this.phase !== 'routing') return;
       if (rest !== null) this.owner.queue(rest);
     }
-    // One clock reading serves routing, the retry budget and the pool's health check.
-    const now = Date.now();
+    const now = Date.now(); // one reading for routing, the retry budget and the pool's check: a read is a call
     const plan = planFor(this.ctx, head, now);
     this.plan = plan;
     if (plan.targets.length === 0) {
@@ -270,20 +269,21 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
     const res = this.res;
     const rb = res.body;
     const head = this.head!;
+    const now = this.ex!.headAt;
     rb.begin(info, head.method);
     // The client learns where a close-delimited body ends only by our close;
     // a request still being sent cannot be followed by another on this connection.
     // A refused upgrade leaves the connection speaking HTTP/1.1 (RFC 9110 §7.8): no close for that.
     if (rb.toEof || !this.body.done || this.owner.clientEnded || this.ambiguous || this.ctx.draining) this.closeAfter = true;
     const connection = this.closeAfter ? 'close' : head.versionMinor === 0 ? 'keep-alive' : null;
-    const sent = res.writeHead(this.owner.client, att.reader, info, routingCookies(this.ctx, this.plan!, att.version!), connection, this.urlsFor(info, att.version!));
+    const sent = res.writeHead(this.owner.client, att.reader, info, routingCookies(this.ctx, this.plan!, att.version!, now), connection, this.urlsFor(info, att.version!));
     if (sent === -1) {
       // Mid-body: the client must see a cut response, not a clean end.
       this.owner.abort(res.broken);
       return;
     }
     this.owner.wrote(sent);
-    if (rb.complete) this.responseDone();
+    if (rb.complete) this.responseDone(now);
     else if (res.full) att.socket!.pause();
   }
 
@@ -305,13 +305,13 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
   }
 
   /** The response was written to the end: the upstream goes back to the pool (or is closed), and the connection goes on. */
-  private responseDone(): void {
+  private responseDone(now = Date.now()): void {
     const socket = this.att.detach()!;
     this.ex = null;
     const rb = this.res.body;
     if (!rb.closes && this.body.done && !rb.dirty && !this.ambiguous && !socket.readableEnded) {
       socket.resume();
-      this.pool.release(socket);
+      this.pool.release(socket, now);
     } else {
       this.pool.discard(socket);
     }
