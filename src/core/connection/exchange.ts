@@ -72,7 +72,8 @@ export class Exchange implements DialHooks {
   private noReuse = false;
   /** The last socket `reuse` handed out came from the pool. */
   private reused = false;
-  private sentAt = 0;
+  /** When the current attempt's request went out (ms). */
+  sentAt = 0;
   /** When the last final head came (ms): the clock reading of its answer, for the cookies and the pool. */
   headAt = 0;
   /** When each retry of this request was taken from the budget (given back if the request ends well). */

@@ -212,7 +212,7 @@ export class HttpRequest implements PoolUser, AttemptOwner, HttpLegOwner {
     this.att.start(this.ex!, v, s, socket, reused);
     // A deadline long against the sweep's period is swept (at most a few
     // per cent late); a short one gets a timer of its own.
-    this.att.arm(this.ex!.firstByteDeadline(v), this.ctx.sweepEvery * 16);
+    this.att.arm(this.ex!.firstByteDeadline(v), this.ctx.sweepEvery * 16, this.ex!.sentAt);
   }
 
   private writePending(): void {
