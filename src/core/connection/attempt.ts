@@ -77,10 +77,10 @@ export class Attempt {
     ex.attached(v, s, reused);
   }
 
-  /** The head may take `ms`: a deadline at least `sweepAbove` long is left to the proxy's sweep (`due`), a shorter one gets a timer. */
-  arm(ms: number, sweepAbove: number): void {
+  /** The head may take `ms` from `now`: a deadline at least `sweepAbove` long is left to the proxy's sweep (`due`), a shorter one gets a timer. */
+  arm(ms: number, sweepAbove: number, now = Date.now()): void {
     if (ms >= sweepAbove) {
-      this.dueAt = Date.now() + ms;
+      this.dueAt = now + ms;
     } else {
       this.dueAt = 0;
       this.timer = setTimeout(onFirstByteTimeout, ms, this.owner);

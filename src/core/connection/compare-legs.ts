@@ -83,8 +83,7 @@ function serverOf(v: VersionState, now: number): ServerState | undefined {
  * the previous version (and maybe the noise copy to a second server of it).
  * Returns the reader the routed answer must be fed to, or null.
  */
-export function shadow(ctx: ProxyContext, v: VersionState, method: string, replica: Buffer): AnswerReader | null {
-  const now = Date.now();
+export function shadow(ctx: ProxyContext, v: VersionState, method: string, replica: Buffer, now = Date.now()): AnswerReader | null {
   const prev = ctx.compare.shadowTarget(v, now);
   if (prev === undefined) return null;
   const server = serverOf(prev, now);

@@ -26,14 +26,14 @@ export interface ClientSide {
   readonly partial: boolean;
 }
 
-/** Routes a request by its method and routing cookies: the plan of its exchange (both modes). */
-export function planFor(ctx: ProxyContext, head: RequestHead): Plan {
+/** Routes a request by its method and routing cookies: the plan of its exchange (both modes). `now`: the caller's clock reading, when it has one. */
+export function planFor(ctx: ProxyContext, head: RequestHead, now = Date.now()): Plan {
   const c = ctx.opts.cookies;
   return route(ctx.table.snapshot, {
     method: head.method,
     sessionCookie: readCookie(head.cookies, c.session.name),
     transitionCookie: readCookie(head.cookies, c.transition.name),
-  }, Date.now());
+  }, now);
 }
 
 export type DialCallback = (err: Error | null, c?: Candidate, socket?: net.Socket) => void;
@@ -72,7 +72,10 @@ export class Exchange implements DialHooks {
   private noReuse = false;
   /** The last socket `reuse` handed out came from the pool. */
   private reused = false;
-  private sentAt = 0;
+  /** When the current attempt's request went out (ms). */
+  sentAt = 0;
+  /** When the last final head came (ms): the clock reading of its answer, for the cookies and the pool. */
+  headAt = 0;
   /** When each retry of this request was taken from the budget (given back if the request ends well). */
   private readonly taken: number[] = [];
   /** The server of the current attempt (left out when the loop is built after it). */
@@ -90,11 +93,13 @@ export class Exchange implements DialHooks {
      * `oneRequest`: the user carries this request only (the uws engine), counted here, not in `countedFor`.
      */
     private readonly pooled: { readonly pool: UpstreamPool; readonly user: PoolUser; readonly oneRequest?: boolean } | null,
+    /** When the request came (the caller's clock reading, when it has one: a clock read costs a call). */
+    now = Date.now(),
   ) {
     this.idempotent = isIdempotent(method);
     // Stream mode has no retry count of its own: the candidates and the budget bound it.
     this.retriesLeft = pooled === null ? Number.MAX_SAFE_INTEGER : ctx.opts.http.retries;
-    ctx.budget.request(Date.now());
+    ctx.budget.request(now);
   }
 
   // ------------------------------------------------------------ the dial loop
@@ -175,7 +180,7 @@ export class Exchange implements DialHooks {
     if (!this.routed) {
       this.routed = true;
       reportRoute(this.ctx, this.connectionId, this.plan, v);
-      if (this.replica !== null && this.idempotent && this.plan.fanOut <= 1) this.tap = shadow(this.ctx, v, this.method, this.replica);
+      if (this.replica !== null && this.idempotent && this.plan.fanOut <= 1) this.tap = shadow(this.ctx, v, this.method, this.replica, this.sentAt);
     }
   }
 
@@ -246,7 +251,7 @@ export class Exchange implements DialHooks {
    * it is the answer, already counted, and the request is decided.
    */
   head(v: VersionState, s: ServerState, status: number, side: ClientSide): boolean {
-    const now = Date.now();
+    const now = this.headAt = Date.now();
     const firstByteMs = now - this.sentAt;
     if (this.ctx.judge.retryOn(status, v) && this.plan.fanOut <= 1 && this.mayRetry('status', side, false, now)) {
       this.account(v, s, status);

@@ -99,13 +99,14 @@ export class HttpRequest extends PooledRequest<'idle'> {
       if (this.phase !== 'routing') return;
       if (rest !== null) this.owner.queue(rest);
     }
-    const plan = planFor(this.ctx, head);
+    const now = Date.now(); // one reading for routing, the retry budget and the pool's check: a read is a call
+    const plan = planFor(this.ctx, head, now);
     this.plan = plan;
     if (plan.targets.length === 0) {
       this.owner.fail(new NoUpstreamError('no version is configured'));
       return;
     }
-    const ex = this.ex = new Exchange(this.ctx, this.owner.id, plan, head.method, { pool: this.pool, user: this });
+    const ex = this.ex = new Exchange(this.ctx, this.owner.id, plan, head.method, { pool: this.pool, user: this }, now);
     ex.replica = replicaOf(head, out);
     if (plan.fanOut > 1 && !this.websocket) {
       this.phase = 'concurrent';
@@ -115,7 +116,7 @@ export class HttpRequest extends PooledRequest<'idle'> {
     // The usual case first: the chosen version has one server, it is up and
     // has an idle connection. No failover loop is built unless it fails.
     const first = plan.targets[0]!;
-    const socket = this.websocket ? undefined : this.pool.takeOnly(first.servers, this, Date.now());
+    const socket = this.websocket ? undefined : this.pool.takeOnly(first.servers, this, now);
     if (socket !== undefined) {
       this.attach(first, first.servers[0]!, socket, true);
       this.writePending();
@@ -199,7 +200,7 @@ export class HttpRequest extends PooledRequest<'idle'> {
     this.att.start(this.ex!, v, s, socket, reused);
     // A deadline long against the sweep's period is swept (at most a few
     // per cent late); a short one gets a timer of its own.
-    this.att.arm(this.ex!.firstByteDeadline(v), this.ctx.sweepEvery * 16);
+    this.att.arm(this.ex!.firstByteDeadline(v), this.ctx.sweepEvery * 16, this.ex!.sentAt);
   }
 
   private writePending(): void {
@@ -243,20 +244,21 @@ export class HttpRequest extends PooledRequest<'idle'> {
     const res = this.res;
     const rb = res.body;
     const head = this.head!;
+    const now = this.ex!.headAt;
     rb.begin(info, head.method);
     // The client learns where a close-delimited body ends only by our close;
     // a request still being sent cannot be followed by another on this connection.
     // A refused upgrade leaves the connection speaking HTTP/1.1 (RFC 9110 §7.8): no close for that.
     if (rb.toEof || !this.body.done || this.owner.clientEnded || this.ambiguous || this.ctx.draining) this.closeAfter = true;
     const connection = this.closeAfter ? 'close' : head.versionMinor === 0 ? 'keep-alive' : null;
-    const sent = res.writeHead(this.owner.client, att.reader, info, routingCookies(this.ctx, this.plan!, att.version!), connection, this.urlsFor(info, att.version!));
+    const sent = res.writeHead(this.owner.client, att.reader, info, routingCookies(this.ctx, this.plan!, att.version!, now), connection, this.urlsFor(info, att.version!));
     if (sent === -1) {
       // Mid-body: the client must see a cut response, not a clean end.
       this.owner.abort(res.broken);
       return;
     }
     this.owner.wrote(sent);
-    if (rb.complete) this.responseDone();
+    if (rb.complete) this.responseDone(now);
     else if (res.full) att.socket!.pause();
   }
 
@@ -278,10 +280,10 @@ export class HttpRequest extends PooledRequest<'idle'> {
   }
 
   /** The response was written to the end: the upstream goes back to the pool (or is closed), and the connection goes on. */
-  private responseDone(): void {
+  private responseDone(now = Date.now()): void {
     const socket = this.att.detach()!;
     this.ex = null;
-    this.putBack(socket, this.res.body);
+    this.putBack(socket, this.res.body, now);
     // Nothing more can come from a client that asked to close (or sent its
     // FIN) once its request was read whole and nothing follows it.
     const quiet = (this.head!.close || this.owner.clientEnded) && this.body.done && !this.ambiguous;

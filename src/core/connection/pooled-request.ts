@@ -105,11 +105,12 @@ export abstract class PooledRequest<Off extends string> implements PoolUser, Att
    * The answer was read to the end by its framing (`rb`): the server's
    * connection goes back to the pool only if the request was sent whole, the
    * server did not ask to close, and no byte followed; else it is closed.
+   * `now` (a clock reading the caller already has) dates its idle time.
    */
-  protected putBack(socket: net.Socket, rb: ResponseBody): void {
+  protected putBack(socket: net.Socket, rb: ResponseBody, now = Date.now()): void {
     if (!rb.closes && this.body.done && !rb.dirty && !this.ambiguous && !socket.readableEnded) {
       socket.resume();
-      this.pool.release(socket);
+      this.pool.release(socket, now);
     } else {
       this.pool.discard(socket);
     }

@@ -61,12 +61,11 @@ export function reportClosed(ctx: ProxyContext, c: ClosedConnection, v: VersionS
  * version that answered; it is written only when `needsRefresh` says so.
  * The session is counted for the version its cookie names.
  */
-export function routingCookies(ctx: ProxyContext, plan: Plan, v: VersionState): { lines: string[]; names: string[] } | null {
+export function routingCookies(ctx: ProxyContext, plan: Plan, v: VersionState, now = Date.now()): { lines: string[]; names: string[] } | null {
   const lifetime = plan.sessionLifetime;
   let lines: string[] | null = null;
   let names: string[] | null = null;
   const c = ctx.opts.cookies;
-  const now = Date.now();
   if (lifetime !== undefined) {
     const pin = plan.sessionVersion;
     const named = pin !== undefined && pin.eligible && pin.state === 'active' ? pin : v;

@@ -199,6 +199,8 @@ export function parseRequestText(text: string): RequestHead {
 /** Methods http-parser-js knows; the incremental path refuses any other, so the fast path does too. */
 const KNOWN_METHODS = new Set<string>(httpParser.HTTPParser.methods);
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+/** Reads up to this size are searched as one string; larger ones (a body behind the head) by the buffer's own search. */
+const SMALL_READ = 4096;
 
 /**
  * One pass over a request head that is already whole in `buf` (the common
@@ -209,11 +211,22 @@ const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
  * `parseRequestHead`), so every error answer is the same as before.
  */
 export function readWholeRequestHead(buf: Buffer, maxSize: number): RequestHead | null {
-  const at = buf.indexOf(CRLFCRLF);
-  if (at === -1 || at + 4 > maxSize) return null;
+  let text: string;
+  if (buf.length <= SMALL_READ) {
+    // The usual read: made a string once and searched there (a search of the
+    // buffer is a second call into it, costlier than the search itself).
+    const all = buf.toString('latin1');
+    const at = all.indexOf('\r\n\r\n');
+    if (at === -1 || at + 4 > maxSize) return null;
+    text = at + 4 === all.length ? all : all.slice(0, at + 4);
+  } else {
+    const at = buf.indexOf(CRLFCRLF);
+    if (at === -1 || at + 4 > maxSize) return null;
+    text = buf.toString('latin1', 0, at + 4);
+  }
   let head: RequestHead;
   try {
-    head = parseRequestHead(buf, at + 4);
+    head = parseRequestText(text);
   } catch {
     return null;
   }

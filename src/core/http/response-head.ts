@@ -55,7 +55,10 @@ export class BadResponseHead extends Error {
  * (it runs once per response).
  */
 export function parseResponseHead(buf: Buffer, start: number, end: number, offs: number[]): ResponseHead {
-  offs.length = 0;
+  // Offsets are written over the last head's, and the array is cut only when
+  // this head has fewer lines: setting an array's length is a runtime call,
+  // and a server's heads mostly have the same number of lines.
+  let k = 0;
   let headEnd = -1;
   let lineStart = start;
   for (let i = start; i < end; i++) {
@@ -66,7 +69,8 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, offs:
         headEnd = i + 1;
         break;
       }
-      offs.push(lineStart, lineEnd);
+      offs[k++] = lineStart;
+      offs[k++] = lineEnd;
       lineStart = i + 1;
     } else if (c === 0x0d) {
       if (buf[i + 1] !== 0x0a) throw new BadResponseHead('bare CR or NUL in response head');
@@ -74,6 +78,7 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, offs:
       throw new BadResponseHead('bare CR or NUL in response head');
     }
   }
+  if (offs.length !== k) offs.length = k;
   if (headEnd === -1) headEnd = end;
   if (offs.length === 0) throw new BadResponseHead('malformed status line');
   const s0 = offs[0]!;

@@ -1,13 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { parseSessionCookie, type SessionCookie } from './session-cookie.js';
+import { newSessionId, parseSessionCookie, type SessionCookie } from './session-cookie.js';
 import { STRATEGIES, type Decision, type Plan, type RequestFacts } from './strategies/index.js';
 import type { VersionState } from './version.js';
 
 const EMPTY: readonly VersionState[] = Object.freeze([]);
-
-function randomId(): string {
-  return randomBytes(12).toString('base64url');
-}
 
 /**
  * Routes one request: a pure, synchronous function of the routing snapshot
@@ -24,7 +19,7 @@ function randomId(): string {
  * version is not eligible, so its sessions move to the version that serves
  * them (and stay there if it is resumed).
  */
-export function route(snapshot: readonly VersionState[], facts: RequestFacts, now: number, newId: () => string = randomId): Plan {
+export function route(snapshot: readonly VersionState[], facts: RequestFacts, now: number, newId: () => string = newSessionId): Plan {
   const session = parseSessionCookie(facts.sessionCookie);
   let eligible: readonly VersionState[] = snapshot;
   let up: readonly VersionState[] = snapshot;

@@ -162,8 +162,8 @@ export class UpstreamPool implements ConnectionLimit {
     (socket as Pooled)[kUser] = user;
   }
 
-  /** The response was read to the end and the server keeps the connection: keep it for the next request. */
-  release(socket: net.Socket): void {
+  /** The response was read to the end and the server keeps the connection: keep it for the next request (idle since `now`). */
+  release(socket: net.Socket, now = Date.now()): void {
     const s = socket as Pooled;
     const server = s[kServer]!;
     if (s[kIdle] === true) return;
@@ -179,7 +179,7 @@ export class UpstreamPool implements ConnectionLimit {
       s.destroy();
       return;
     }
-    s[kSince] = Date.now();
+    s[kSince] = now;
     list.push(s);
     if (this.waiters.size !== 0) this.wake(server);
     // An idle connection must not keep the process alive.

@@ -32,10 +32,10 @@ export const gradual: Strategy = ({ up, down, facts, newId }) => {
   const previous = up[1];
   if (newest === undefined || previous === undefined) {
     // One version (or none) up: nothing to split, nothing to crash on.
-    return { targets: up.concat(down), fanOut: 1, mode: 'GRADUAL', reason: 'only-version', newTransitionId, gradual: undefined };
+    return { targets: down.length === 0 ? up : up.concat(down), fanOut: 1, mode: 'GRADUAL', reason: 'only-version', newTransitionId, gradual: undefined };
   }
   if (bucketOf(id) < newest.percentage) {
-    return { targets: up.concat(down), fanOut: 1, mode: 'GRADUAL', reason: 'gradual-in', newTransitionId, gradual: newest };
+    return { targets: down.length === 0 ? up : up.concat(down), fanOut: 1, mode: 'GRADUAL', reason: 'gradual-in', newTransitionId, gradual: newest };
   }
   return {
     targets: [previous, ...up.slice(2), newest, ...down],

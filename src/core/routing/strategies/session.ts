@@ -20,7 +20,7 @@ export const session: Strategy = ({ up, down, session: cookie }) => {
     };
   }
   return {
-    targets: up.concat(down),
+    targets: down.length === 0 ? up : up.concat(down),
     fanOut: 1, mode: 'SESSION', reason: sticky === undefined ? (id === undefined ? 'new-session' : 'session-unknown') : 'session',
     newTransitionId: undefined, gradual: undefined,
   };
