@@ -19,6 +19,7 @@ import { StreamHead, answerHead } from './stream-head.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { KeptRequest } from './kept-request.js';
 import { reportClosed } from './report.js';
+import type { ConnectionSlot } from './slot.js';
 import { Tunnel } from './tunnel.js';
 import { listenToUpstream } from './upstream-socket.js';
 
@@ -82,7 +83,10 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     readonly id: number,
     readonly ctx: ProxyContext,
     client: net.Socket,
+    /** What the proxy's `conns` and a version's `open` hold for this connection (see there); released once it closed. */
+    readonly slot: ConnectionSlot,
   ) {
+    slot.tenant = this;
     this.client = client;
     this.kept = new KeptRequest(ctx.opts.limits.retryBuffer);
     listenToClient(client, this);
@@ -220,7 +224,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   attach(v: VersionState, s: ServerState, socket: net.Socket): void {
     listenToUpstream(socket, this, s);
     this.upstreamOpen = true;
-    (this.att ??= new Attempt(this, this, this.ctx.opts.limits.responseHeadSize)).start(this.ex!, v, s, socket, false);
+    (this.att ??= new Attempt(this, this.slot, this.ctx.opts.limits.responseHeadSize)).start(this.ex!, v, s, socket, false);
   }
 
   /** Takes over CONCURRENT's winner: `buffered` (its answer so far) is read again here (the one head check applies). */
@@ -403,8 +407,9 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     this.kept.drop();
     this.att?.disarm();
     const v = this.att?.version ?? null;
-    v?.open.delete(this);
-    reportClosed(this.ctx, this, v, this.started);
+    v?.open.delete(this.slot);
+    reportClosed(this.ctx, this.slot, v, this.started);
+    this.slot.release();
   }
 
   /** The proxy is closing; stream mode cannot see where an answer ends: a piping connection ends once quiet (`Tunnel.quiet`). */
