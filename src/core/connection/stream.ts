@@ -15,7 +15,7 @@ import { StreamLegs, type StreamLegOwner } from './concurrent-legs.js';
 import { listenToClient, type ClientHandler } from './client-socket.js';
 import type { Connection } from './connection.js';
 import { Deadlines, answerLast } from './endings.js';
-import { StreamHead, answerHead } from './stream-head.js';
+import { StreamHead, answerHead, wholeStart } from './stream-head.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { KeptRequest } from './kept-request.js';
 import { reportClosed } from './report.js';
@@ -62,7 +62,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   clientEnded = false;
   /** Plain TCP (non-HTTP bytes): no response head is parsed. */
   private tcp = false;
-  /** Created on the first byte: an idle connection costs no parser. */
+  /** Made when the first chunk does not hold a whole head (`wholeStart`): an idle connection, or a head in one read, costs none. */
   private heads: StreamHead | null = null;
   /** Of `bytesOut`, the interim heads': a final answer (ours, a 502) may still follow them. */
   private interimOut = 0;
@@ -120,7 +120,8 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   }
 
   private headBytes(chunk: Buffer): void {
-    const r = (this.heads ??= new StreamHead(this.ctx)).feed(chunk);
+    const heads = this.heads;
+    const r = heads !== null ? heads.feed(chunk) : wholeStart(this.ctx, chunk) ?? (this.heads = new StreamHead(this.ctx)).feed(chunk);
     if (r === null) return;
     if (!('plan' in r)) {
       this.fail(r);
