@@ -26,6 +26,10 @@ export interface DialHooks {
 
 type DialCallback = (err: Error | null, c?: Candidate, socket?: net.Socket) => void;
 
+const kDial = Symbol('upshift.dial');
+/** A socket being connected, tagged with the loop that waits for it. */
+type Dialing = net.Socket & { [kDial]?: DialSequence };
+
 /**
  * The failover loop around a plan (caddy's habit: the loop is outside the
  * policies). It walks the plan's versions in order and, within each, the
@@ -42,12 +46,10 @@ export class DialSequence {
   private readonly skipped: Candidate[] = [];
   private readonly tried = new Set<ServerState>();
   /** The connect in progress, to `pendingCandidate`, for `pendingCb` (started at `started`). */
-  private pending: net.Socket | undefined;
+  private pending: Dialing | undefined;
   private pendingCandidate: Candidate | undefined;
   private pendingCb: DialCallback | undefined;
   private started = 0;
-  private onConnect: (() => void) | undefined;
-  private onError: ((err: Error) => void) | undefined;
   /** Waiting for a connection to a server at its limit. */
   private parked: { server: ServerState; wake: () => void } | undefined;
   /** A server was passed over because it stayed at its connection limit. */
@@ -146,19 +148,19 @@ export class DialSequence {
       }, this.hooks.connectTimeout);
       return;
     }
-    const socket = net.connect({ host: c.server.hostname, port: c.server.port, allowHalfOpen: true, noDelay: true });
+    const socket = net.connect({ host: c.server.hostname, port: c.server.port, allowHalfOpen: true, noDelay: true }) as Dialing;
+    socket[kDial] = this;
     this.pending = socket;
     this.pendingCandidate = c;
     this.pendingCb = cb;
     this.started = Date.now();
-    // Closures, not a property on the socket: see `listenToClient`.
-    socket.on('connect', this.onConnect = (): void => this.connected(socket));
-    socket.on('error', this.onError = (err: Error): void => this.failed(socket, err));
+    socket.on('connect', onDialConnect);
+    socket.on('error', onDialError);
     this.timer = setTimeout(onDialTimeout, this.hooks.connectTimeout, this, socket);
   }
 
   /** The connect in progress on `socket` succeeded. */
-  connected(socket: net.Socket): void {
+  connected(socket: Dialing): void {
     if (this.pending !== socket) return;
     const c = this.pendingCandidate!;
     const cb = this.pendingCb!;
@@ -168,7 +170,7 @@ export class DialSequence {
   }
 
   /** The connect in progress on `socket` failed with `cause` (null: it timed out): the next candidate. */
-  failed(socket: net.Socket, cause: Error | null): void {
+  failed(socket: Dialing, cause: Error | null): void {
     if (this.pending !== socket) return;
     const c = this.pendingCandidate!;
     const cb = this.pendingCb!;
@@ -182,15 +184,13 @@ export class DialSequence {
   }
 
   /** The connect is over: its timer and handlers go; the socket is the caller's (or destroyed) from here on. */
-  private forget(socket: net.Socket): void {
+  private forget(socket: Dialing): void {
     this.pending = undefined;
     this.pendingCandidate = undefined;
     this.pendingCb = undefined;
     clearTimeout(this.timer);
-    socket.removeListener('connect', this.onConnect!);
-    socket.removeListener('error', this.onError!);
-    this.onConnect = undefined;
-    this.onError = undefined;
+    socket.removeListener('connect', onDialConnect);
+    socket.removeListener('error', onDialError);
   }
 
   /** Stops the loop and drops a connect in progress (the client went away). */
@@ -214,5 +214,9 @@ export class DialSequence {
   }
 }
 
-function onDialTimeout(seq: DialSequence, socket: net.Socket): void { seq.failed(socket, null); }
+// A connect's handlers are module functions that find their loop through a
+// symbol on the socket (`this` is the socket): no closures per connect.
+function onDialConnect(this: Dialing): void { this[kDial]?.connected(this); }
+function onDialError(this: Dialing, err: Error): void { this[kDial]?.failed(this, err); }
+function onDialTimeout(seq: DialSequence, socket: Dialing): void { seq.failed(socket, null); }
 function ignore(): void {}
