@@ -2,6 +2,7 @@ import net from 'node:net';
 import type { Connection } from './connection/connection.js';
 import { HttpConnection } from './connection/http.js';
 import { StreamConnection } from './connection/stream.js';
+import { ConnectionSlots } from './connection/slot.js';
 import type { ProxyContext } from './context.js';
 import { InvalidVersionError, ProxyClosedError, VersionNotFoundError } from './errors.js';
 import { ProxyEventEmitter } from './events.js';
@@ -76,6 +77,8 @@ export class Proxy {
   /** `engine: "uws"`: uWebSockets.js accepts the clients instead of `server`. */
   private readonly front: UwsFront | null = null;
   private readonly conns = new Set<Connection>();
+  /** Stream mode's stand-ins for its connections in `conns` (see `ConnectionSlot`). */
+  private readonly slots = new ConnectionSlots();
   private readonly pool: UpstreamPool;
   private readonly judge: Judge;
   private readonly retirement: Retirement;
@@ -176,8 +179,8 @@ export class Proxy {
       return;
     }
     const id = this.nextConnId++;
-    const conn: Connection = this.options.mode === 'http' ? new HttpConnection(id, this.ctx, socket, this.pool) : new StreamConnection(id, this.ctx, socket);
-    this.conns.add(conn);
+    if (this.options.mode === 'http') this.conns.add(new HttpConnection(id, this.ctx, socket, this.pool));
+    else this.conns.add(new StreamConnection(id, this.ctx, socket, this.slots.take()).slot);
     if (this.events.enabled('connection:open')) {
       this.events.publish('connection:open', { proxyId: this.id, connectionId: id, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort });
     }

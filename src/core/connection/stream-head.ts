@@ -1,7 +1,7 @@
 import type { ProxyContext } from '../context.js';
 import type { UpshiftError } from '../errors.js';
 import { urlRewrite } from '../http/location.js';
-import type { RequestHead } from '../http/request-head.js';
+import { readWholeRequestHead, type RequestHead } from '../http/request-head.js';
 import { streamHead, type ResponseHead } from '../http/response-head.js';
 import type { Plan } from '../routing/strategies/index.js';
 import type { VersionState } from '../routing/version.js';
@@ -62,6 +62,18 @@ export class StreamHead {
     this.heads = null;
     return { plan: tcpPlan(this.ctx), bytes, head: null, headBytes: null };
   }
+}
+
+/**
+ * The start of a connection whose first chunk holds its whole request head
+ * (nearly always): the same start `StreamHead` gives, without making one
+ * and its reader. Null: read the head with a `StreamHead` (a head in pieces,
+ * bytes that may not be HTTP, or one the strict parser refuses).
+ */
+export function wholeStart(ctx: ProxyContext, chunk: Buffer): StreamStart | null {
+  if (ctx.opts.nonHttp === 'tcp' && !startsLikeHttp(chunk)) return null;
+  const head = readWholeRequestHead(chunk, ctx.opts.limits.headSize);
+  return head === null ? null : { plan: planFor(ctx, head), bytes: chunk, head, headBytes: chunk.subarray(0, head.length) };
 }
 
 /**

@@ -15,10 +15,11 @@ import { StreamLegs, type StreamLegOwner } from './concurrent-legs.js';
 import { listenToClient, type ClientHandler } from './client-socket.js';
 import type { Connection } from './connection.js';
 import { Deadlines, answerLast } from './endings.js';
-import { StreamHead, answerHead } from './stream-head.js';
+import { StreamHead, answerHead, wholeStart } from './stream-head.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { KeptRequest } from './kept-request.js';
 import { reportClosed } from './report.js';
+import type { ConnectionSlot } from './slot.js';
 import { Tunnel } from './tunnel.js';
 import { listenToUpstream } from './upstream-socket.js';
 
@@ -61,7 +62,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   clientEnded = false;
   /** Plain TCP (non-HTTP bytes): no response head is parsed. */
   private tcp = false;
-  /** Created on the first byte: an idle connection costs no parser. */
+  /** Made when the first chunk does not hold a whole head (`wholeStart`): an idle connection, or a head in one read, costs none. */
   private heads: StreamHead | null = null;
   /** Of `bytesOut`, the interim heads': a final answer (ours, a 502) may still follow them. */
   private interimOut = 0;
@@ -82,7 +83,10 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     readonly id: number,
     readonly ctx: ProxyContext,
     client: net.Socket,
+    /** What the proxy's `conns` and a version's `open` hold for this connection (see there); released once it closed. */
+    readonly slot: ConnectionSlot,
   ) {
+    slot.tenant = this;
     this.client = client;
     this.kept = new KeptRequest(ctx.opts.limits.retryBuffer);
     listenToClient(client, this);
@@ -116,7 +120,8 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   }
 
   private headBytes(chunk: Buffer): void {
-    const r = (this.heads ??= new StreamHead(this.ctx)).feed(chunk);
+    const heads = this.heads;
+    const r = heads !== null ? heads.feed(chunk) : wholeStart(this.ctx, chunk) ?? (this.heads = new StreamHead(this.ctx)).feed(chunk);
     if (r === null) return;
     if (!('plan' in r)) {
       this.fail(r);
@@ -220,7 +225,7 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   attach(v: VersionState, s: ServerState, socket: net.Socket): void {
     listenToUpstream(socket, this, s);
     this.upstreamOpen = true;
-    (this.att ??= new Attempt(this, this, this.ctx.opts.limits.responseHeadSize)).start(this.ex!, v, s, socket, false);
+    (this.att ??= new Attempt(this, this.slot, this.ctx.opts.limits.responseHeadSize)).start(this.ex!, v, s, socket, false);
   }
 
   /** Takes over CONCURRENT's winner: `buffered` (its answer so far) is read again here (the one head check applies). */
@@ -403,8 +408,9 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
     this.kept.drop();
     this.att?.disarm();
     const v = this.att?.version ?? null;
-    v?.open.delete(this);
-    reportClosed(this.ctx, this, v, this.started);
+    v?.open.delete(this.slot);
+    reportClosed(this.ctx, this.slot, v, this.started);
+    this.slot.release();
   }
 
   /** The proxy is closing; stream mode cannot see where an answer ends: a piping connection ends once quiet (`Tunnel.quiet`). */

@@ -17,7 +17,11 @@ export function listenToUpstream(socket: net.Socket, user: PoolUser, server: Ser
   tagged[kUser] = user;
   tagged[kServer] = server;
   server.active++;
-  for (const [event, handler] of HANDLERS) socket.on(event, handler);
+  socket.on('data', onData);
+  socket.on('end', onEnd);
+  socket.on('error', onError);
+  socket.on('close', onClose);
+  socket.on('drain', onDrain);
 }
 
 // `this` is the socket.
@@ -33,7 +37,3 @@ function onClose(this: Tagged): void {
   this[kUser]?.upstreamClose(this);
 }
 function onDrain(this: Tagged): void { this[kUser]?.upstreamDrain(this); }
-
-const HANDLERS: ReadonlyArray<readonly [string, (this: Tagged, ...args: any[]) => void]> = [
-  ['data', onData], ['end', onEnd], ['error', onError], ['close', onClose], ['drain', onDrain],
-];

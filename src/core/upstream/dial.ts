@@ -24,6 +24,12 @@ export interface DialHooks {
   onFailure(c: Candidate, err: Error): void;
 }
 
+type DialCallback = (err: Error | null, c?: Candidate, socket?: net.Socket) => void;
+
+const kDial = Symbol('upshift.dial');
+/** A socket being connected, tagged with the loop that waits for it. */
+type Dialing = net.Socket & { [kDial]?: DialSequence };
+
 /**
  * The failover loop around a plan (caddy's habit: the loop is outside the
  * policies). It walks the plan's versions in order and, within each, the
@@ -39,8 +45,11 @@ export class DialSequence {
   private queueVersion: VersionState | undefined;
   private readonly skipped: Candidate[] = [];
   private readonly tried = new Set<ServerState>();
-  private pending: net.Socket | undefined;
-  private pendingServer: ServerState | undefined;
+  /** The connect in progress, to `pendingCandidate`, for `pendingCb` (started at `started`). */
+  private pending: Dialing | undefined;
+  private pendingCandidate: Candidate | undefined;
+  private pendingCb: DialCallback | undefined;
+  private started = 0;
   /** Waiting for a connection to a server at its limit. */
   private parked: { server: ServerState; wake: () => void } | undefined;
   /** A server was passed over because it stayed at its connection limit. */
@@ -101,7 +110,7 @@ export class DialSequence {
   }
 
   /** Connects to the next candidate that accepts; calls back once. */
-  next(cb: (err: Error | null, c?: Candidate, socket?: net.Socket) => void): void {
+  next(cb: DialCallback): void {
     if (this.cancelled) return;
     const c = this.take(Date.now());
     if (c === undefined) {
@@ -112,7 +121,7 @@ export class DialSequence {
     this.attempt(c, cb);
   }
 
-  private attempt(c: Candidate, cb: (err: Error | null, c?: Candidate, socket?: net.Socket) => void): void {
+  private attempt(c: Candidate, cb: DialCallback): void {
     const reused = this.hooks.reuse?.(c);
     if (reused !== undefined) {
       cb(null, c, reused);
@@ -139,34 +148,49 @@ export class DialSequence {
       }, this.hooks.connectTimeout);
       return;
     }
-    const started = Date.now();
-    const socket = net.connect({ host: c.server.hostname, port: c.server.port, allowHalfOpen: true, noDelay: true });
+    const socket = net.connect({ host: c.server.hostname, port: c.server.port, allowHalfOpen: true, noDelay: true }) as Dialing;
+    socket[kDial] = this;
     this.pending = socket;
-    this.pendingServer = c.server;
-    const fail = (err: Error): void => {
-      if (this.pending !== socket) return;
-      this.pending = undefined;
-      this.pendingServer = undefined;
-      clearTimeout(this.timer);
-      socket.removeListener('connect', onConnect);
-      socket.destroy();
-      limit?.unadmit(c.server);
-      this.hooks.onFailure(c, err);
-      this.next(cb);
-    };
-    const onError = (err: Error): void => fail(new ConnectError(c.server.key, err));
-    const onConnect = (): void => {
-      if (this.pending !== socket) return;
-      this.pending = undefined;
-      this.pendingServer = undefined;
-      clearTimeout(this.timer);
-      socket.removeListener('error', onError);
-      this.hooks.onSuccess(c, socket, Date.now() - started);
-      cb(null, c, socket);
-    };
-    socket.once('connect', onConnect);
-    socket.on('error', onError);
-    this.timer = setTimeout(() => fail(new ConnectTimeoutError(c.server.key)), this.hooks.connectTimeout);
+    this.pendingCandidate = c;
+    this.pendingCb = cb;
+    this.started = Date.now();
+    socket.on('connect', onDialConnect);
+    socket.on('error', onDialError);
+    this.timer = setTimeout(onDialTimeout, this.hooks.connectTimeout, this, socket);
+  }
+
+  /** The connect in progress on `socket` succeeded. */
+  connected(socket: Dialing): void {
+    if (this.pending !== socket) return;
+    const c = this.pendingCandidate!;
+    const cb = this.pendingCb!;
+    this.forget(socket);
+    this.hooks.onSuccess(c, socket, Date.now() - this.started);
+    cb(null, c, socket);
+  }
+
+  /** The connect in progress on `socket` failed with `cause` (null: it timed out): the next candidate. */
+  failed(socket: Dialing, cause: Error | null): void {
+    if (this.pending !== socket) return;
+    const c = this.pendingCandidate!;
+    const cb = this.pendingCb!;
+    const err = cause === null ? new ConnectTimeoutError(c.server.key) : new ConnectError(c.server.key, cause);
+    this.forget(socket);
+    socket.on('error', ignore);
+    socket.destroy();
+    this.hooks.limit?.unadmit(c.server);
+    this.hooks.onFailure(c, err);
+    this.next(cb);
+  }
+
+  /** The connect is over: its timer and handlers go; the socket is the caller's (or destroyed) from here on. */
+  private forget(socket: Dialing): void {
+    this.pending = undefined;
+    this.pendingCandidate = undefined;
+    this.pendingCb = undefined;
+    clearTimeout(this.timer);
+    socket.removeListener('connect', onDialConnect);
+    socket.removeListener('error', onDialError);
   }
 
   /** Stops the loop and drops a connect in progress (the client went away). */
@@ -178,14 +202,21 @@ export class DialSequence {
       limit?.unwait(this.parked.server, this.parked.wake);
       this.parked = undefined;
     }
-    if (this.pending !== undefined) {
-      const s = this.pending;
-      this.pending = undefined;
-      s.removeAllListeners('connect');
-      s.on('error', () => {});
+    const s = this.pending;
+    if (s !== undefined) {
+      const server = this.pendingCandidate!.server;
+      this.forget(s);
+      // Whatever it reports while being destroyed is nobody's concern now.
+      s.on('error', ignore);
       s.destroy();
-      if (this.pendingServer !== undefined) limit?.unadmit(this.pendingServer);
-      this.pendingServer = undefined;
+      limit?.unadmit(server);
     }
   }
 }
+
+// A connect's handlers are module functions that find their loop through a
+// symbol on the socket (`this` is the socket): no closures per connect.
+function onDialConnect(this: Dialing): void { this[kDial]?.connected(this); }
+function onDialError(this: Dialing, err: Error): void { this[kDial]?.failed(this, err); }
+function onDialTimeout(seq: DialSequence, socket: Dialing): void { seq.failed(socket, null); }
+function ignore(): void {}
