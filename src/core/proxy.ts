@@ -2,7 +2,7 @@ import net from 'node:net';
 import type { Connection } from './connection/connection.js';
 import { HttpConnection } from './connection/http.js';
 import { StreamConnection } from './connection/stream.js';
-import { ConnectionSlots } from './connection/slot.js';
+import { Slots } from './connection/slot.js';
 import type { ProxyContext } from './context.js';
 import { InvalidVersionError, ProxyClosedError, VersionNotFoundError } from './errors.js';
 import { ProxyEventEmitter } from './events.js';
@@ -77,8 +77,8 @@ export class Proxy {
   /** `engine: "uws"`: uWebSockets.js accepts the clients instead of `server`. */
   private readonly front: UwsFront | null = null;
   private readonly conns = new Set<Connection>();
-  /** Stream mode's stand-ins for its connections in `conns` (see `ConnectionSlot`). */
-  private readonly slots = new ConnectionSlots();
+  /** Stream mode's stand-ins for its connections in `conns` (see `Slot`). */
+  private readonly slots = new Slots();
   private readonly pool: UpstreamPool;
   private readonly judge: Judge;
   private readonly retirement: Retirement;
@@ -180,7 +180,7 @@ export class Proxy {
     }
     const id = this.nextConnId++;
     if (this.options.mode === 'http') this.conns.add(new HttpConnection(id, this.ctx, socket, this.pool));
-    else this.conns.add(new StreamConnection(id, this.ctx, socket, this.slots.take()).slot);
+    else this.conns.add(new StreamConnection(id, this.ctx, socket, this.slots).slot);
     if (this.events.enabled('connection:open')) {
       this.events.publish('connection:open', { proxyId: this.id, connectionId: id, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort });
     }

@@ -213,7 +213,7 @@ export class Exchange implements DialHooks {
   private newClientConnection(v: VersionState, reused: boolean): boolean {
     if (this.pooled === null) return !reused;
     if (this.pooled.oneRequest === true) {
-      // No WeakMap entry per request: an old table taking young keys at that rate keeps them past every scavenge (see `RequestSlot`).
+      // No WeakMap entry per request: an old table taking young keys at that rate keeps them past every scavenge (see `Slot`, connection/slot.ts).
       const here = this.countedHere ??= [];
       if (here.includes(v)) return false;
       here.push(v);

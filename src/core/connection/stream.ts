@@ -19,7 +19,7 @@ import { StreamHead, answerHead, wholeStart } from './stream-head.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { KeptRequest } from './kept-request.js';
 import { reportClosed } from './report.js';
-import type { ConnectionSlot } from './slot.js';
+import type { Slot, Slots } from './slot.js';
 import { Tunnel } from './tunnel.js';
 import { listenToUpstream } from './upstream-socket.js';
 
@@ -78,15 +78,16 @@ export class StreamConnection implements Connection, ClientHandler, StreamLegOwn
   status: number | undefined;
   error: string | undefined;
   private readonly started: number;
+  /** What the proxy's `conns` and a version's `open` hold for this connection (see `Slot`); released once it closed. */
+  readonly slot: Slot;
 
   constructor(
     readonly id: number,
     readonly ctx: ProxyContext,
     client: net.Socket,
-    /** What the proxy's `conns` and a version's `open` hold for this connection (see there); released once it closed. */
-    readonly slot: ConnectionSlot,
+    slots: Slots,
   ) {
-    slot.tenant = this;
+    this.slot = slots.take(this);
     this.client = client;
     this.kept = new KeptRequest(ctx.opts.limits.retryBuffer);
     listenToClient(client, this);

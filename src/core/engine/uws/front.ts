@@ -8,7 +8,7 @@ import { parseRequestHead, parseRequestText, type RequestHead } from '../../http
 import type { UpstreamPool } from '../../upstream/pool.js';
 import { loadUws, type UwsApp, type UwsListenSocket, type UwsModule, type UwsRequest, type UwsResponse, type UwsSocketContext } from './load.js';
 import { UwsHttpRequest } from './request.js';
-import { Slots } from './slot.js';
+import { Slots } from '../../connection/slot.js';
 import { relayBehavior, upgradeRequest, UwsRelay } from './websocket.js';
 
 /** What the front needs of its proxy. */

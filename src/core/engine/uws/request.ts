@@ -22,7 +22,7 @@ import type { ServerState } from '../../upstream/server.js';
 import { Body, UwsAnswer, lineOffsets, saysCloseOnly } from './answer.js';
 import type { UwsResponse } from './load.js';
 import { UwsRequestBody } from './request-body.js';
-import type { RequestSlot, Slots } from './slot.js';
+import type { Slot, Slots } from '../../connection/slot.js';
 import type { Upgrader } from './websocket.js';
 
 type Phase = 'routing' | 'concurrent' | 'exchange' | 'done';
@@ -75,8 +75,8 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
   bytesOut = 0;
   status: number | undefined;
   error: string | undefined;
-  /** The request's stand-in in the proxy's registries (see `RequestSlot`), given back when it finishes. */
-  readonly slot: RequestSlot;
+  /** The request's stand-in in the proxy's registries (see `Slot`), given back when it finishes. */
+  readonly slot: Slot;
 
   constructor(
     readonly id: number,
@@ -85,7 +85,7 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     private readonly res: UwsResponse,
     private readonly head: RequestHead,
     out: Buffer,
-    private readonly slots: Slots,
+    slots: Slots,
     /** A WebSocket upgrade: goes to one server at a time (no pooled shortcut, no CONCURRENT legs), a 101 to `upgrader`. */
     private readonly upgrader: Upgrader | null = null,
   ) {
@@ -267,7 +267,7 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     this.body.clear();
     // The relay is the connection now: this request leaves the registry and gives its slot back.
     this.ctx.connectionClosed(this.slot);
-    this.slots.give(this.slot);
+    this.slot.release();
     this.upgrader!.switched(up, v, lines, rest, { bytesIn: this.bytesIn, bytesOut: this.bytesOut + info.end, started: this.started });
   }
 
@@ -378,6 +378,6 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     this.body.clear();
     reportClosed(this.ctx, this.slot, this.att.version, this.started);
     // Out of every registry now (its attempt left its version's when it detached).
-    this.slots.give(this.slot);
+    this.slot.release();
   }
 }
