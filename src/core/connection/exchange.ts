@@ -175,9 +175,9 @@ export class Exchange implements DialHooks {
   }
 
   /** The request is now on its way to `s` of `v`. */
-  attached(v: VersionState, s: ServerState, reused: boolean): void {
+  attached(v: VersionState, s: ServerState, reused: boolean, now = Date.now()): void {
     this.current = s;
-    this.sentAt = Date.now();
+    this.sentAt = now;
     if (this.newClientConnection(v, reused)) v.stats.connections++;
     if (!this.routed) {
       this.routed = true;
@@ -251,10 +251,11 @@ export class Exchange implements DialHooks {
    * that answer (close its connection) and dial the next candidate; false:
    * it is the answer, already counted, and the request is decided.
    */
-  head(v: VersionState, s: ServerState, status: number, side: ClientSide): boolean {
+  head(v: VersionState, s: ServerState, status: number, side: ClientSide | (() => ClientSide)): boolean {
     const now = this.headAt = Date.now();
     const firstByteMs = now - this.sentAt;
-    if (this.ctx.judge.retryOn(status, v) && this.plan.fanOut <= 1 && this.mayRetry('status', side, false, now)) {
+    // `side` as a function: asked only here, where a retry is possible (most answers make no object for it).
+    if (this.ctx.judge.retryOn(status, v) && this.plan.fanOut <= 1 && this.mayRetry('status', typeof side === 'function' ? side() : side, false, now)) {
       this.account(v, s, status);
       this.attempts.push({ version: v, outcome: 'status', status, firstByteMs, server: s.key });
       this.dropTap();

@@ -121,7 +121,7 @@ export class HttpRequest extends PooledRequest<'idle'> {
     const first = plan.targets[0]!;
     const socket = this.websocket ? undefined : this.pool.takeOnly(first.servers, this, now);
     if (socket !== undefined) {
-      this.attach(first, first.servers[0]!, socket, true);
+      this.attach(first, first.servers[0]!, socket, true, now);
       this.writePending();
       return;
     }
@@ -197,10 +197,10 @@ export class HttpRequest extends PooledRequest<'idle'> {
   }
 
   /** Makes `socket` the upstream of the request. Also used when CONCURRENT hands over its winner. */
-  private attach(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean): void {
+  private attach(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean, now?: number): void {
     this.res.body.fresh();
     this.phase = 'exchange';
-    this.att.start(this.ex!, v, s, socket, reused);
+    this.att.start(this.ex!, v, s, socket, reused, now);
     // A deadline long against the sweep's period is swept (at most a few
     // per cent late); a short one gets a timer of its own.
     this.att.arm(this.ex!.firstByteDeadline(v), this.ctx.sweepEvery * 16, this.ex!.sentAt);
