@@ -52,6 +52,8 @@ export class Attempt {
   private timer: NodeJS.Timeout | undefined;
   private ex: Exchange | null = null;
   private readonly interimCb: (buf: Buffer, end: number) => void;
+  /** The client's side for failover, asked only when a status could be retried (made once, like `interimCb`). */
+  private readonly sideCb: () => ClientSide;
 
   constructor(
     private readonly owner: AttemptOwner,
@@ -61,10 +63,11 @@ export class Attempt {
   ) {
     this.reader = new ResponseHeadReader(headLimit);
     this.interimCb = (buf, end) => owner.interim(buf, end);
+    this.sideCb = () => owner.side(true);
   }
 
-  /** The request now goes to `socket`, of `s` of `v`. */
-  start(ex: Exchange, v: VersionState, s: ServerState, socket: net.Socket, reused: boolean): void {
+  /** The request now goes to `socket`, of `s` of `v` (`now`: the caller's clock reading, when it has one). */
+  start(ex: Exchange, v: VersionState, s: ServerState, socket: net.Socket, reused: boolean, now?: number): void {
     this.ex = ex;
     this.socket = socket;
     this.version = v;
@@ -74,7 +77,7 @@ export class Attempt {
     this.got = 0;
     this.reader.reset();
     v.open.add(this.conn);
-    ex.attached(v, s, reused);
+    ex.attached(v, s, reused, now);
   }
 
   /** The head may take `ms` from `now`: a deadline at least `sweepAbove` long is left to the proxy's sweep (`due`), a shorter one gets a timer. */
@@ -88,8 +91,10 @@ export class Attempt {
   }
 
   disarm(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     this.dueAt = 0;
   }
 
@@ -113,7 +118,7 @@ export class Attempt {
    */
   keep(status: number): boolean {
     this.disarm();
-    if (this.ex!.head(this.version!, this.server!, status, this.owner.side(true))) {
+    if (this.ex!.head(this.version!, this.server!, status, this.sideCb)) {
       // Dropped: its connection closes (no body is read), and the request goes on.
       this.drop();
       this.owner.redial(null);

@@ -39,13 +39,18 @@ export function planFor(ctx: ProxyContext, head: RequestHead, now = Date.now()):
 export type DialCallback = (err: Error | null, c?: Candidate, socket?: net.Socket) => void;
 
 /**
- * http mode: the versions each client connection was already counted for in
- * `stats.connections`. Its requests may go to several versions and reuse
- * pooled server connections, so neither a new server connection nor a new
- * request is a new client connection; a client connection counts once per
- * version. Weak: the entry goes with the connection.
+ * http mode: the pool connections are taken from, and who receives their
+ * events (made once per client connection, not per request). A client
+ * connection's requests may go to several versions and reuse pooled server
+ * connections, so neither a new server connection nor a new request is a new
+ * client connection: it counts once per version in `stats.connections`, and
+ * `counted` holds the versions it was counted for (the user's, kept across
+ * its requests). `oneRequest`: the user carries this request only (the uws
+ * engine), counted in the exchange itself.
  */
-const countedFor = new WeakMap<PoolUser, Set<VersionState>>();
+export type Pooled =
+  | { readonly pool: UpstreamPool; readonly user: PoolUser; readonly counted: Set<VersionState> }
+  | { readonly pool: UpstreamPool; readonly user: PoolUser; readonly oneRequest: true };
 
 /**
  * One request's way through its plan, the same in both connection modes
@@ -77,7 +82,7 @@ export class Exchange implements DialHooks {
   /** When the last final head came (ms): the clock reading of its answer, for the cookies and the pool. */
   headAt = 0;
   /** When each retry of this request was taken from the budget (given back if the request ends well). */
-  private readonly taken: number[] = [];
+  private taken: number[] | null = null;
   /** The server of the current attempt (left out when the loop is built after it). */
   private current: ServerState | null = null;
   /** `pooled.oneRequest`: the versions this request was counted a client connection of. */
@@ -88,11 +93,8 @@ export class Exchange implements DialHooks {
     readonly connectionId: number,
     readonly plan: Plan,
     readonly method: string,
-    /**
-     * http mode: the pool connections are taken from, and who receives their events;
-     * `oneRequest`: the user carries this request only (the uws engine), counted here, not in `countedFor`.
-     */
-    private readonly pooled: { readonly pool: UpstreamPool; readonly user: PoolUser; readonly oneRequest?: boolean } | null,
+    /** http mode: the pool connections are taken from, and who receives their events (see `Pooled`). */
+    private readonly pooled: Pooled | null,
     /** When the request came (the caller's clock reading, when it has one: a clock read costs a call). */
     now = Date.now(),
   ) {
@@ -173,9 +175,9 @@ export class Exchange implements DialHooks {
   }
 
   /** The request is now on its way to `s` of `v`. */
-  attached(v: VersionState, s: ServerState, reused: boolean): void {
+  attached(v: VersionState, s: ServerState, reused: boolean, now = Date.now()): void {
     this.current = s;
-    this.sentAt = Date.now();
+    this.sentAt = now;
     if (this.newClientConnection(v, reused)) v.stats.connections++;
     if (!this.routed) {
       this.routed = true;
@@ -212,15 +214,14 @@ export class Exchange implements DialHooks {
   /** Whether this attempt brings a client connection to `v` that `stats.connections` has not counted yet. */
   private newClientConnection(v: VersionState, reused: boolean): boolean {
     if (this.pooled === null) return !reused;
-    if (this.pooled.oneRequest === true) {
+    if ('oneRequest' in this.pooled) {
       // No WeakMap entry per request: an old table taking young keys at that rate keeps them past every scavenge (see `Slot`, connection/slot.ts).
       const here = this.countedHere ??= [];
       if (here.includes(v)) return false;
       here.push(v);
       return true;
     }
-    let seen = countedFor.get(this.pooled.user);
-    if (seen === undefined) countedFor.set(this.pooled.user, seen = new Set());
+    const seen = this.pooled.counted;
     if (seen.has(v)) return false;
     seen.add(v);
     return true;
@@ -250,10 +251,11 @@ export class Exchange implements DialHooks {
    * that answer (close its connection) and dial the next candidate; false:
    * it is the answer, already counted, and the request is decided.
    */
-  head(v: VersionState, s: ServerState, status: number, side: ClientSide): boolean {
+  head(v: VersionState, s: ServerState, status: number, side: ClientSide | (() => ClientSide)): boolean {
     const now = this.headAt = Date.now();
     const firstByteMs = now - this.sentAt;
-    if (this.ctx.judge.retryOn(status, v) && this.plan.fanOut <= 1 && this.mayRetry('status', side, false, now)) {
+    // `side` as a function: asked only here, where a retry is possible (most answers make no object for it).
+    if (this.ctx.judge.retryOn(status, v) && this.plan.fanOut <= 1 && this.mayRetry('status', typeof side === 'function' ? side() : side, false, now)) {
       this.account(v, s, status);
       this.attempts.push({ version: v, outcome: 'status', status, firstByteMs, server: s.key });
       this.dropTap();
@@ -262,7 +264,7 @@ export class Exchange implements DialHooks {
     }
     const outcome = this.account(v, s, status);
     this.attempts.push({ version: v, outcome, status, firstByteMs, server: s.key });
-    if (outcome === 'good') for (const at of this.taken) this.ctx.budget.refund(at, now);
+    if (outcome === 'good' && this.taken !== null) for (const at of this.taken) this.ctx.budget.refund(at, now);
     this.served(v);
     this.decide();
     return false;
@@ -308,7 +310,7 @@ export class Exchange implements DialHooks {
     // fallback is for (a hung newest must not give the 4th concurrent client a 504).
     if (kind === 'status') {
       if (!this.ctx.budget.take(now)) return false;
-      this.taken.push(now);
+      (this.taken ??= []).push(now);
     }
     this.retriesLeft--;
     return true;

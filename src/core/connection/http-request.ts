@@ -15,7 +15,7 @@ import { Attempt } from './attempt.js';
 import { replicaOf } from './compare-legs.js';
 import { Concurrent } from './concurrent.js';
 import { PooledLegs } from './concurrent-legs.js';
-import { Exchange, planFor } from './exchange.js';
+import { Exchange, planFor, type Pooled } from './exchange.js';
 import { HttpResponse } from './http-response.js';
 import { PooledRequest } from './pooled-request.js';
 import { routingCookies } from './report.js';
@@ -62,6 +62,8 @@ export class HttpRequest extends PooledRequest<'idle'> {
   /** The answer, as it goes to the client. */
   private readonly res: HttpResponse;
   private remote: string | null | undefined;
+  /** What each request's exchange takes its server connections from (made once: it is the same for every request). */
+  private readonly pooled: Pooled;
 
   constructor(private readonly owner: RequestOwner, private readonly ctx: ProxyContext, readonly pool: UpstreamPool) {
     super();
@@ -69,6 +71,7 @@ export class HttpRequest extends PooledRequest<'idle'> {
     this.body = new RequestBody(limits.retryBuffer, limits.headSize);
     this.res = new HttpResponse(limits.responseHeadSize);
     this.att = new Attempt(this, owner, limits.responseHeadSize);
+    this.pooled = { pool, user: this, counted: new Set() };
   }
 
   get client(): net.Socket { return this.owner.client; }
@@ -106,7 +109,7 @@ export class HttpRequest extends PooledRequest<'idle'> {
       this.owner.fail(new NoUpstreamError('no version is configured'));
       return;
     }
-    const ex = this.ex = new Exchange(this.ctx, this.owner.id, plan, head.method, { pool: this.pool, user: this }, now);
+    const ex = this.ex = new Exchange(this.ctx, this.owner.id, plan, head.method, this.pooled, now);
     ex.replica = replicaOf(head, out);
     if (plan.fanOut > 1 && !this.websocket) {
       this.phase = 'concurrent';
@@ -118,7 +121,7 @@ export class HttpRequest extends PooledRequest<'idle'> {
     const first = plan.targets[0]!;
     const socket = this.websocket ? undefined : this.pool.takeOnly(first.servers, this, now);
     if (socket !== undefined) {
-      this.attach(first, first.servers[0]!, socket, true);
+      this.attach(first, first.servers[0]!, socket, true, now);
       this.writePending();
       return;
     }
@@ -194,10 +197,10 @@ export class HttpRequest extends PooledRequest<'idle'> {
   }
 
   /** Makes `socket` the upstream of the request. Also used when CONCURRENT hands over its winner. */
-  private attach(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean): void {
+  private attach(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean, now?: number): void {
     this.res.body.fresh();
     this.phase = 'exchange';
-    this.att.start(this.ex!, v, s, socket, reused);
+    this.att.start(this.ex!, v, s, socket, reused, now);
     // A deadline long against the sweep's period is swept (at most a few
     // per cent late); a short one gets a timer of its own.
     this.att.arm(this.ex!.firstByteDeadline(v), this.ctx.sweepEvery * 16, this.ex!.sentAt);

@@ -259,7 +259,9 @@ function isConnectionLine(buf: Buffer, a: number, b: number): boolean {
 
 /** Copies the line [a, b) of `buf` to `out` at `at` with a CRLF; returns where the next byte goes. */
 function copyLine(buf: Buffer, out: Buffer, at: number, a: number, b: number): number {
-  at += buf.copy(out, at, a, b);
+  // A short line (the status line, mostly) byte by byte: Buffer#copy makes a view of its source and calls out for it.
+  if (b - a <= 32) for (let i = a; i < b; i++) out[at++] = buf[i]!;
+  else at += buf.copy(out, at, a, b);
   out[at++] = 0x0d;
   out[at++] = 0x0a;
   return at;

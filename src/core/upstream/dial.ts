@@ -148,7 +148,10 @@ export class DialSequence {
       }, this.hooks.connectTimeout);
       return;
     }
-    const socket = net.connect({ host: c.server.hostname, port: c.server.port, allowHalfOpen: true, noDelay: true }) as Dialing;
+    const onread = limit?.onread;
+    const socket = (onread === undefined
+      ? net.connect({ host: c.server.hostname, port: c.server.port, allowHalfOpen: true, noDelay: true })
+      : net.connect({ host: c.server.hostname, port: c.server.port, allowHalfOpen: true, noDelay: true, onread })) as Dialing;
     socket[kDial] = this;
     this.pending = socket;
     this.pendingCandidate = c;

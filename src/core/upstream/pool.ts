@@ -49,6 +49,8 @@ export interface PoolOptions {
  * for the moment a connection of that server becomes idle or closes.
  */
 export interface ConnectionLimit {
+  /** How the connections the loop opens for this pool are read (`net.connect`'s `onread`). */
+  readonly onread?: net.OnReadOpts;
   admit(server: ServerState): boolean;
   unadmit(server: ServerState): void;
   wait(server: ServerState, wake: () => void): void;
@@ -71,6 +73,7 @@ export class UpstreamPool implements ConnectionLimit {
   /** Connections ever opened through `adopt`, and reuses served by `take` (for tests and status). */
   opened = 0;
   reused = 0;
+  readonly onread: net.OnReadOpts = POOL_READ;
 
   constructor(private readonly opts: PoolOptions) {}
 
@@ -255,6 +258,27 @@ export class UpstreamPool implements ConnectionLimit {
     }
     s.destroy();
   }
+}
+
+/**
+ * Pooled connections are read through `onread` into one buffer shared by all
+ * of them, not as streams: a read then costs no buffer of its own and none of
+ * the stream's work per chunk (push, 'data', a read-more tick). Each read is
+ * copied out at its size (a slice of Node's buffer pool when small), so what
+ * users get is theirs to keep, as a stream's chunk would be: the shared
+ * buffer is read into again on the next read of any connection.
+ */
+const readBuffer = Buffer.allocUnsafe(65536);
+const POOL_READ: net.OnReadOpts = { buffer: readBuffer, callback: onRead };
+
+/** `this` is the socket (net calls it so); true: go on reading (users pause the socket themselves). */
+function onRead(this: Pooled, n: number, buf: Uint8Array): boolean {
+  const chunk = Buffer.allocUnsafe(n);
+  chunk.set(n === buf.length ? buf : buf.subarray(0, n));
+  // Not adopted yet: the stream keeps it, as it would have without `onread`, for the pool's 'data' handler.
+  if (this[kPool] === undefined) this.push(chunk);
+  else onData.call(this, chunk);
+  return true;
 }
 
 function sweepPool(pool: UpstreamPool): void {
