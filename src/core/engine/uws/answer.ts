@@ -39,8 +39,28 @@ export class UwsAnswer {
   /** The connection ends after this answer; `told`: the client was told so by a field of ours. */
   private close = false;
   private told = false;
+  /** `onWritable` was asked for: uWS may call back into this object later. */
+  waited = false;
+  private res: UwsResponse = null!;
 
-  constructor(private readonly res: UwsResponse) {}
+  /** A new answer, to `res` (this object is reused from one request to the next). */
+  begin(res: UwsResponse): void {
+    this.res = res;
+    this.ended = false;
+    this.aborted = false;
+    this.sent = 0;
+    this.headSent = false;
+    this.kind = Body.None;
+    this.total = 0;
+    this.decoder = null;
+    this.waiting = null;
+    this.waitingAt = 0;
+    this.onDrained = null;
+    this.asked = false;
+    this.close = false;
+    this.told = false;
+    this.waited = false;
+  }
 
   /**
    * Writes the status line and fields of a head: its lines at `offs` of `buf`
@@ -112,6 +132,7 @@ export class UwsAnswer {
     if (ok) return true;
     // uWS buffered what it could not send: resume the server once it is flushed.
     this.onDrained = drained;
+    this.waited = true;
     this.res.onWritable(() => this.flushed());
     return false;
   }
@@ -120,6 +141,7 @@ export class UwsAnswer {
     this.waiting = piece;
     this.waitingAt = at;
     this.onDrained = drained;
+    this.waited = true;
     this.res.onWritable((offset) => this.retry(offset));
   }
 

@@ -24,16 +24,23 @@ import type { UwsResponse } from './load.js';
  */
 export class UwsRequestBody extends RequestBody implements Pausable {
   private paused = false;
+  private res: UwsResponse = null!;
+  /** The request was chunked: uWS hands over its data decoded. */
+  private chunked = false;
 
   constructor(
-    private readonly res: UwsResponse,
     private readonly answer: UwsAnswer,
-    /** The request was chunked: uWS hands over its data decoded. */
-    private readonly chunked: boolean,
     retryBuffer: number,
     chunkLimit: number,
   ) {
     super(retryBuffer, chunkLimit);
+  }
+
+  /** A new request's body, read from `res` (this object is reused from one request to the next); `start` follows. */
+  begin(res: UwsResponse, chunked: boolean): void {
+    this.res = res;
+    this.chunked = chunked;
+    this.paused = false;
   }
 
   /**

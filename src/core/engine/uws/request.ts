@@ -5,7 +5,7 @@ import { Attempt } from '../../connection/attempt.js';
 import { replicaOf } from '../../connection/compare-legs.js';
 import { Concurrent } from '../../connection/concurrent.js';
 import { PooledLegs } from '../../connection/concurrent-legs.js';
-import { Exchange, planFor } from '../../connection/exchange.js';
+import { Exchange, planFor, type DialCallback } from '../../connection/exchange.js';
 import { PooledRequest } from '../../connection/pooled-request.js';
 import { reportClosed, routingCookies } from '../../connection/report.js';
 import { ResponseBody } from '../../connection/response-body.js';
@@ -62,40 +62,79 @@ type Phase = 'routing' | 'concurrent' | 'exchange' | 'done';
  * hand-over and the registry.
  */
 export class UwsHttpRequest extends PooledRequest<'done'> implements Connection {
-  phase: Phase = 'routing';
+  phase: Phase = 'done';
   private plan: Plan | null = null;
   protected readonly att: Attempt;
   readonly body: UwsRequestBody;
   private readonly rb: ResponseBody;
   private readonly answer: UwsAnswer;
-  private readonly retryable: boolean;
-  private closeAfter: boolean;
-  private readonly started = Date.now();
+  id = 0;
+  private res: UwsResponse = null!;
+  private head: RequestHead = null!;
+  /** A WebSocket upgrade: goes to one server at a time (no pooled shortcut, no CONCURRENT legs), a 101 to `upgrader`. */
+  private upgrader: Upgrader | null = null;
+  private retryable = false;
+  private closeAfter = false;
+  private started = 0;
   bytesIn = 0;
   bytesOut = 0;
   status: number | undefined;
   error: string | undefined;
-  /** The request's stand-in in the proxy's registries (see `RequestSlot`), given back when it finishes. */
+  /** The request's stand-in in the proxy's registries (see `RequestSlot`): this object's while it is reused, given back when it is dropped. */
   readonly slot: RequestSlot;
+  /**
+   * Counts the requests this object carried (see `Recycler`): a callback uWS
+   * was given for one of them (`onAborted`, `onData`) checks it is still the
+   * one it was made for.
+   */
+  generation = 0;
+  /**
+   * Nothing but uWS's `onAborted` (dead once the answer ended) may still
+   * call this object once it finished: it never dialed, never sent CONCURRENT
+   * legs, never relayed a WebSocket, read no request body, and its answer
+   * never waited for `onWritable`. Only such a request goes back to `free`.
+   */
+  private recyclable = true;
 
   constructor(
-    readonly id: number,
     private readonly ctx: ProxyContext,
     readonly pool: UpstreamPool,
-    private readonly res: UwsResponse,
-    private readonly head: RequestHead,
-    out: Buffer,
     private readonly slots: Slots,
-    /** A WebSocket upgrade: goes to one server at a time (no pooled shortcut, no CONCURRENT legs), a 101 to `upgrader`. */
-    private readonly upgrader: Upgrader | null = null,
+    private readonly free: UwsHttpRequest[],
   ) {
     super();
     const limits = ctx.opts.limits;
     this.slot = slots.take(this);
+    this.slot.tenant = null;
     this.att = new Attempt(this, this.slot, limits.responseHeadSize);
-    this.answer = new UwsAnswer(res);
-    this.body = new UwsRequestBody(res, this.answer, head.chunked, limits.retryBuffer, limits.headSize);
+    this.answer = new UwsAnswer();
+    this.body = new UwsRequestBody(this.answer, limits.retryBuffer, limits.headSize);
     this.rb = new ResponseBody(limits.responseHeadSize);
+  }
+
+  /** A request uWS parsed: this object carries it until `finish` (see `Recycler` for its reuse). */
+  begin(id: number, res: UwsResponse, head: RequestHead, out: Buffer, upgrader: Upgrader | null): void {
+    this.generation++;
+    this.phase = 'routing';
+    this.id = id;
+    this.res = res;
+    this.head = head;
+    this.upgrader = upgrader;
+    this.plan = null;
+    this.ex = null;
+    this.concurrent = null;
+    this.ambiguous = false;
+    this.status = undefined;
+    this.error = undefined;
+    this.bytesOut = 0;
+    this.started = Date.now();
+    this.recyclable = upgrader === null && !head.chunked && head.contentLength <= 0;
+    this.slot.tenant = this;
+    const att = this.att;
+    att.version = null;
+    att.server = null;
+    this.answer.begin(res);
+    this.body.begin(res, head.chunked);
     this.answer.asked = head.close && saysCloseOnly(head);
     this.retryable = isIdempotent(head.method);
     this.closeAfter = head.close;
@@ -120,6 +159,7 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     ex.replica = replicaOf(this.head, out);
     if (plan.fanOut > 1 && this.upgrader === null) {
       this.phase = 'concurrent';
+      this.recyclable = false;
       this.concurrent = new Concurrent(new PooledLegs(this, ex), ex);
       return;
     }
@@ -182,6 +222,12 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     this.phase = 'exchange';
     this.att.start(this.ex!, v, s, socket, reused);
     this.att.arm(this.ex!.firstByteDeadline(v), this.ctx.sweepEvery * 16);
+  }
+
+  // A dial's callback may come after the request ended (it checks only the phase): such a request is not reused.
+  protected override get dialedCb(): DialCallback {
+    this.recyclable = false;
+    return super.dialedCb;
   }
 
   /** CONCURRENT picked `socket` (lent to us already); `buffered` is what it answered so far. */
@@ -361,6 +407,8 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
   private end(reason: string | undefined): void {
     if (this.phase === 'done') return;
     if (reason !== undefined && this.error === undefined) this.error = reason;
+    // An answer cut or refused is rare: uWS may still call back about it (an abort after `close`), so this object is not reused.
+    this.recyclable = false;
     this.concurrent?.abort();
     this.concurrent = null;
     this.ex?.end();
@@ -378,6 +426,15 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     this.body.clear();
     reportClosed(this.ctx, this.slot, this.att.version, this.started);
     // Out of every registry now (its attempt left its version's when it detached).
-    this.slots.give(this.slot);
+    if (this.recyclable && !this.answer.waited) {
+      this.slot.tenant = null;
+      this.res = null!;
+      this.head = null!;
+      this.plan = null;
+      this.upgrader = null;
+      this.free.push(this);
+    } else {
+      this.slots.give(this.slot);
+    }
   }
 }
