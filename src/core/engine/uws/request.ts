@@ -27,6 +27,8 @@ import type { Upgrader } from './websocket.js';
 
 type Phase = 'routing' | 'concurrent' | 'exchange' | 'done';
 
+const EMPTY: Buffer = Buffer.alloc(0);
+
 /**
  * The uws engine: one request, from the head uWebSockets.js parsed to the
  * end of its answer, over the same pieces as http mode's `HttpRequest`:
@@ -150,12 +152,13 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
 
   /** Routes the request and sends it to the first choice (a pooled connection when there is one). */
   start(out: Buffer): void {
-    const plan = this.plan = planFor(this.ctx, this.head);
+    const now = this.started;
+    const plan = this.plan = planFor(this.ctx, this.head, now);
     if (plan.targets.length === 0) {
       this.fail(new NoUpstreamError('no version is configured'));
       return;
     }
-    const ex = this.ex = new Exchange(this.ctx, this.id, plan, this.head.method, { pool: this.pool, user: this, oneRequest: true });
+    const ex = this.ex = new Exchange(this.ctx, this.id, plan, this.head.method, { pool: this.pool, user: this, oneRequest: true }, now);
     ex.replica = replicaOf(this.head, out);
     if (plan.fanOut > 1 && this.upgrader === null) {
       this.phase = 'concurrent';
@@ -166,7 +169,7 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     const first = plan.targets[0]!;
     if (first.servers.length === 1 && this.upgrader === null) {
       const server = first.servers[0]!;
-      const socket = server.available(Date.now()) ? this.pool.take(server, this) : undefined;
+      const socket = server.available(now) ? this.pool.take(server, this) : undefined;
       if (socket !== undefined) {
         this.connected(first, server, socket, true);
         return;
@@ -244,9 +247,21 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
   upstreamData(socket: net.Socket, chunk: Buffer): void {
     if (socket !== this.att.socket || this.phase !== 'exchange') return;
     this.ex?.answerBytes(chunk);
-    if (this.att.inHead) this.att.data(chunk);
-    else this.cork(() => this.responseBody(chunk, 0));
+    if (this.att.inHead) {
+      this.att.data(chunk);
+    } else {
+      this.bodyChunk = chunk;
+      this.cork(this.writeBodyCb);
+    }
   }
+
+  /** The body piece `writeBody` writes (set just before its cork). */
+  private bodyChunk: Buffer = EMPTY;
+  private readonly writeBodyCb = (): void => {
+    const chunk = this.bodyChunk;
+    this.bodyChunk = EMPTY;
+    this.responseBody(chunk, 0);
+  };
 
   /** uWS wants writes from outside its own callbacks corked (one syscall per batch). */
   private cork(fn: () => void): void {
@@ -269,7 +284,7 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     const reader = this.att.reader;
     const buf = reader.bytes;
     const urls = info.urls ? urlRewrite(this.ctx.opts.rewrite.location, v.spec.servers, this.head.host) : null;
-    const cookies = routingCookies(this.ctx, this.plan!, v);
+    const cookies = routingCookies(this.ctx, this.plan!, v, this.ex!.headAt);
     // A plain head (the usual case: no hop-by-hop field but a keep-alive, no URL to rewrite, no
     // backend cookie to drop) goes from the server's bytes; any other is rebuilt by `clientHead` first.
     let lines = buf;
@@ -284,11 +299,32 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     const kind = none ? Body.None : info.chunked ? Body.Chunked : rb.toEof ? Body.Stream : Body.Length;
     const length = none ? (this.head.method === 'HEAD' ? info.contentLength : -1) : info.contentLength;
     reader.reset();
-    this.cork(() => {
-      this.bytesOut += this.answer.head(lines, offs, added, kind, length, this.closeAfter, this.head.method === 'HEAD' && info.chunked);
-      if (rb.complete) this.responseDone();
-      else if (info.end < buf.length) this.responseBody(buf, info.end);
-    });
+    const w = this.headOut;
+    w.lines = lines;
+    w.offs = offs;
+    w.added = added;
+    w.kind = kind;
+    w.length = length;
+    w.chunkedHead = this.head.method === 'HEAD' && info.chunked;
+    w.buf = buf;
+    w.end = info.end;
+    this.cork(this.writeHeadCb);
+  }
+
+  /** What `writeHead` writes (set just before the cork that calls it: no closure per answer). */
+  private readonly headOut = { lines: EMPTY, offs: [] as readonly number[], added: null as readonly string[] | null, kind: Body.None, length: -1, chunkedHead: false, buf: EMPTY, end: 0 };
+  private readonly writeHeadCb = (): void => this.writeHead();
+
+  /** Inside uWS's cork: the answer's head, then what came of its body with it. */
+  private writeHead(): void {
+    const w = this.headOut;
+    const buf = w.buf;
+    this.bytesOut += this.answer.head(w.lines, w.offs, w.added, w.kind, w.length, this.closeAfter, w.chunkedHead);
+    w.lines = w.buf = EMPTY;
+    w.offs = [];
+    w.added = null;
+    if (this.rb.complete) this.responseDone();
+    else if (w.end < buf.length) this.responseBody(buf, w.end);
   }
 
   /** A 101 to a WebSocket upgrade: checked, counted as the answer, and the upstream handed to the relay. */
