@@ -1,5 +1,6 @@
 import type { Pausable } from '../../connection/concurrent.js';
 import { RequestBody } from '../../connection/request-body.js';
+import type { RequestHead } from '../../http/request-head.js';
 import type { UwsAnswer } from './answer.js';
 import { rechunk } from './dechunk.js';
 import type { UwsResponse } from './load.js';
@@ -36,11 +37,12 @@ export class UwsRequestBody extends RequestBody implements Pausable {
     super(retryBuffer, chunkLimit);
   }
 
-  /** A new request's body, read from `res` (this object is reused from one request to the next); `start` follows. */
-  begin(res: UwsResponse, chunked: boolean): void {
+  /** A new request, read from `res` (this object is reused from one request to the next): `start` with its forwarded head. */
+  begin(res: UwsResponse, out: Buffer, head: RequestHead, retryable: boolean): void {
     this.res = res;
-    this.chunked = chunked;
+    this.chunked = head.chunked;
     this.paused = false;
+    this.start(out, head.chunked, head.contentLength, retryable);
   }
 
   /**

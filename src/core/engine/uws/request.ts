@@ -19,15 +19,13 @@ import type { VersionState } from '../../routing/version.js';
 import { isIdempotent } from '../../upstream/failover.js';
 import type { UpstreamPool } from '../../upstream/pool.js';
 import type { ServerState } from '../../upstream/server.js';
-import { Body, UwsAnswer, lineOffsets, saysCloseOnly } from './answer.js';
+import { Body, EMPTY, UwsAnswer, lineOffsets, saysCloseOnly } from './answer.js';
 import type { UwsResponse } from './load.js';
 import { UwsRequestBody } from './request-body.js';
 import type { RequestSlot, Slots } from './slot.js';
 import type { Upgrader } from './websocket.js';
 
 type Phase = 'routing' | 'concurrent' | 'exchange' | 'done';
-
-const EMPTY: Buffer = Buffer.alloc(0);
 
 /**
  * The uws engine: one request, from the head uWebSockets.js parsed to the
@@ -84,18 +82,10 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
   error: string | undefined;
   /** The request's stand-in in the proxy's registries (see `RequestSlot`): this object's while it is reused, given back when it is dropped. */
   readonly slot: RequestSlot;
-  /**
-   * Counts the requests this object carried (see `Recycler`): a callback uWS
-   * was given for one of them (`onAborted`, `onData`) checks it is still the
-   * one it was made for.
-   */
+  /** Counts the requests this object carried: a callback given to uWS for one (`onAborted`, `onData`) checks it is still that one's. */
   generation = 0;
-  /**
-   * Nothing but uWS's `onAborted` (dead once the answer ended) may still
-   * call this object once it finished: it never dialed, never sent CONCURRENT
-   * legs, never relayed a WebSocket, read no request body, and its answer
-   * never waited for `onWritable`. Only such a request goes back to `free`.
-   */
+  /** Only `onAborted` (guarded) can call it once it finished: it never dialed, sent no CONCURRENT legs, relayed no
+   * WebSocket, read no body, never waited for `onWritable`. Only such a request goes back to `free`, for the next one. */
   private recyclable = true;
 
   constructor(
@@ -114,7 +104,7 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     this.rb = new ResponseBody(limits.responseHeadSize);
   }
 
-  /** A request uWS parsed: this object carries it until `finish` (see `Recycler` for its reuse). */
+  /** A request uWS parsed: this object carries it until `finish` (then, if `recyclable`, the next one). */
   begin(id: number, res: UwsResponse, head: RequestHead, out: Buffer, upgrader: Upgrader | null): void {
     this.generation++;
     this.phase = 'routing';
@@ -132,15 +122,12 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     this.started = Date.now();
     this.recyclable = upgrader === null && !head.chunked && head.contentLength <= 0;
     this.slot.tenant = this;
-    const att = this.att;
-    att.version = null;
-    att.server = null;
-    this.answer.begin(res);
-    this.body.begin(res, head.chunked);
-    this.answer.asked = head.close && saysCloseOnly(head);
+    this.att.version = null;
+    this.att.server = null;
+    this.answer.begin(res, head.close && saysCloseOnly(head));
     this.retryable = isIdempotent(head.method);
     this.closeAfter = head.close;
-    this.body.start(out, head.chunked, head.contentLength, this.retryable);
+    this.body.begin(res, out, head, this.retryable);
     this.bytesIn = out.length;
   }
 
@@ -250,18 +237,10 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     if (this.att.inHead) {
       this.att.data(chunk);
     } else {
-      this.bodyChunk = chunk;
+      this.rest = chunk;
       this.cork(this.writeBodyCb);
     }
   }
-
-  /** The body piece `writeBody` writes (set just before its cork). */
-  private bodyChunk: Buffer = EMPTY;
-  private readonly writeBodyCb = (): void => {
-    const chunk = this.bodyChunk;
-    this.bodyChunk = EMPTY;
-    this.responseBody(chunk, 0);
-  };
 
   /** uWS wants writes from outside its own callbacks corked (one syscall per batch). */
   private cork(fn: () => void): void {
@@ -299,33 +278,28 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     const kind = none ? Body.None : info.chunked ? Body.Chunked : rb.toEof ? Body.Stream : Body.Length;
     const length = none ? (this.head.method === 'HEAD' ? info.contentLength : -1) : info.contentLength;
     reader.reset();
-    const w = this.headOut;
-    w.lines = lines;
-    w.offs = offs;
-    w.added = added;
-    w.kind = kind;
-    w.length = length;
-    w.chunkedHead = this.head.method === 'HEAD' && info.chunked;
-    w.buf = buf;
-    w.end = info.end;
+    this.answer.prepare(lines, offs, added, kind, length, this.head.method === 'HEAD' && info.chunked);
+    this.rest = buf;
+    this.restAt = info.end;
     this.cork(this.writeHeadCb);
   }
 
-  /** What `writeHead` writes (set just before the cork that calls it: no closure per answer). */
-  private readonly headOut = { lines: EMPTY, offs: [] as readonly number[], added: null as readonly string[] | null, kind: Body.None, length: -1, chunkedHead: false, buf: EMPTY, end: 0 };
-  private readonly writeHeadCb = (): void => this.writeHead();
-
+  /** The read the head came in and where its body starts, for `writeHeadCb`; a later piece of body, for `writeBodyCb` (set just before their cork: no closure per answer). */
+  private rest: Buffer = EMPTY;
+  private restAt = 0;
+  private readonly writeBodyCb = (): void => {
+    const chunk = this.rest;
+    this.rest = EMPTY;
+    this.responseBody(chunk, 0);
+  };
   /** Inside uWS's cork: the answer's head, then what came of its body with it. */
-  private writeHead(): void {
-    const w = this.headOut;
-    const buf = w.buf;
-    this.bytesOut += this.answer.head(w.lines, w.offs, w.added, w.kind, w.length, this.closeAfter, w.chunkedHead);
-    w.lines = w.buf = EMPTY;
-    w.offs = [];
-    w.added = null;
+  private readonly writeHeadCb = (): void => {
+    const buf = this.rest;
+    this.rest = EMPTY;
+    this.bytesOut += this.answer.prepared(this.closeAfter);
     if (this.rb.complete) this.responseDone();
-    else if (w.end < buf.length) this.responseBody(buf, w.end);
-  }
+    else if (this.restAt < buf.length) this.responseBody(buf, this.restAt);
+  };
 
   /** A 101 to a WebSocket upgrade: checked, counted as the answer, and the upstream handed to the relay. */
   private switchProtocols(info: ResponseHead): void {
@@ -467,7 +441,6 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
       this.res = null!;
       this.head = null!;
       this.plan = null;
-      this.upgrader = null;
       this.free.push(this);
     } else {
       this.slots.give(this.slot);
