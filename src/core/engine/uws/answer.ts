@@ -4,6 +4,9 @@ import { ChunkDecoder } from './dechunk.js';
 import type { UwsResponse } from './load.js';
 
 
+export const EMPTY: Buffer = Buffer.alloc(0);
+const NONE: readonly number[] = [];
+
 /** How the answer's body reaches the client through uWS. */
 export const enum Body { None, Length, Chunked, Stream }
 
@@ -39,8 +42,28 @@ export class UwsAnswer {
   /** The connection ends after this answer; `told`: the client was told so by a field of ours. */
   private close = false;
   private told = false;
+  /** `onWritable` was asked for: uWS may call back into this object later. */
+  waited = false;
+  private res: UwsResponse = null!;
 
-  constructor(private readonly res: UwsResponse) {}
+  /** A new answer, to `res` (this object is reused from one request to the next); `asked`: see `asked`. */
+  begin(res: UwsResponse, asked: boolean): void {
+    this.res = res;
+    this.ended = false;
+    this.aborted = false;
+    this.sent = 0;
+    this.headSent = false;
+    this.kind = Body.None;
+    this.total = 0;
+    this.decoder = null;
+    this.waiting = null;
+    this.waitingAt = 0;
+    this.onDrained = null;
+    this.asked = asked;
+    this.close = false;
+    this.told = false;
+    this.waited = false;
+  }
 
   /**
    * Writes the status line and fields of a head: its lines at `offs` of `buf`
@@ -63,6 +86,29 @@ export class UwsAnswer {
     this.total = length;
     this.decoder = kind === Body.Chunked ? new ChunkDecoder() : null;
     return fields.length + 11;
+  }
+
+  private next: { buf: Buffer; offs: readonly number[]; cookies: readonly string[] | null; kind: Body; length: number; chunkedHead: boolean } | null = null;
+
+  /** What `prepared` writes, inside the cork that follows (its arguments are those of `head`). */
+  prepare(buf: Buffer, offs: readonly number[], cookies: readonly string[] | null, kind: Body, length: number, chunkedHead: boolean): void {
+    const n = this.next ??= { buf, offs, cookies, kind, length, chunkedHead };
+    n.buf = buf;
+    n.offs = offs;
+    n.cookies = cookies;
+    n.kind = kind;
+    n.length = length;
+    n.chunkedHead = chunkedHead;
+  }
+
+  /** Writes the head `prepare` was given (once); returns its bytes. */
+  prepared(close: boolean): number {
+    const n = this.next!;
+    const bytes = this.head(n.buf, n.offs, n.cookies, n.kind, n.length, close, n.chunkedHead);
+    n.buf = EMPTY;
+    n.offs = NONE;
+    n.cookies = null;
+    return bytes;
   }
 
   /**
@@ -112,6 +158,7 @@ export class UwsAnswer {
     if (ok) return true;
     // uWS buffered what it could not send: resume the server once it is flushed.
     this.onDrained = drained;
+    this.waited = true;
     this.res.onWritable(() => this.flushed());
     return false;
   }
@@ -120,6 +167,7 @@ export class UwsAnswer {
     this.waiting = piece;
     this.waitingAt = at;
     this.onDrained = drained;
+    this.waited = true;
     this.res.onWritable((offset) => this.retry(offset));
   }
 

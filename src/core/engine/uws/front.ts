@@ -35,6 +35,8 @@ export class UwsFront {
   private listener: UwsListenSocket | null = null;
   private port = 0;
   private readonly slots = new Slots();
+  /** Requests that finished with nothing of uWS's left to call them (see `UwsHttpRequest.recyclable`): reused. */
+  private readonly free: UwsHttpRequest[] = [];
 
   constructor(private readonly host: FrontHost) {
     this.uws = loadUws().module;
@@ -102,16 +104,21 @@ export class UwsFront {
     }
     // Only uWS's `ws` route can upgrade: elsewhere (a POST, a malformed key) the Upgrade field is dropped, as RFC 9110 §7.8 allows.
     const ws = context === undefined ? null : new UwsRelay(id, ctx, this.host.pool, (c) => this.host.track(c), res, req.getHeader('sec-websocket-key'), context);
-    const out = ws === null ? forwardWith(raw, head, false, ctx.opts.http, () => remoteOf(res)) : upgradeRequest(raw, head, ctx.opts.http, () => remoteOf(res));
-    const r = new UwsHttpRequest(id, ctx, this.host.pool, res, head, out, this.slots, ws);
+    const fwd = ctx.opts.http;
+    const remote = fwd.xForwardedFor || fwd.forwarded ? () => remoteOf(res) : NO_REMOTE;
+    const out = ws === null ? forwardWith(raw, head, false, fwd, remote) : upgradeRequest(raw, head, fwd, remote);
+    const r = this.free.pop() ?? new UwsHttpRequest(ctx, this.host.pool, this.slots, this.free);
+    r.begin(id, res, head, out, ws);
+    // uWS's callbacks are this request's: once the object carries another, they do nothing.
+    const gen = r.generation;
     // Doubtful framing (see `isAmbiguous`): answered, then neither connection carries another message.
     if (isAmbiguous(head, raw, raw.length)) r.doubtful();
     // uWS gives no hook per client connection: each request is one in the registry and in the events.
     if (ctx.events.enabled('connection:open')) ctx.events.publish('connection:open', { proxyId: ctx.id, connectionId: id, remoteAddress: remoteOf(res) ?? undefined, remotePort: undefined });
-    res.onAborted(() => r.clientAborted());
+    res.onAborted(() => { if (r.generation === gen) r.clientAborted(); });
     if (head.chunked || head.contentLength > 0) {
       // The buffer is uWS's own, valid during the call only: copied.
-      res.onData((chunk, last) => r.clientData(Buffer.from(new Uint8Array(chunk)), last));
+      res.onData((chunk, last) => { if (r.generation === gen) r.clientData(Buffer.from(new Uint8Array(chunk)), last); });
     }
     this.host.track(r.slot);
     r.start(out);
@@ -121,10 +128,23 @@ export class UwsFront {
 /** The head as uWS parsed it, as text again (latin1: a char a byte): method, target, fields in order (names lower case), HTTP/1.1 (uWS refuses 1.0). */
 function rebuildHead(req: UwsRequest): string {
   const q = req.getQuery();
-  let text = `${req.getCaseSensitiveMethod()} ${q === undefined || q === '' ? req.getUrl() : `${req.getUrl()}?${q}`} HTTP/1.1\r\n`;
-  req.forEach((k, v) => { text += `${k}: ${v}\r\n`; });
-  return text + '\r\n';
+  fields = `${req.getCaseSensitiveMethod()} ${q === undefined || q === '' ? req.getUrl() : `${req.getUrl()}?${q}`} HTTP/1.1\r\n`;
+  // One function for every request, not a closure per request.
+  req.forEach(addField);
+  const text = fields + '\r\n';
+  fields = '';
+  return text;
 }
+
+/** The head `rebuildHead` is writing (uWS calls `addField` for each of its fields, in order, before `forEach` returns). */
+let fields = '';
+
+function addField(k: string, v: string): void {
+  fields += `${k}: ${v}\r\n`;
+}
+
+/** No forwarding field asked for: the client's address is never needed. */
+const NO_REMOTE = (): string | null => null;
 
 const WIDE = /[^\x00-\xff]/;
 

@@ -1,5 +1,6 @@
 import type { Pausable } from '../../connection/concurrent.js';
 import { RequestBody } from '../../connection/request-body.js';
+import type { RequestHead } from '../../http/request-head.js';
 import type { UwsAnswer } from './answer.js';
 import { rechunk } from './dechunk.js';
 import type { UwsResponse } from './load.js';
@@ -24,16 +25,24 @@ import type { UwsResponse } from './load.js';
  */
 export class UwsRequestBody extends RequestBody implements Pausable {
   private paused = false;
+  private res: UwsResponse = null!;
+  /** The request was chunked: uWS hands over its data decoded. */
+  private chunked = false;
 
   constructor(
-    private readonly res: UwsResponse,
     private readonly answer: UwsAnswer,
-    /** The request was chunked: uWS hands over its data decoded. */
-    private readonly chunked: boolean,
     retryBuffer: number,
     chunkLimit: number,
   ) {
     super(retryBuffer, chunkLimit);
+  }
+
+  /** A new request, read from `res` (this object is reused from one request to the next): `start` with its forwarded head. */
+  begin(res: UwsResponse, out: Buffer, head: RequestHead, retryable: boolean): void {
+    this.res = res;
+    this.chunked = head.chunked;
+    this.paused = false;
+    this.start(out, head.chunked, head.contentLength, retryable);
   }
 
   /**

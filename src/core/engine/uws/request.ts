@@ -5,7 +5,7 @@ import { Attempt } from '../../connection/attempt.js';
 import { replicaOf } from '../../connection/compare-legs.js';
 import { Concurrent } from '../../connection/concurrent.js';
 import { PooledLegs } from '../../connection/concurrent-legs.js';
-import { Exchange, planFor } from '../../connection/exchange.js';
+import { Exchange, planFor, type DialCallback } from '../../connection/exchange.js';
 import { PooledRequest } from '../../connection/pooled-request.js';
 import { reportClosed, routingCookies } from '../../connection/report.js';
 import { ResponseBody } from '../../connection/response-body.js';
@@ -19,7 +19,7 @@ import type { VersionState } from '../../routing/version.js';
 import { isIdempotent } from '../../upstream/failover.js';
 import type { UpstreamPool } from '../../upstream/pool.js';
 import type { ServerState } from '../../upstream/server.js';
-import { Body, UwsAnswer, lineOffsets, saysCloseOnly } from './answer.js';
+import { Body, EMPTY, UwsAnswer, lineOffsets, saysCloseOnly } from './answer.js';
 import type { UwsResponse } from './load.js';
 import { UwsRequestBody } from './request-body.js';
 import type { Slot, Slots } from '../../connection/slot.js';
@@ -62,44 +62,72 @@ type Phase = 'routing' | 'concurrent' | 'exchange' | 'done';
  * hand-over and the registry.
  */
 export class UwsHttpRequest extends PooledRequest<'done'> implements Connection {
-  phase: Phase = 'routing';
+  phase: Phase = 'done';
   private plan: Plan | null = null;
   protected readonly att: Attempt;
   readonly body: UwsRequestBody;
   private readonly rb: ResponseBody;
   private readonly answer: UwsAnswer;
-  private readonly retryable: boolean;
-  private closeAfter: boolean;
-  private readonly started = Date.now();
+  id = 0;
+  private res: UwsResponse = null!;
+  private head: RequestHead = null!;
+  /** A WebSocket upgrade: goes to one server at a time (no pooled shortcut, no CONCURRENT legs), a 101 to `upgrader`. */
+  private upgrader: Upgrader | null = null;
+  private retryable = false;
+  private closeAfter = false;
+  private started = 0;
   bytesIn = 0;
   bytesOut = 0;
   status: number | undefined;
   error: string | undefined;
-  /** The request's stand-in in the proxy's registries (see `Slot`), given back when it finishes. */
+  /** The request's stand-in in the proxy's registries (see `Slot`): this object's while it is reused, given back when it is dropped. */
   readonly slot: Slot;
+  /** Counts the requests this object carried: a callback given to uWS for one (`onAborted`, `onData`) checks it is still that one's. */
+  generation = 0;
+  /** Only `onAborted` (guarded) can call it once it finished: it never dialed, sent no CONCURRENT legs, relayed no
+   * WebSocket, read no body, never waited for `onWritable`. Only such a request goes back to `free`, for the next one. */
+  private recyclable = true;
 
   constructor(
-    readonly id: number,
     private readonly ctx: ProxyContext,
     readonly pool: UpstreamPool,
-    private readonly res: UwsResponse,
-    private readonly head: RequestHead,
-    out: Buffer,
     slots: Slots,
-    /** A WebSocket upgrade: goes to one server at a time (no pooled shortcut, no CONCURRENT legs), a 101 to `upgrader`. */
-    private readonly upgrader: Upgrader | null = null,
+    private readonly free: UwsHttpRequest[],
   ) {
     super();
     const limits = ctx.opts.limits;
     this.slot = slots.take(this);
+    this.slot.tenant = null;
     this.att = new Attempt(this, this.slot, limits.responseHeadSize);
-    this.answer = new UwsAnswer(res);
-    this.body = new UwsRequestBody(res, this.answer, head.chunked, limits.retryBuffer, limits.headSize);
+    this.answer = new UwsAnswer();
+    this.body = new UwsRequestBody(this.answer, limits.retryBuffer, limits.headSize);
     this.rb = new ResponseBody(limits.responseHeadSize);
-    this.answer.asked = head.close && saysCloseOnly(head);
+  }
+
+  /** A request uWS parsed: this object carries it until `finish` (then, if `recyclable`, the next one). */
+  begin(id: number, res: UwsResponse, head: RequestHead, out: Buffer, upgrader: Upgrader | null): void {
+    this.generation++;
+    this.phase = 'routing';
+    this.id = id;
+    this.res = res;
+    this.head = head;
+    this.upgrader = upgrader;
+    this.plan = null;
+    this.ex = null;
+    this.concurrent = null;
+    this.ambiguous = false;
+    this.status = undefined;
+    this.error = undefined;
+    this.bytesOut = 0;
+    this.started = Date.now();
+    this.recyclable = upgrader === null && !head.chunked && head.contentLength <= 0;
+    this.slot.tenant = this;
+    this.att.version = null;
+    this.att.server = null;
+    this.answer.begin(res, head.close && saysCloseOnly(head));
     this.retryable = isIdempotent(head.method);
     this.closeAfter = head.close;
-    this.body.start(out, head.chunked, head.contentLength, this.retryable);
+    this.body.begin(res, out, head, this.retryable);
     this.bytesIn = out.length;
   }
 
@@ -111,22 +139,24 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
 
   /** Routes the request and sends it to the first choice (a pooled connection when there is one). */
   start(out: Buffer): void {
-    const plan = this.plan = planFor(this.ctx, this.head);
+    const now = this.started;
+    const plan = this.plan = planFor(this.ctx, this.head, now);
     if (plan.targets.length === 0) {
       this.fail(new NoUpstreamError('no version is configured'));
       return;
     }
-    const ex = this.ex = new Exchange(this.ctx, this.id, plan, this.head.method, { pool: this.pool, user: this, oneRequest: true });
+    const ex = this.ex = new Exchange(this.ctx, this.id, plan, this.head.method, { pool: this.pool, user: this, oneRequest: true }, now);
     ex.replica = replicaOf(this.head, out);
     if (plan.fanOut > 1 && this.upgrader === null) {
       this.phase = 'concurrent';
+      this.recyclable = false;
       this.concurrent = new Concurrent(new PooledLegs(this, ex), ex);
       return;
     }
     const first = plan.targets[0]!;
     if (first.servers.length === 1 && this.upgrader === null) {
       const server = first.servers[0]!;
-      const socket = server.available(Date.now()) ? this.pool.take(server, this) : undefined;
+      const socket = server.available(now) ? this.pool.take(server, this) : undefined;
       if (socket !== undefined) {
         this.connected(first, server, socket, true);
         return;
@@ -184,6 +214,12 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     this.att.arm(this.ex!.firstByteDeadline(v), this.ctx.sweepEvery * 16);
   }
 
+  // A dial's callback may come after the request ended (it checks only the phase): such a request is not reused.
+  protected override get dialedCb(): DialCallback {
+    this.recyclable = false;
+    return super.dialedCb;
+  }
+
   /** CONCURRENT picked `socket` (lent to us already); `buffered` is what it answered so far. */
   adopt(v: VersionState, s: ServerState, socket: net.Socket, reused: boolean, buffered: Buffer | null): void {
     this.concurrent = null;
@@ -198,8 +234,12 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
   upstreamData(socket: net.Socket, chunk: Buffer): void {
     if (socket !== this.att.socket || this.phase !== 'exchange') return;
     this.ex?.answerBytes(chunk);
-    if (this.att.inHead) this.att.data(chunk);
-    else this.cork(() => this.responseBody(chunk, 0));
+    if (this.att.inHead) {
+      this.att.data(chunk);
+    } else {
+      this.rest = chunk;
+      this.cork(this.writeBodyCb);
+    }
   }
 
   /** uWS wants writes from outside its own callbacks corked (one syscall per batch). */
@@ -223,7 +263,7 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     const reader = this.att.reader;
     const buf = reader.bytes;
     const urls = info.urls ? urlRewrite(this.ctx.opts.rewrite.location, v.spec.servers, this.head.host) : null;
-    const cookies = routingCookies(this.ctx, this.plan!, v);
+    const cookies = routingCookies(this.ctx, this.plan!, v, this.ex!.headAt);
     // A plain head (the usual case: no hop-by-hop field but a keep-alive, no URL to rewrite, no
     // backend cookie to drop) goes from the server's bytes; any other is rebuilt by `clientHead` first.
     let lines = buf;
@@ -238,12 +278,28 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     const kind = none ? Body.None : info.chunked ? Body.Chunked : rb.toEof ? Body.Stream : Body.Length;
     const length = none ? (this.head.method === 'HEAD' ? info.contentLength : -1) : info.contentLength;
     reader.reset();
-    this.cork(() => {
-      this.bytesOut += this.answer.head(lines, offs, added, kind, length, this.closeAfter, this.head.method === 'HEAD' && info.chunked);
-      if (rb.complete) this.responseDone();
-      else if (info.end < buf.length) this.responseBody(buf, info.end);
-    });
+    this.answer.prepare(lines, offs, added, kind, length, this.head.method === 'HEAD' && info.chunked);
+    this.rest = buf;
+    this.restAt = info.end;
+    this.cork(this.writeHeadCb);
   }
+
+  /** The read the head came in and where its body starts, for `writeHeadCb`; a later piece of body, for `writeBodyCb` (set just before their cork: no closure per answer). */
+  private rest: Buffer = EMPTY;
+  private restAt = 0;
+  private readonly writeBodyCb = (): void => {
+    const chunk = this.rest;
+    this.rest = EMPTY;
+    this.responseBody(chunk, 0);
+  };
+  /** Inside uWS's cork: the answer's head, then what came of its body with it. */
+  private readonly writeHeadCb = (): void => {
+    const buf = this.rest;
+    this.rest = EMPTY;
+    this.bytesOut += this.answer.prepared(this.closeAfter);
+    if (this.rb.complete) this.responseDone();
+    else if (this.restAt < buf.length) this.responseBody(buf, this.restAt);
+  };
 
   /** A 101 to a WebSocket upgrade: checked, counted as the answer, and the upstream handed to the relay. */
   private switchProtocols(info: ResponseHead): void {
@@ -361,6 +417,8 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
   private end(reason: string | undefined): void {
     if (this.phase === 'done') return;
     if (reason !== undefined && this.error === undefined) this.error = reason;
+    // An answer cut or refused is rare: uWS may still call back about it (an abort after `close`), so this object is not reused.
+    this.recyclable = false;
     this.concurrent?.abort();
     this.concurrent = null;
     this.ex?.end();
@@ -378,6 +436,14 @@ export class UwsHttpRequest extends PooledRequest<'done'> implements Connection 
     this.body.clear();
     reportClosed(this.ctx, this.slot, this.att.version, this.started);
     // Out of every registry now (its attempt left its version's when it detached).
-    this.slot.release();
+    if (this.recyclable && !this.answer.waited) {
+      this.slot.tenant = null;
+      this.res = null!;
+      this.head = null!;
+      this.plan = null;
+      this.free.push(this);
+    } else {
+      this.slot.release();
+    }
   }
 }
